@@ -1,0 +1,144 @@
+"""The emulator's ASGI app: auth, the emulated APIs, the admin surface, and faults around them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .admin import PREFIX, admin_routes
+from .auth import token_route
+from .errors import error_response
+from .modules import ApiModule
+from .state import EmulatorState
+
+__all__ = ["FaultMiddleware", "create_app", "default_modules"]
+
+log = logging.getLogger(__name__)
+
+
+def default_modules() -> list[ApiModule]:
+    """The APIs the emulator serves: Email, SMS and Data."""
+    from .data import module as data_module
+    from .email import module as email_module
+    from .sms import module as sms_module
+
+    return [email_module, sms_module, data_module]
+
+
+def create_app(
+    state: EmulatorState | None = None, modules: list[ApiModule] | None = None
+) -> ASGIApp:
+    """Build the emulator app around ``state`` (a fresh in-memory one by default)."""
+    state = state if state is not None else EmulatorState()
+    modules = modules if modules is not None else default_modules()
+    tables = [module.install(state) for module in modules]
+    operations = [op for table in tables for op in table.operations]
+    routes = [token_route(state), *admin_routes(state, modules, operations)]
+    for table in tables:
+        routes.extend(table.routes(state))
+
+    async def unknown_route(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 405:
+            return error_response(
+                405,
+                "ERROR_UNSUPPORTED_METHOD",
+                f"The requested resource does not support http method '{request.method}'.",
+            )
+        if exc.status_code == 404:
+            return error_response(
+                404,
+                "ERROR_UNKNOWN_ROUTE",
+                "No HTTP resource was found that matches the request URI.",
+            )
+        return error_response(exc.status_code, "ERROR_INVALID_PARAMETER", str(exc.detail))
+
+    async def unhandled(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error in %s %s", request.method, request.url.path)
+        return error_response(500, "ERROR_UNHANDLED_EXCEPTION", "An unexpected error occurred.")
+
+    app = Starlette(
+        routes=routes,
+        exception_handlers={HTTPException: unknown_route, Exception: unhandled},
+    )
+    app.state.emulator = state
+    app.state.modules = modules
+    app.state.operations = operations
+    return FaultMiddleware(app, state)
+
+
+class FaultMiddleware:
+    """Applies the fault rules to Listrak's routes (never to the admin surface)."""
+
+    def __init__(self, app: ASGIApp, state: EmulatorState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(PREFIX):
+            await self.app(scope, receive, send)
+            return
+        client_id = self._client_id(scope)
+        decision = self.state.faults.decide(client_id, scope["method"], scope["path"])
+        if decision.delay:
+            await asyncio.sleep(decision.delay)
+        if decision.drop == "before":
+            await _drop(send)
+            return
+        if decision.reject_status is not None:
+            if decision.reject_status == 429:
+                response = error_response(
+                    429,
+                    "ERROR_TOO_MANY_REQUESTS",
+                    "The rate limit for this integration was exceeded.",
+                    headers={"Retry-After": str(decision.retry_after or 1)},
+                )
+            else:
+                response = error_response(
+                    decision.reject_status,
+                    "ERROR_UNHANDLED_EXCEPTION",
+                    "An unexpected error occurred. Our development team has been notified.",
+                )
+            await response(scope, receive, send)
+            return
+        if decision.drop == "after":
+
+            async def swallow(message: Message) -> None:
+                return None
+
+            await self.app(scope, receive, swallow)
+            await _drop(send)
+            return
+        await self.app(scope, receive, send)
+
+    def _client_id(self, scope: Scope) -> str | None:
+        for name, value in scope.get("headers", []):
+            if name == b"authorization":
+                _, _, token = value.decode("latin-1").partition(" ")
+                found = self.state.tokens.get(token.strip())
+                return found.client_id if found else None
+        return None
+
+
+async def _drop(send: Send) -> None:
+    """Abort the TCP connection without an answer, as a failing load balancer would.
+
+    ASGI has no way to say this, so the middleware reaches the server's transport through the
+    ``send`` callable it was given (uvicorn's request cycle). Outside uvicorn, the request fails
+    with a 502-free reset by raising, which every ASGI server turns into a broken response.
+    """
+    cycle = getattr(send, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if transport is None:
+        raise ConnectionAbortedError("fault injection: connection dropped")
+    transport.abort()
+    # Let the server notice the lost connection so it does not try to answer on it.
+    await asyncio.sleep(0)
+    if cycle is not None and hasattr(cycle, "disconnected"):
+        cycle.disconnected = True

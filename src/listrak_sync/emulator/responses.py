@@ -1,0 +1,61 @@
+"""Listrak's response envelopes, one function each, so every API answers in the same shape."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.responses import JSONResponse
+
+__all__ = [
+    "collection",
+    "compact",
+    "created",
+    "deleted",
+    "listrak_time",
+    "paged",
+    "resource",
+    "updated",
+]
+
+
+def compact(value: Any) -> Any:
+    """Drop null members: the specs type fields without ``x-nullable``, so absent beats null."""
+    if isinstance(value, dict):
+        return {key: compact(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [compact(item) for item in value]
+    return value
+
+
+def resource(data: Any, status: int = 200) -> JSONResponse:
+    return JSONResponse({"status": status, "data": compact(data)}, status_code=status)
+
+
+def collection(data: list[Any]) -> JSONResponse:
+    return JSONResponse({"status": 200, "data": compact(data)})
+
+
+def paged(data: list[Any], next_page_cursor: str | None) -> JSONResponse:
+    return JSONResponse(compact({"status": 200, "nextPageCursor": next_page_cursor, "data": data}))
+
+
+def created(resource_id: Any) -> JSONResponse:
+    return JSONResponse({"status": 201, "resourceId": str(resource_id)}, status_code=201)
+
+
+def updated(resource_id: Any) -> JSONResponse:
+    return JSONResponse({"status": 200, "resourceId": str(resource_id)})
+
+
+def deleted() -> JSONResponse:
+    return JSONResponse({"status": 200})
+
+
+def listrak_time(value: datetime | None) -> str | None:
+    """Listrak's timestamp style: ISO 8601 without offset, in UTC (``2024-05-01T13:45:00``)."""
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.isoformat(timespec="seconds")

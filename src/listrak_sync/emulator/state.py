@@ -1,0 +1,190 @@
+"""The emulator's state: integrations, tokens, and a DuckDB database for everything else.
+
+Clients and tokens live in plain dictionaries (they are few and read on every request); the
+Listrak resources (lists, contacts, profile fields, imports, SMS contacts, data imports) live in
+DuckDB tables that each API module declares, so bulk work such as a million-row list import is a
+set-based SQL statement rather than a Python loop. With a state file, DuckDB persists those tables
+and the integrations are written to a side table on every change, so a restart keeps everything.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+
+from .faults import FaultSet
+
+__all__ = ["Client", "EmulatorState", "Integration", "Token"]
+
+Integration = Literal["email", "sms", "data"]
+
+_CLIENT_TABLE = """
+CREATE TABLE IF NOT EXISTS emu_client (
+    client_id VARCHAR PRIMARY KEY,
+    client_secret VARCHAR NOT NULL,
+    integration VARCHAR NOT NULL,
+    paused BOOLEAN NOT NULL,
+    beta_access BOOLEAN NOT NULL,
+    token_ttl INTEGER
+)
+"""
+
+
+@dataclass
+class Client:
+    """An integration as configured on Listrak's Integration Manager page."""
+
+    client_id: str
+    client_secret: str
+    integration: Integration
+    paused: bool = False
+    beta_access: bool = True
+    token_ttl: int | None = None  # seconds; None means the emulator default
+
+    def public(self) -> dict[str, Any]:
+        """The client as the admin surface shows it: the secret is never echoed back."""
+        return {
+            "client_id": self.client_id,
+            "integration": self.integration,
+            "paused": self.paused,
+            "beta_access": self.beta_access,
+            "token_ttl": self.token_ttl,
+        }
+
+
+@dataclass
+class Token:
+    access_token: str
+    client_id: str
+    expires_at: float
+
+
+@dataclass
+class EmulatorState:
+    """Everything the emulator knows. One instance per running app."""
+
+    token_ttl: int = 3600
+    state_file: Path | None = None
+    clients: dict[str, Client] = field(default_factory=dict)
+    tokens: dict[str, Token] = field(default_factory=dict)
+    faults: FaultSet = field(default_factory=FaultSet)
+    request_counts: Counter[str] = field(default_factory=Counter)
+    db: duckdb.DuckDBPyConnection = field(init=False)
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    _schemas: list[str] = field(default_factory=list)
+    _reset_hooks: list[Callable[[EmulatorState], None]] = field(default_factory=list)
+    clock: Callable[[], float] = time.time
+
+    def __post_init__(self) -> None:
+        self.db = duckdb.connect(str(self.state_file) if self.state_file else ":memory:")
+        self.db.execute(_CLIENT_TABLE)
+        for row in self.db.execute("SELECT * FROM emu_client").fetchall():
+            self.clients[row[0]] = Client(row[0], row[1], row[2], row[3], row[4], row[5])
+
+    # -- schema and lifecycle -------------------------------------------------------------
+
+    def register_schema(self, ddl: str) -> None:
+        """Declare tables (idempotent DDL) an API module needs; created now and after reset."""
+        self._schemas.append(ddl)
+        self.db.execute(ddl)
+
+    def on_reset(self, hook: Callable[[EmulatorState], None]) -> None:
+        """Run ``hook`` after a reset, e.g. to clear an API module's in-memory caches."""
+        self._reset_hooks.append(hook)
+
+    def reset(self) -> None:
+        """Forget everything: integrations, tokens, faults, counters and all resources."""
+        with self.lock:
+            tables = [
+                row[0]
+                for row in self.db.execute(
+                    "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+                ).fetchall()
+            ]
+            for table in tables:
+                self.db.execute(f'DROP TABLE IF EXISTS "{table}" CASCADE')
+            sequences = [
+                row[0]
+                for row in self.db.execute(
+                    "SELECT sequence_name FROM duckdb_sequences()"
+                ).fetchall()
+            ]
+            for sequence in sequences:
+                self.db.execute(f'DROP SEQUENCE IF EXISTS "{sequence}" CASCADE')
+            self.db.execute(_CLIENT_TABLE)
+            for ddl in self._schemas:
+                self.db.execute(ddl)
+            self.clients.clear()
+            self.tokens.clear()
+            self.faults.clear()
+            self.request_counts.clear()
+            for hook in self._reset_hooks:
+                hook(self)
+
+    @contextmanager
+    def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor for work off the event loop thread (DuckDB cursors are per-thread)."""
+        cur = self.db.cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+
+    # -- integrations and tokens ------------------------------------------------------------
+
+    def add_client(self, client: Client) -> None:
+        with self.lock:
+            self.clients[client.client_id] = client
+            self.db.execute(
+                "INSERT OR REPLACE INTO emu_client VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    client.client_id,
+                    client.client_secret,
+                    client.integration,
+                    client.paused,
+                    client.beta_access,
+                    client.token_ttl,
+                ],
+            )
+
+    def update_client(self, client_id: str, **changes: Any) -> Client:
+        client = self.clients[client_id]
+        for key, value in changes.items():
+            setattr(client, key, value)
+        self.add_client(client)
+        return client
+
+    def issue_token(self, client: Client) -> Token:
+        ttl = client.token_ttl if client.token_ttl is not None else self.token_ttl
+        token = Token(secrets.token_urlsafe(32), client.client_id, self.clock() + ttl)
+        self.tokens[token.access_token] = token
+        return token
+
+    def expire_tokens(self, client_id: str | None = None) -> int:
+        """Make tokens (of one client, or all) expire now, as if their lifetime had run out."""
+        now = self.clock()
+        count = 0
+        for token in self.tokens.values():
+            if client_id is None or token.client_id == client_id:
+                token.expires_at = min(token.expires_at, now - 1)
+                count += 1
+        return count
+
+    def client_for_token(self, access_token: str) -> Client | None:
+        """The client a live token belongs to, or None when unknown or expired."""
+        token = self.tokens.get(access_token)
+        if token is None or token.expires_at <= self.clock():
+            return None
+        return self.clients.get(token.client_id)
+
+    def close(self) -> None:
+        self.db.close()
