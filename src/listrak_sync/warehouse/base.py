@@ -1,0 +1,72 @@
+"""The warehouse adapter contract.
+
+Every engine (DuckDB now; Postgres, Spark, Snowflake later) is one folder implementing this
+protocol. Heavy work stays in the engine: callers send SQL and read Arrow record batches as a
+stream, never a whole audience as Python objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Literal, Protocol, runtime_checkable
+
+import pyarrow as pa
+
+__all__ = ["Column", "Warehouse", "WarehouseError", "WriteMode"]
+
+WriteMode = Literal["replace", "append"]
+
+
+class WarehouseError(Exception):
+    """A query or write the engine refused; the message names the statement's problem."""
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # the engine's type name, e.g. VARCHAR, BIGINT, DATE, TIMESTAMP
+    nullable: bool = True
+
+
+@runtime_checkable
+class Warehouse(Protocol):
+    """What listrak-sync needs from an engine."""
+
+    @property
+    def dialect(self) -> str:
+        """The sqlglot dialect name of the engine's SQL (``duckdb``, ``spark``, ``postgres``)."""
+        ...
+
+    def stream(self, sql: str, *, batch_size: int = 65_536) -> Iterator[pa.RecordBatch]:
+        """Run a query and yield its result as Arrow record batches."""
+        ...
+
+    def query(self, sql: str) -> pa.Table:
+        """Run a query whose result is small (counts, samples, breakdowns)."""
+        ...
+
+    def execute(self, sql: str) -> None:
+        """Run a statement that returns nothing (DDL, INSERT ... SELECT)."""
+        ...
+
+    def tables(self) -> list[str]:
+        """The tables and views the connection can see."""
+        ...
+
+    def describe(self, table: str) -> list[Column]:
+        """The columns of a table or view; WarehouseError if it does not exist."""
+        ...
+
+    def write(
+        self,
+        table: str,
+        data: pa.Table | Iterable[pa.RecordBatch],
+        *,
+        mode: WriteMode = "replace",
+        schema: pa.Schema | None = None,
+    ) -> int:
+        """Write Arrow data into a table (streamed); returns the number of rows written."""
+        ...
+
+    def close(self) -> None: ...
