@@ -14,6 +14,8 @@ from rich.table import Table
 
 from .emulator import EmulatorServer
 from .emulator.admin_client import EmulatorAdmin
+from .sync.email.demo import email_demo
+from .sync.sms.demo import sms_demo
 
 __all__ = ["demo"]
 
@@ -41,9 +43,34 @@ def demo() -> None:
             )
         console.print(table)
         lists = Table(title="Email lists")
-        lists.add_column("listId", justify="right")
-        lists.add_column("listName")
+        for column in ("listId", "listName", "subscribed", "unsubscribed", "profile fields"):
+            lists.add_column(column)
         for entry in state["email"]["lists"]:
-            lists.add_row(str(entry["listId"]), entry["listName"])
+            lists.add_row(
+                str(entry["listId"]),
+                entry["listName"],
+                str(entry["contacts"]["Subscribed"]),
+                str(entry["contacts"]["Unsubscribed"]),
+                ", ".join(
+                    f"{group['segmentationFieldGroupName']}.{field['segmentationFieldName']}"
+                    for group in entry["segmentationFieldGroups"]
+                    for field in group["segmentationFields"]
+                ),
+            )
         console.print(lists)
+        sms_lists = Table(title="SMS lists")
+        for column in ("phoneListId", "sender code", "name", "status", "subscribed", "pending"):
+            sms_lists.add_column(column)
+        for entry in state["sms"]["lists"]:
+            sms_lists.add_row(
+                str(entry["phoneListId"]),
+                str(entry["senderCodeId"]),
+                entry["phoneListName"],
+                entry["status"],
+                str(entry["subscribed"]),
+                str(entry["pending"]),
+            )
+        console.print(sms_lists)
+        email_demo(console, emulator.base_url)
+        sms_demo(console, emulator.base_url)
     console.print("[green]demo finished[/]")

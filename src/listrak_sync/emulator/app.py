@@ -17,9 +17,13 @@ from .errors import error_response
 from .modules import ApiModule
 from .state import EmulatorState
 
-__all__ = ["FaultMiddleware", "create_app", "default_modules"]
+__all__ = ["FaultMiddleware", "UnsafeRouteGuard", "create_app", "default_modules"]
 
 log = logging.getLogger(__name__)
+
+# ASP.NET's default requestPathInvalidCharacters, checked on the decoded path as IIS does; the
+# specs list ERROR_UNSAFE_ROUTE for "'&' outside of query string, '<', '>', etc.".
+_UNSAFE_PATH_CHARACTERS = frozenset("<>*%&:\\?")
 
 
 def default_modules() -> list[ApiModule]:
@@ -46,10 +50,12 @@ def create_app(
     async def unknown_route(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         if exc.status_code == 405:
+            # Starlette names the route's methods in Allow, which RFC 9110 requires on a 405.
             return error_response(
                 405,
                 "ERROR_UNSUPPORTED_METHOD",
                 f"The requested resource does not support http method '{request.method}'.",
+                headers=dict(exc.headers or {}),
             )
         if exc.status_code == 404:
             return error_response(
@@ -61,7 +67,11 @@ def create_app(
 
     async def unhandled(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error in %s %s", request.method, request.url.path)
-        return error_response(500, "ERROR_UNHANDLED_EXCEPTION", "An unexpected error occurred.")
+        return error_response(
+            500,
+            "ERROR_UNHANDLED_EXCEPTION",
+            "An unexpected error occurred. Our development team has been notified.",
+        )
 
     app = Starlette(
         routes=routes,
@@ -70,7 +80,29 @@ def create_app(
     app.state.emulator = state
     app.state.modules = modules
     app.state.operations = operations
-    return FaultMiddleware(app, state)
+    return FaultMiddleware(UnsafeRouteGuard(app), state)
+
+
+class UnsafeRouteGuard:
+    """Refuses Listrak routes whose path holds characters IIS rejects, before any routing."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        if scope["type"] == "http" and not path.startswith(PREFIX):
+            unsafe = sorted(_UNSAFE_PATH_CHARACTERS.intersection(path))
+            if unsafe:
+                response = error_response(
+                    400,
+                    "ERROR_UNSAFE_ROUTE",
+                    "A potentially dangerous value was detected in the route "
+                    f"({' '.join(unsafe)}).",
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 class FaultMiddleware:

@@ -11,12 +11,14 @@ import yaml
 from rich.console import Console
 
 from .admin_client import EmulatorAdmin, EmulatorAdminError
+from .coverage import operations_command
 from .server import EmulatorServer
 
 __all__ = ["app", "load_seed"]
 
 app = typer.Typer(help="Run a local Listrak emulator, or manage a running one.")
 console = Console(stderr=True)
+app.command("operations")(operations_command)
 
 UrlOption = Annotated[
     str, typer.Option("--url", envvar="LISTRAK_EMULATOR_URL", help="A running emulator.")

@@ -3,28 +3,38 @@
 ``operation("GET", "/email/v1/List/{listId}", "List_GetListResourceById", "email")`` registers a
 handler under the spec's operationId. The registry is what the conformance test compares with the
 specs to list implemented and unimplemented operations.
+
+Before a handler runs, the request has passed everything the spec can say about it: the bearer
+token, Beta access, path and query parameters (typed, read them with :func:`params`) and the JSON
+body (read it with :func:`body`).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .errors import ListrakHTTPError
+from .errors import ListrakHTTPError, error_response
+from .parameters import canonical_query, check_parameters
 from .parsing import json_body
 from .spec import spec_operations, validate_body
 
 if TYPE_CHECKING:
     from .state import Client, EmulatorState, Integration
 
-__all__ = ["Handler", "Operation", "OperationTable", "authorize", "body"]
+__all__ = ["Handler", "Operation", "OperationTable", "authorize", "body", "params"]
 
 Handler = Callable[[Request, "Client"], Awaitable[Response]]
+
+log = logging.getLogger(__name__)
 
 _UNAUTHORIZED = "Authorization was denied for this request."
 
@@ -102,6 +112,16 @@ def body(request: Request) -> Any:
     return request.state.body
 
 
+def params(request: Request) -> dict[str, Any]:
+    """The operation's path and query parameters, typed and checked against the spec.
+
+    Every declared parameter is present: absent query parameters hold the spec's documented
+    default (``count`` is 1000, ``subscriptionState`` is ``"Subscribed"``) or None.
+    """
+    values: dict[str, Any] = request.state.params
+    return values
+
+
 def _dispatch(
     state: EmulatorState, by_method: dict[str, Operation]
 ) -> Callable[[Request], Awaitable[Response]]:
@@ -116,12 +136,33 @@ def _dispatch(
                     "ERROR_INTEGRATION_CANNOT_ACCESS_BETA_ROUTE",
                     "This route is in Beta and not yet generally available for all integrations.",
                 )
+            # Rewritten before anything reads request.query_params (Starlette caches it).
+            query = canonical_query(
+                op.integration,
+                op.operation_id,
+                QueryParams(request.scope["query_string"]).multi_items(),
+            )
+            request.scope["query_string"] = urlencode(query).encode("latin-1")
+            request.state.params = check_parameters(
+                op.integration, op.operation_id, request.path_params, request.query_params
+            )
             spec = spec_operations(op.integration)[op.operation_id]
             if spec.body_schema is not None:
-                request.state.body = await json_body(request)
-                validate_body(op.integration, op.operation_id, request.state.body)
+                request.state.body = validate_body(
+                    op.integration, op.operation_id, await json_body(request)
+                )
             return await op.handler(request, client)
         except ListrakHTTPError as exc:
             return exc.response()
+        except Exception:
+            # Answered here rather than by Starlette's last-resort handler, which re-raises after
+            # answering and so makes uvicorn drop the keep-alive connection: Listrak answers 500
+            # and the client's next request on the same connection must still work.
+            log.exception("unhandled error in %s %s", request.method, request.url.path)
+            return error_response(
+                500,
+                "ERROR_UNHANDLED_EXCEPTION",
+                "An unexpected error occurred. Our development team has been notified.",
+            )
 
     return endpoint

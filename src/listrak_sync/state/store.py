@@ -33,7 +33,7 @@ __all__ = [
     "StepStatus",
 ]
 
-RunStatus = Literal["running", "succeeded", "partial", "failed", "interrupted"]
+RunStatus = Literal["running", "succeeded", "partial", "failed", "interrupted", "refused"]
 StepStatus = Literal["pending", "submitted", "done", "failed"]
 
 _SCHEMA = """
@@ -196,6 +196,14 @@ class StateStore:
         )
         return self.run(run_id)
 
+    def reopen_run(self, run_id: str) -> Run:
+        """Mark a killed or failed run ``running`` again, to finish its journal."""
+        self._db.execute(
+            "UPDATE runs SET status = 'running', finished_at = NULL, error = NULL WHERE run_id = ?",
+            (run_id,),
+        )
+        return self.run(run_id)
+
     def update_run(self, run_id: str, *, details: dict[str, Any]) -> None:
         current = self.run(run_id)
         self._db.execute(
@@ -268,6 +276,28 @@ class StateStore:
                 step_id,
             ),
         )
+        return self.step(run_id, step_id)
+
+    def complete_step(
+        self,
+        run_id: str,
+        step_id: str,
+        result: dict[str, Any],
+        outcomes: Iterable[RowOutcome] = (),
+    ) -> Step:
+        """Mark a step ``done`` and record its row outcomes in one transaction, so a kill
+        between the two can neither lose the outcomes nor record them twice."""
+        rows = [(run_id, step_id, o.key, o.outcome, o.field, o.reason) for o in outcomes]
+        with self.transaction() as db:
+            db.execute(
+                "DELETE FROM row_outcomes WHERE run_id = ? AND step_id = ?", (run_id, step_id)
+            )
+            db.executemany("INSERT INTO row_outcomes VALUES (?, ?, ?, ?, ?, ?)", rows)
+            db.execute(
+                "UPDATE steps SET status = 'done', result = ?, updated_at = ? "
+                "WHERE run_id = ? AND step_id = ?",
+                (json.dumps(result), _now(), run_id, step_id),
+            )
         return self.step(run_id, step_id)
 
     def step(self, run_id: str, step_id: str) -> Step:

@@ -9,17 +9,30 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Literal, Protocol, runtime_checkable
+from types import TracebackType
+from typing import Literal, Protocol, Self, runtime_checkable
 
 import pyarrow as pa
 
-__all__ = ["Column", "Warehouse", "WarehouseError", "WriteMode"]
+__all__ = ["Column", "TableNotFound", "Warehouse", "WarehouseError", "WriteMode"]
 
 WriteMode = Literal["replace", "append"]
 
 
 class WarehouseError(Exception):
-    """A query or write the engine refused; the message names the statement's problem."""
+    """A query or write the engine refused; the message names the statement's problem.
+
+    ``statement`` is the SQL the engine refused (``None`` when the failure was not a statement,
+    e.g. opening the database), so callers can show it next to the message.
+    """
+
+    def __init__(self, message: str, *, statement: str | None = None) -> None:
+        super().__init__(message)
+        self.statement = statement
+
+
+class TableNotFound(WarehouseError):
+    """The statement or ``describe()`` named a table or view the warehouse does not have."""
 
 
 @dataclass(frozen=True)
@@ -70,3 +83,14 @@ class Warehouse(Protocol):
         ...
 
     def close(self) -> None: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Close the warehouse."""
+        ...

@@ -14,13 +14,13 @@ from ..parsing import path_int
 from ..responses import collection, created, deleted, listrak_time, resource, updated
 from ..routing import OperationTable, body
 from ..state import Client, EmulatorState
+from .sql import first
 
 __all__ = ["SCHEMA", "find_list", "install_lists", "list_ids", "seed_list"]
 
 SCHEMA = """
-CREATE SEQUENCE IF NOT EXISTS email_list_id START 1001;
 CREATE TABLE IF NOT EXISTS email_list (
-    list_id INTEGER PRIMARY KEY DEFAULT nextval('email_list_id'),
+    list_id INTEGER PRIMARY KEY,
     list_name VARCHAR NOT NULL,
     create_date TIMESTAMP NOT NULL,
     settings VARCHAR NOT NULL  -- the List resource's other members, as JSON
@@ -28,6 +28,17 @@ CREATE TABLE IF NOT EXISTS email_list (
 """
 
 _READ_ONLY = {"listId", "createDate"}
+_DEPENDENTS = (
+    "email_field_value",
+    "email_contact",
+    "email_field",
+    "email_field_group",
+    "email_import",
+    "email_message",
+    "email_message_link",
+    "email_message_activity",
+    "email_link_click",
+)
 
 
 def _as_resource(row: tuple[Any, ...]) -> dict[str, Any]:
@@ -42,7 +53,7 @@ def _as_resource(row: tuple[Any, ...]) -> dict[str, Any]:
 
 def find_list(state: EmulatorState, list_id: int) -> dict[str, Any]:
     """The list as a spec resource, or the 404 Listrak answers for an unknown listId."""
-    row = state.db.execute("SELECT * FROM email_list WHERE list_id = ?", [list_id]).fetchone()
+    row = first(state.db.execute("SELECT * FROM email_list WHERE list_id = ?", [list_id]))
     if row is None:
         raise ListrakHTTPError.not_found("listId")
     return _as_resource(row)
@@ -65,11 +76,14 @@ def seed_list(state: EmulatorState, doc: dict[str, Any]) -> int:
             "INSERT INTO email_list VALUES (?, ?, ?, ?)", [int(doc["listId"]), *values]
         )
         return int(doc["listId"])
-    row = state.db.execute(
-        "INSERT INTO email_list (list_name, create_date, settings) VALUES (?, ?, ?) "
-        "RETURNING list_id",
-        values,
-    ).fetchone()
+    # max + 1 rather than a sequence: seeds choose ids, and a sequence would collide with them.
+    row = first(
+        state.db.execute(
+            "INSERT INTO email_list SELECT coalesce(max(list_id) + 1, 1001), ?, ?, ?"
+            " FROM email_list RETURNING list_id",
+            values,
+        )
+    )
     assert row is not None
     return int(row[0])
 
@@ -118,5 +132,13 @@ def install_lists(state: EmulatorState, table: OperationTable) -> None:
     async def delete_list(request: Request, client: Client) -> Response:
         list_id = path_int(request, "listId")
         find_list(state, list_id)
-        state.db.execute("DELETE FROM email_list WHERE list_id = ?", [list_id])
+        with state.lock:
+            # The list's contacts, profile fields and imports go with it.
+            for dependent in _DEPENDENTS:
+                state.db.execute(f"DELETE FROM {dependent} WHERE list_id = ?", [list_id])
+            state.db.execute(
+                "DELETE FROM email_import_contact WHERE import_id NOT IN "
+                "(SELECT import_id FROM email_import)"
+            )
+            state.db.execute("DELETE FROM email_list WHERE list_id = ?", [list_id])
         return deleted()

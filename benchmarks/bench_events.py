@@ -1,0 +1,255 @@
+"""Event destination throughput: events/s accepted and delivered, intake latency, vs one call per
+event.
+
+Run with ``.venv/bin/pytest -m benchmark benchmarks/bench_events.py -s``. The emulator answers
+every request 20 ms late. ``listrak-sync serve`` runs as its own process; the load generator and
+the emulator share this one. The naive baseline, measured in the same run, sends one Listrak
+call per event (``POST /List/{id}/Contact`` with the field, 16 in flight).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+import yaml
+from tests.conftest import EMAIL_CLIENT, Emulator, emulator, emulator_server
+
+from listrak_sync.listrak import (
+    ClientSettings,
+    Contact,
+    Credentials,
+    ListrakClient,
+    SegmentationFieldValue,
+)
+
+__all__ = ["emulator", "emulator_server"]  # fixtures used here
+
+pytestmark = pytest.mark.benchmark
+
+LIST, FIELD = 7001, 9701
+CONTACTS = 2_000
+KEY = "bench-write-key"
+LATENCY_MS = 20
+
+
+def _seed(emulator: Emulator) -> None:
+    emulator.admin.seed(
+        {
+            "email": {
+                "lists": [
+                    {
+                        "listId": LIST,
+                        "listName": "Bench",
+                        "segmentationFieldGroups": [
+                            {
+                                "segmentationFieldGroupName": "G",
+                                "segmentationFields": [
+                                    {"segmentationFieldId": FIELD, "segmentationFieldName": "tier"}
+                                ],
+                            }
+                        ],
+                        "contacts": [{"emailAddress": _email(i)} for i in range(CONTACTS)],
+                    }
+                ]
+            }
+        }
+    )
+
+
+def _email(i: int) -> str:
+    return f"bench{i % CONTACTS:05d}@example.com"
+
+
+def _event(i: int, tag: str) -> dict[str, Any]:
+    return {
+        "type": "track",
+        "event": "Tier Changed",
+        "userId": f"u{i % CONTACTS}",
+        "properties": {"tier": f"{tag}{i}"},
+        "context": {"traits": {"email": _email(i)}},
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _start(tmp_path: Path, emulator: Emulator) -> tuple[subprocess.Popen[bytes], str]:
+    config = {
+        "listrak": {"api_url": emulator.base_url, "auth_url": emulator.base_url},
+        "credentials": {
+            "email": {
+                "type": "listrak",
+                "client_id": EMAIL_CLIENT[0],
+                "client_secret": {"env": "BENCH_EMAIL_SECRET"},
+            }
+        },
+        "destinations": {
+            "events": {
+                "type": "listrak_events",
+                "credential": "email",
+                "write_keys": ["sha256:" + hashlib.sha256(KEY.encode()).hexdigest()],
+                "batch": {"max_contacts": 1000, "max_wait_seconds": 0.5},
+                "mappings": {
+                    "tier": {
+                        "trigger": {"event": "Tier Changed"},
+                        "action": {"list_id": LIST, "fields": {FIELD: "$.properties.tier"}},
+                    }
+                },
+            }
+        },
+    }
+    path = tmp_path / "events.yml"
+    path.write_text(yaml.safe_dump(config), "utf-8")
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "listrak_sync.cli", "serve", "--config", str(path), "--port",
+         str(port), "--log-level", "warning"],
+        env={**os.environ, "BENCH_EMAIL_SECRET": EMAIL_CLIENT[1]},
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if httpx2.get(url + "/healthz", timeout=2).status_code == 200:
+                return process, url
+        except httpx2.TransportError:
+            pass
+        if time.monotonic() > deadline or process.poll() is not None:
+            raise RuntimeError("serve did not start")
+        time.sleep(0.1)
+
+
+_AUTH = {"Authorization": "Basic " + base64.b64encode(f"{KEY}:".encode()).decode()}
+
+
+async def _senders(url: str, bodies: list[tuple[str, Any]], concurrency: int) -> list[float]:
+    """Post every body with ``concurrency`` senders; returns each request's latency."""
+    latencies: list[float] = []
+    queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+    for item in bodies:
+        queue.put_nowait(item)
+    async with httpx2.AsyncClient(base_url=url, headers=_AUTH, timeout=60) as http:
+
+        async def sender() -> None:
+            while not queue.empty():
+                path, body = queue.get_nowait()
+                started = time.perf_counter()
+                answer = await http.post(path, json=body)
+                latencies.append(time.perf_counter() - started)
+                assert answer.status_code == 200, answer.text
+
+        await asyncio.gather(*(sender() for _ in range(concurrency)))
+    return latencies
+
+
+async def _drained(url: str) -> None:
+    async with httpx2.AsyncClient(base_url=url, timeout=30) as http:
+        while True:
+            health = (await http.get("/healthz")).json()
+            if health["queue_depth"] == 0 and health["batches_in_flight"] == 0:
+                return
+            await asyncio.sleep(0.05)
+
+
+def _quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def _naive(emulator: Emulator, events: int) -> float:
+    """One upsert per event, 16 in flight: events/s."""
+    creds = Credentials(client_id=EMAIL_CLIENT[0], client_secret=EMAIL_CLIENT[1])  # type: ignore[arg-type]
+    settings = ClientSettings.for_base_url(emulator.base_url, max_concurrency=16)
+    async with ListrakClient(email=creds, settings=settings) as client:
+        started = time.perf_counter()
+
+        async def one(i: int) -> None:
+            contact = Contact(
+                email_address=_email(i),
+                segmentation_field_values=[
+                    SegmentationFieldValue(segmentation_field_id=FIELD, value=f"n{i}")
+                ],
+            )
+            await client.email.upsert_contact(LIST, contact)
+
+        await asyncio.gather(*(one(i) for i in range(events)))
+        return events / (time.perf_counter() - started)
+
+
+async def test_event_throughput_and_latency(emulator: Emulator, tmp_path: Path) -> None:
+    _seed(emulator)
+    emulator.admin.add_fault(latency_ms=LATENCY_MS)
+    process, url = _start(tmp_path, emulator)
+    try:
+        # 1. Batches of 100 (what Segment and the analytics libraries send), 8 senders.
+        total = 20_000
+        bodies = [
+            ("/v1/batch", {"batch": [_event(i, "b") for i in range(start, start + 100)]})
+            for start in range(0, total, 100)
+        ]
+        started = time.perf_counter()
+        batch_latency = await _senders(url, bodies, 8)
+        accepted = time.perf_counter() - started
+        await _drained(url)
+        delivered = time.perf_counter() - started
+        # 2. Single track calls, 16 senders: intake latency.
+        singles = 3_000
+        bodies = [("/v1/track", _event(i, "s")) for i in range(singles)]
+        started = time.perf_counter()
+        track_latency = await _senders(url, bodies, 16)
+        track_accepted = time.perf_counter() - started
+        await _drained(url)
+        track_delivered = time.perf_counter() - started
+        # Everything arrived: the last value of each contact is in Listrak.
+        async with httpx2.AsyncClient(base_url=emulator.base_url, timeout=60) as http:
+            token = emulator.token()
+            page = await http.get(
+                f"/email/v1/List/{LIST}/Contact",
+                params={"count": 5000, "segmentationFieldIds": str(FIELD)},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        values = {
+            c["emailAddress"]: c["segmentationFieldValues"][0]["value"] for c in page.json()["data"]
+        }
+        last = {_email(i): f"b{i}" for i in range(total)}
+        last.update({_email(i): f"s{i}" for i in range(singles)})  # sent after the batches
+        assert {e: values[e] for e in last} == last
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+    naive_events = 600
+    naive_rate = await _naive(emulator, naive_events)
+    rate = total / delivered
+    print(f"\nevent destination, emulator +{LATENCY_MS} ms per request")
+    print(
+        f"batch intake: {total} events in {total // 100} requests, 8 senders: accepted "
+        f"{total / accepted:,.0f} events/s, delivered {rate:,.0f} events/s "
+        f"({delivered:.1f} s); request p50 {statistics.median(batch_latency) * 1000:.1f} ms, "
+        f"p99 {_quantile(batch_latency, 0.99) * 1000:.1f} ms"
+    )
+    print(
+        f"track intake: {singles} calls, 16 senders: accepted {singles / track_accepted:,.0f} "
+        f"events/s, delivered {singles / track_delivered:,.0f} events/s; p50 "
+        f"{statistics.median(track_latency) * 1000:.1f} ms, "
+        f"p99 {_quantile(track_latency, 0.99) * 1000:.1f} ms"
+    )
+    print(
+        f"naive (one upsert per event, 16 in flight): {naive_rate:,.0f} events/s over "
+        f"{naive_events} events; batched delivery is x{rate / naive_rate:,.1f}"
+    )

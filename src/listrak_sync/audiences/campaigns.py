@@ -1,0 +1,615 @@
+"""Campaign audiences: who each destination receives, computed in the engine.
+
+For a campaign the engine computes, in one query per destination:
+
+1. members: the segment's customers minus every exclusion segment's;
+2. the treatment group of each member (``split.py``: md5 buckets, control group last);
+3. for the groups sending to the destination, the key (email: trimmed, lower-cased, pattern
+   checked; phone: E.164 through the phone cache) and the attributes, read from the attribute
+   table (default: the profile table) joined on the customer key;
+4. a status per row: ``ok``, ``missing_key``, ``invalid_key``, ``no_consent`` (SMS without an
+   opt-in) or ``duplicate``.
+
+Dedupe rule: among rows with a usable key, one row per key per destination (across its groups,
+so a person gets one message per campaign) — the first by the campaign's ``dedupe.prefer``
+columns (nulls last), then by the lowest customer key. The winner's group is the row's group.
+
+Rows are streamed as Arrow batches; usable rows go to the destination, the others are counted
+(per group and status) and the first few kept as a sample for the run record — never dropped
+silently.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlglot import exp
+
+from ..project.destinations import AttributeMapping, EmailDestination, SmsDestination
+from ..project.models import CONTROL_GROUP, Campaign, CampaignDestination, ProjectConfig
+from ..warehouse import Warehouse
+from .consent import consented_phones, prepare_consent_phones
+from .errors import AudienceError, Issue
+from .keys import email_key, email_status, phone_cache_select, prepare_phones
+from .schema import close_match, table_expression
+from .segments import SegmentResolver
+from .split import bucket_expression, group_expression
+
+__all__ = [
+    "STATUSES",
+    "AttributePlan",
+    "AudienceReport",
+    "AudienceUnit",
+    "CampaignAudience",
+    "DestinationAudience",
+]
+
+STATUSES = ("ok", "missing_key", "invalid_key", "no_consent", "duplicate")
+GROUP_COLUMN = "treatment_group"
+
+
+@dataclass(frozen=True)
+class AttributePlan:
+    """A column of the attribute table and the name it is delivered under."""
+
+    column: str
+    name: str
+
+
+@dataclass
+class AudienceReport:
+    """What happened to every audience row: counts per (group, status), and a sample of the rows
+    that could not be delivered (customer key, group, raw key, status, reason)."""
+
+    counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    rejected_sample: list[dict[str, Any]] = field(default_factory=list)
+    sample_size: int = 20
+
+    def total(self, status: str | None = None, group: str | None = None) -> int:
+        return sum(
+            n
+            for (g, s), n in self.counts.items()
+            if (status is None or s == status) and (group is None or g == group)
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        by_status = {s: self.total(s) for s in STATUSES}
+        return {
+            "counts": by_status,
+            "by_group": {
+                g: {s: n for (gg, s), n in sorted(self.counts.items()) if gg == g}
+                for g in sorted({g for g, _ in self.counts})
+            },
+            "rejected_sample": self.rejected_sample,
+        }
+
+
+class DestinationAudience:
+    """Every row a campaign produces for one destination, with its status."""
+
+    def __init__(
+        self,
+        campaign: CampaignAudience,
+        name: str,
+        destination: EmailDestination | SmsDestination,
+        groups: list[str],
+    ) -> None:
+        self.campaign = campaign
+        self.name = name
+        self.destination = destination
+        self.groups = groups
+        self.key_name: str = destination.primary_key
+        config = campaign.config
+        edits = campaign.definition.destinations.get(name, CampaignDestination())
+        self.attribute_table = (
+            edits.attribute_table
+            or campaign.definition.attribute_table
+            or destination.attribute_table
+            or config.warehouse.profile_table
+        )
+        self.key_column = destination.key_column or (
+            config.warehouse.email_column
+            if self.key_name == "email"
+            else config.warehouse.phone_column
+        )
+        self.attributes = _attributes(destination.attributes, edits)
+        self._query: exp.Select | None = None
+
+    # --- checks ----------------------------------------------------------------------------
+
+    def issues(self) -> list[Issue]:
+        """Missing tables/columns and name clashes, before any query runs."""
+        schema = self.campaign.segments.schema
+        issues: list[Issue] = []
+        table = schema.table(self.attribute_table)
+        if table is None:
+            return [
+                Issue(
+                    f"attribute table {self.attribute_table!r} is not in the warehouse",
+                    schema.table_hint(self.attribute_table),
+                    ("attribute_table",),
+                )
+            ]
+        wanted = [(self.key_column, "key_column")] + [
+            (a.column, "attributes") for a in self.attributes
+        ]
+        wanted += [(p.column, "dedupe") for p in self.campaign.definition.dedupe.prefer]
+        wanted.append((self.campaign.config.warehouse.customer_key, "customer_key"))
+        for column, role in wanted:
+            if schema.column(table, column) is None:
+                issues.append(
+                    Issue(
+                        f"unknown attribute {column!r}: not a column of {table}",
+                        schema.column_hint(table, column),
+                        (role, column),
+                    )
+                )
+        names = [a.name.lower() for a in self.attributes]
+        reserved = {
+            self.campaign.config.warehouse.customer_key.lower(),
+            GROUP_COLUMN,
+            self.key_name,
+        }
+        for attribute in self.attributes:
+            lowered = attribute.name.lower()
+            if lowered in reserved or names.count(lowered) > 1:
+                issues.append(
+                    Issue(
+                        f"attribute name {attribute.name!r} is used twice in what {self.name!r} "
+                        "receives",
+                        "give it another `field:` name",
+                        ("attributes", attribute.column),
+                    )
+                )
+        if isinstance(self.destination, SmsDestination) and self.destination.require_consent:
+            status = self.campaign.config.warehouse.sms_opt_status
+            consent = self.destination.consent_table or status.table
+            if schema.table(consent) is None:
+                issues.append(
+                    Issue(
+                        f"SMS consent table {consent!r} is not in the warehouse",
+                        "create it (e.g. `listrak-sync pull`) or set require_consent: false",
+                        ("consent_table",),
+                    )
+                )
+            else:
+                needed = [status.phone_column, status.status_column, status.updated_column]
+                for column in [c for c in needed if c is not None]:
+                    if schema.column(consent, column) is None:
+                        issues.append(
+                            Issue(
+                                f"SMS consent table {consent} has no column {column!r}",
+                                schema.column_hint(consent, column),
+                                ("consent_table",),
+                            )
+                        )
+        return issues
+
+    # --- SQL -------------------------------------------------------------------------------
+
+    def query(self) -> exp.Select:
+        """One row per (member of the destination's groups, attribute row), with status.
+
+        Built once: for SMS, building it normalises the new phones into the phone cache."""
+        if self._query is None:
+            self._query = self._build()
+        return self._query.copy()
+
+    def _build(self) -> exp.Select:
+        issues = self.issues()
+        if issues:
+            raise AudienceError(issues)
+        config = self.campaign.config
+        key = config.warehouse.customer_key
+        members = self.campaign.members_query()
+        raw = exp.column(self.key_column, table="a", quoted=True)
+        joins: list[exp.Expr] = []
+        consented: exp.Select | None = None
+        if isinstance(self.destination, SmsDestination):
+            region = self.destination.default_region or config.warehouse.default_region
+            raw_text = exp.Trim(this=exp.cast(raw, exp.DataType.build("VARCHAR")))
+            prepare_phones(
+                self.campaign.warehouse,
+                exp.select(exp.alias_(raw_text.copy(), "raw"))
+                .from_(members.subquery("m"))
+                .join(
+                    table_expression(self.attribute_table, "a"),
+                    on=exp.EQ(
+                        this=exp.column(key, table="a", quoted=True),
+                        expression=exp.column(key, table="m", quoted=True),
+                    ),
+                )
+                .where(
+                    exp.In(
+                        this=exp.column(GROUP_COLUMN, table="m"),
+                        expressions=[exp.Literal.string(g) for g in self.groups],
+                    )
+                ),
+                region,
+            )
+            joins.append(phone_cache_select(region).subquery("p"))
+            if self.destination.require_consent:
+                status_config = config.warehouse.sms_opt_status
+                consent_table = self.destination.consent_table or status_config.table
+                prepare_consent_phones(
+                    self.campaign.warehouse, status_config, consent_table, region
+                )
+                consented = consented_phones(status_config, consent_table, region)
+            key_expr: exp.Expr = exp.column("e164", table="p")
+            reason_invalid: exp.Expr = exp.column("reason", table="p")
+            status: exp.Expr = (
+                exp.Case()
+                .when(
+                    exp.or_(
+                        exp.Is(this=raw_text.copy(), expression=exp.null()),
+                        exp.EQ(this=raw_text.copy(), expression=exp.Literal.string("")),
+                    ),
+                    exp.Literal.string("missing_key"),
+                )
+                .when(
+                    exp.Is(this=key_expr.copy(), expression=exp.null()),
+                    exp.Literal.string("invalid_key"),
+                )
+                .else_(exp.Literal.string("ok"))
+            )
+            join_on = exp.EQ(this=exp.column("raw", table="p"), expression=raw_text.copy())
+        else:
+            key_expr = email_key(raw)
+            status = email_status(key_expr.copy())
+            reason_invalid = exp.Literal.string("not a valid email address")
+            join_on = None
+        consent_ok: exp.Expr = exp.true()
+        if consented is not None:
+            consent_ok = exp.not_(
+                exp.Is(this=exp.column("e164", table="ok"), expression=exp.null())
+            )
+        base = (
+            exp.select(
+                exp.column(key, table="m", quoted=True),
+                exp.column(GROUP_COLUMN, table="m"),
+                exp.alias_(exp.cast(raw.copy(), exp.DataType.build("VARCHAR")), "_key_raw"),
+                exp.alias_(key_expr, "_key"),
+                exp.alias_(status, "_pre"),
+                exp.alias_(reason_invalid, "_why"),
+                exp.alias_(consent_ok, "_consent"),
+                *[
+                    exp.alias_(exp.column(a.column, table="a", quoted=True), a.name, quoted=True)
+                    for a in self.attributes
+                ],
+                *[
+                    exp.alias_(exp.column(p.column, table="a", quoted=True), f"_prefer{i}")
+                    for i, p in enumerate(self.campaign.definition.dedupe.prefer)
+                ],
+            )
+            .from_(members.subquery("m"))
+            .join(
+                table_expression(self.attribute_table, "a"),
+                on=exp.EQ(
+                    this=exp.column(key, table="a", quoted=True),
+                    expression=exp.column(key, table="m", quoted=True),
+                ),
+                join_type="left",
+            )
+            .where(
+                exp.In(
+                    this=exp.column(GROUP_COLUMN, table="m"),
+                    expressions=[exp.Literal.string(g) for g in self.groups],
+                )
+            )
+        )
+        if joins:
+            base = base.join(joins[0], on=join_on, join_type="left")
+        if consented is not None:
+            base = base.join(
+                consented.subquery("ok"),
+                on=exp.EQ(
+                    this=exp.column("e164", table="ok"), expression=exp.column("e164", table="p")
+                ),
+                join_type="left",
+            )
+
+        eligible = exp.and_(
+            exp.EQ(this=exp.column("_pre"), expression=exp.Literal.string("ok")),
+            exp.column("_consent"),
+        )
+        order = [
+            exp.Ordered(this=exp.column(f"_prefer{i}"), desc=p.order == "desc", nulls_first=False)
+            for i, p in enumerate(self.campaign.definition.dedupe.prefer)
+        ] + [exp.Ordered(this=exp.column(key, quoted=True), nulls_first=False)]
+        rank = exp.Window(
+            this=exp.RowNumber(),
+            partition_by=[exp.paren(eligible.copy()), exp.column("_key")],
+            order=exp.Order(expressions=order),
+        )
+        ranked = exp.select(exp.Star(), exp.alias_(rank, "_rank")).from_(base.subquery("b"))
+        final_status = (
+            exp.Case()
+            .when(
+                exp.NEQ(this=exp.column("_pre"), expression=exp.Literal.string("ok")),
+                exp.column("_pre"),
+            )
+            .when(exp.not_(exp.column("_consent")), exp.Literal.string("no_consent"))
+            .when(
+                exp.GT(this=exp.column("_rank"), expression=exp.Literal.number(1)),
+                exp.Literal.string("duplicate"),
+            )
+            .else_(exp.Literal.string("ok"))
+        )
+        final_reason = (
+            exp.Case()
+            .when(
+                exp.EQ(this=exp.column("_pre"), expression=exp.Literal.string("missing_key")),
+                exp.Literal.string(
+                    f"no {self.key_name} ({self.key_column} is empty or the "
+                    f"customer has no row in {self.attribute_table})"
+                ),
+            )
+            .when(
+                exp.EQ(this=exp.column("_pre"), expression=exp.Literal.string("invalid_key")),
+                exp.column("_why"),
+            )
+            .when(
+                exp.not_(exp.column("_consent")),
+                exp.Literal.string("no SMS opt-in in the consent table"),
+            )
+            .when(
+                exp.GT(this=exp.column("_rank"), expression=exp.Literal.number(1)),
+                exp.Literal.string(f"another customer has the same {self.key_name}"),
+            )
+        )
+        return exp.select(
+            exp.column(key, quoted=True),
+            exp.column(GROUP_COLUMN),
+            exp.alias_(exp.column("_key"), self.key_name, quoted=True),
+            *[exp.column(a.name, quoted=True) for a in self.attributes],
+            exp.alias_(final_status, "_status"),
+            exp.alias_(final_reason, "_reason"),
+            exp.column("_key_raw"),
+        ).from_(ranked.subquery("r"))
+
+    def select(self, group: str | None = None) -> exp.Select:
+        """``query()`` limited to one treatment group, or all of them."""
+        select = self.query()
+        if group is not None:
+            select = select.where(
+                exp.EQ(this=exp.column(GROUP_COLUMN), expression=exp.Literal.string(group))
+            )
+        return select
+
+    def sql(self, group: str | None = None) -> str:
+        return self.select(group).sql(dialect=self.campaign.dialect)
+
+
+class AudienceUnit:
+    """One audience as a destination receives it: a destination with all of its groups
+    (``send_groups: together``) or with one group (``separately``)."""
+
+    def __init__(self, rows: DestinationAudience, group: str | None) -> None:
+        self.rows = rows
+        self.group = group
+        self.report = AudienceReport()
+        campaign = rows.campaign.name
+        self.audience_name = campaign if group is None else f"{campaign}_{group}"
+
+    @property
+    def destination(self) -> str:
+        return self.rows.name
+
+    @property
+    def columns(self) -> list[str]:
+        """The columns of every batch ``batches()`` yields."""
+        key = self.rows.campaign.config.warehouse.customer_key
+        return [key, GROUP_COLUMN, self.rows.key_name, *(a.name for a in self.rows.attributes)]
+
+    def batches(self, batch_size: int = 65_536) -> Iterator[pa.RecordBatch]:
+        """Deliverable rows (one per key) as Arrow batches; fills ``report`` while streaming."""
+        self.report = AudienceReport(sample_size=self.report.sample_size)
+        warehouse = self.rows.campaign.warehouse
+        columns = self.columns
+        for batch in warehouse.stream(self.rows.sql(self.group), batch_size=batch_size):
+            if batch.num_rows == 0:
+                continue
+            self._tally(batch)
+            ok = pc.equal(batch.column("_status"), "ok")
+            kept = batch.filter(ok).select(columns)
+            if kept.num_rows:
+                yield kept
+
+    def _tally(self, batch: pa.RecordBatch) -> None:
+        table = pa.Table.from_batches([batch.select([GROUP_COLUMN, "_status"])])
+        grouped = table.group_by([GROUP_COLUMN, "_status"]).aggregate([([], "count_all")])
+        for group, status, count in zip(
+            grouped.column(GROUP_COLUMN).to_pylist(),
+            grouped.column("_status").to_pylist(),
+            grouped.column("count_all").to_pylist(),
+            strict=True,
+        ):
+            self.report.counts[(str(group), str(status))] += int(count)
+        room = self.report.sample_size - len(self.report.rejected_sample)
+        if room > 0:
+            rejected = batch.filter(pc.not_equal(batch.column("_status"), "ok")).slice(0, room)
+            key = self.rows.campaign.config.warehouse.customer_key
+            for row in rejected.select(
+                [key, GROUP_COLUMN, "_key_raw", "_status", "_reason"]
+            ).to_pylist():
+                self.report.rejected_sample.append(
+                    {
+                        "customer_key": row[key],
+                        "group": row[GROUP_COLUMN],
+                        "raw_key": row["_key_raw"],
+                        "status": row["_status"],
+                        "reason": row["_reason"],
+                    }
+                )
+
+    def counts(self) -> AudienceReport:
+        """Counts per (group, status) computed in the engine, without streaming rows."""
+        inner = self.rows.select(self.group)
+        counted = (
+            exp.select(
+                exp.column(GROUP_COLUMN),
+                exp.column("_status"),
+                exp.alias_(exp.Count(this=exp.Star()), "n"),
+            )
+            .from_(inner.subquery("u"))
+            .group_by(exp.column(GROUP_COLUMN), exp.column("_status"))
+        )
+        result = self.rows.campaign.warehouse.query(counted.sql(dialect=self.rows.campaign.dialect))
+        report = AudienceReport()
+        for row in result.to_pylist():
+            report.counts[(str(row[GROUP_COLUMN]), str(row["_status"]))] = int(row["n"])
+        return report
+
+    def sample(self, limit: int = 10, *, rejected: bool = False) -> pa.Table:
+        """A few rows (deliverable ones, or rejected ones with their reason), lowest keys first."""
+        campaign = self.rows.campaign
+        inner = self.rows.select(self.group)
+        key = campaign.config.warehouse.customer_key
+        status = exp.column("_status")
+        where = (exp.NEQ if rejected else exp.EQ)(this=status, expression=exp.Literal.string("ok"))
+        columns = [exp.column(c, quoted=True) for c in self.columns]
+        if rejected:
+            columns += [exp.column("_key_raw"), status, exp.column("_reason")]
+        query = (
+            exp.select(*columns)
+            .from_(inner.subquery("u"))
+            .where(where)
+            .order_by(exp.column(key, quoted=True))
+            .limit(limit)
+        )
+        return campaign.warehouse.query(query.sql(dialect=campaign.dialect))
+
+
+class CampaignAudience:
+    """A campaign's audience: members, groups, and what each destination receives."""
+
+    def __init__(
+        self,
+        config: ProjectConfig,
+        warehouse: Warehouse,
+        name: str,
+        *,
+        as_of: dt.date | None = None,
+        segments: SegmentResolver | None = None,
+    ) -> None:
+        definition = config.campaigns.get(name)
+        if definition is None:
+            raise AudienceError(
+                [Issue(f"no campaign named {name!r}", close_match(name, list(config.campaigns)))]
+            )
+        self.config = config
+        self.warehouse = warehouse
+        self.name = name
+        self.definition: Campaign = definition
+        self.segments = segments or SegmentResolver(config, warehouse, as_of=as_of)
+        self.salt = definition.salt or name
+
+    @property
+    def dialect(self) -> str:
+        return self.warehouse.dialect
+
+    @property
+    def group_names(self) -> list[str]:
+        names = [g.name for g in self.definition.groups]
+        return [*names, CONTROL_GROUP] if self.definition.control else names
+
+    def members_query(self) -> exp.Select:
+        """``customer key, treatment_group`` for every member (control group included)."""
+        key = self.config.warehouse.customer_key
+        segment = self.segments.select(self.definition.segment).subquery("seg")
+        seg_key = exp.column(
+            self.segments.select(self.definition.segment).selects[0].alias_or_name,
+            table="seg",
+            quoted=True,
+        )
+        members = exp.select(exp.alias_(seg_key, key, quoted=True)).distinct().from_(segment)
+        for i, excluded in enumerate(self.definition.exclude):
+            other = self.segments.select(excluded)
+            alias = f"x{i}"
+            other_key = exp.column(other.selects[0].alias_or_name, table=alias, quoted=True)
+            members = members.where(
+                exp.not_(
+                    exp.Exists(
+                        this=exp.select(exp.Literal.number(1))
+                        .from_(other.subquery(alias))
+                        .where(exp.EQ(this=other_key, expression=seg_key.copy()))
+                    )
+                )
+            )
+        shares = [(g.name, g.percent) for g in self.definition.groups]
+        if self.definition.control:
+            shares.append((CONTROL_GROUP, self.definition.control.percent))
+        bucket = bucket_expression(
+            exp.column(key, table="mm", quoted=True), self.salt, self.dialect
+        )
+        return exp.select(
+            exp.column(key, table="mm", quoted=True),
+            exp.alias_(group_expression(bucket, shares), GROUP_COLUMN),
+        ).from_(members.subquery("mm"))
+
+    def group_sizes(self) -> dict[str, int]:
+        """Members per treatment group (control included), in the configured order."""
+        query = (
+            exp.select(exp.column(GROUP_COLUMN), exp.alias_(exp.Count(this=exp.Star()), "n"))
+            .from_(self.members_query().subquery("g"))
+            .group_by(exp.column(GROUP_COLUMN))
+        )
+        found = {
+            str(r[GROUP_COLUMN]): int(r["n"])
+            for r in self.warehouse.query(query.sql(dialect=self.dialect)).to_pylist()
+        }
+        return {g: found.get(g, 0) for g in self.group_names}
+
+    def destinations(self, *, strict: bool = True) -> dict[str, DestinationAudience]:
+        """Each destination the campaign sends to, with the groups that send to it; with
+        ``strict`` False, names that are not email/SMS destinations are skipped (validation
+        reports them on its own)."""
+        groups: dict[str, list[str]] = {}
+        for group in self.definition.groups:
+            for target in group.destinations:
+                groups.setdefault(target, []).append(group.name)
+        result: dict[str, DestinationAudience] = {}
+        for target, names in groups.items():
+            destination = self.config.destinations.get(target)
+            if not isinstance(destination, EmailDestination | SmsDestination):
+                if not strict:
+                    continue
+                raise AudienceError(
+                    [
+                        Issue(
+                            f"campaign {self.name!r} sends to {target!r}, which is not an email "
+                            "or SMS destination"
+                        )
+                    ]
+                )
+            result[target] = DestinationAudience(self, target, destination, names)
+        return result
+
+    def units(self) -> list[AudienceUnit]:
+        """What to hand to destinations, following ``send_groups``."""
+        units: list[AudienceUnit] = []
+        for rows in self.destinations().values():
+            if self.definition.send_groups == "together":
+                units.append(AudienceUnit(rows, None))
+            else:
+                units.extend(AudienceUnit(rows, g) for g in rows.groups)
+        return units
+
+
+def _attributes(
+    defaults: list[AttributeMapping], edits: CampaignDestination
+) -> list[AttributePlan]:
+    """The destination's default attributes with the campaign's edits applied."""
+    chosen = list(edits.attributes) if edits.attributes is not None else list(defaults)
+    removed = {r.lower() for r in edits.remove_attributes}
+    kept = [
+        a for a in chosen if a.column.lower() not in removed and a.target.lower() not in removed
+    ]
+    kept += edits.add_attributes
+    return [AttributePlan(a.column, a.target) for a in kept]

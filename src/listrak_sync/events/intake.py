@@ -1,0 +1,167 @@
+"""Reading Segment HTTP Tracking API requests: write-key auth and message validation.
+
+Validation follows the Segment spec's required members: every message has a ``userId`` or an
+``anonymousId``; ``track`` has a non-empty ``event``; ``properties``, ``traits``, ``context``
+and ``integrations`` are objects; ``timestamp`` and ``sentAt`` are ISO-8601 dates. A request
+with any invalid message is refused as a whole with every problem listed (nothing is stored),
+so the sender learns about all of them at once and no part of a batch is half-accepted.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+__all__ = [
+    "MESSAGE_TYPES",
+    "IntakeError",
+    "hash_write_key",
+    "key_from_basic",
+    "key_matches",
+    "messages_from",
+    "parse_json",
+]
+
+MESSAGE_TYPES = ("track", "identify", "page", "screen", "group", "alias")
+_OBJECTS = ("properties", "traits", "context", "integrations")
+_DATES = ("timestamp", "sentAt", "originalTimestamp")
+
+
+class IntakeError(Exception):
+    """A refused request: HTTP status and a message naming every problem."""
+
+    def __init__(self, status: int, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.problems = problems or []
+
+    def body(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"success": False, "error": self.message}
+        if self.problems:
+            doc["problems"] = self.problems
+        return doc
+
+
+def hash_write_key(key: str) -> str:
+    """The form write keys are configured and kept in: ``sha256:<hex>``."""
+    return "sha256:" + hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def key_matches(key: str, hashes: Iterable[str]) -> bool:
+    candidate = hash_write_key(key)
+    # Compare against every hash, in constant time each, so timing tells nothing.
+    found = False
+    for known in hashes:
+        found |= hmac.compare_digest(candidate, known)
+    return found
+
+
+def key_from_basic(header: str) -> str | None:
+    """The write key of an ``Authorization: Basic base64(key:)`` header, or None."""
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic" or not value.strip():
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    key = decoded.partition(":")[0]
+    return key or None
+
+
+def parse_json(raw: bytes) -> dict[str, Any]:
+    try:
+        doc = json.loads(raw)
+    except UnicodeDecodeError:
+        raise IntakeError(400, "the body is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise IntakeError(
+            400, f"the body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+    if not isinstance(doc, dict):
+        raise IntakeError(400, "the body must be a JSON object")
+    return doc
+
+
+def _is_date(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+def _check(message: dict[str, Any], where: str) -> list[str]:
+    problems: list[str] = []
+    kind = message.get("type")
+    if kind not in MESSAGE_TYPES:
+        problems.append(f"{where}type: one of {', '.join(MESSAGE_TYPES)} (got {kind!r})")
+    user, anonymous = message.get("userId"), message.get("anonymousId")
+    if user in (None, "") and anonymous in (None, ""):
+        problems.append(f"{where}userId or anonymousId is required")
+    for name, value in (("userId", user), ("anonymousId", anonymous)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, str | int)):
+            problems.append(f"{where}{name}: a string")
+    if kind == "track":
+        event = message.get("event")
+        if not isinstance(event, str) or not event.strip():
+            problems.append(f"{where}event: a non-empty string is required for track")
+    for name in _OBJECTS:
+        if name in message and message[name] is not None and not isinstance(message[name], dict):
+            problems.append(f"{where}{name}: an object")
+    for name in _DATES:
+        if message.get(name) is not None and not _is_date(message[name]):
+            problems.append(f"{where}{name}: an ISO-8601 date")
+    if message.get("messageId") is not None and not isinstance(message["messageId"], str):
+        problems.append(f"{where}messageId: a string")
+    return problems
+
+
+def _event_size(message: dict[str, Any]) -> int:
+    return len(json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+
+
+def messages_from(
+    doc: dict[str, Any], kind: str | None, *, max_event_bytes: int
+) -> list[dict[str, Any]]:
+    """The messages of a request: one for ``track``/``identify`` (``kind``), the ``batch``
+    array's for ``kind=None``. IntakeError (400) lists every problem."""
+    if kind is not None:
+        messages = [{**doc, "type": kind}]
+        prefixes = [""]
+    else:
+        batch = doc.get("batch")
+        if not isinstance(batch, list) or not batch:
+            raise IntakeError(400, "batch: a non-empty array of messages is required")
+        if not all(isinstance(item, dict) for item in batch):
+            bad = [i for i, item in enumerate(batch) if not isinstance(item, dict)]
+            raise IntakeError(400, f"batch[{bad[0]}]: each message must be a JSON object")
+        shared = doc.get("context") if isinstance(doc.get("context"), dict) else None
+        messages = []
+        for item in batch:
+            if shared is not None and isinstance(item.get("context", {}), dict):
+                item = {**item, "context": {**shared, **(item.get("context") or {})}}
+            messages.append(item)
+        prefixes = [f"batch[{i}]." for i in range(len(batch))]
+    problems: list[str] = []
+    for message, where in zip(messages, prefixes, strict=True):
+        problems.extend(_check(message, where))
+        if kind is None and _event_size(message) > max_event_bytes:
+            problems.append(f"{where[:-1]}: larger than {max_event_bytes} bytes")
+    if problems:
+        raise IntakeError(400, f"{len(problems)} problem(s) in the request", problems)
+    for message in messages:
+        message.pop("writeKey", None)  # a credential: never stored
+        if message.get("messageId") is None:
+            message["messageId"] = f"ls-{uuid.uuid4()}"
+    return messages

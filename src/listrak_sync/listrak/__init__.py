@@ -1,0 +1,127 @@
+"""Async, typed client for Listrak's Email, SMS and Data APIs.
+
+>>> from listrak_sync.listrak import ClientSettings, Credentials, ListrakClient
+>>> async with ListrakClient(email=Credentials(client_id="id", client_secret="secret")) as c:
+...     lists = await c.email.lists()                                # doctest: +SKIP
+"""
+
+from ._client import ListrakClient
+from ._config import (
+    DEFAULT_API_URL,
+    DEFAULT_AUTH_URL,
+    MAX_IMPORT_FILE_BYTES,
+    ClientSettings,
+    Credentials,
+    PacingPolicy,
+    RetryPolicy,
+)
+from ._csv import ImportColumn
+from ._data import DataApi, DataEntity
+from ._email import EmailApi
+from ._exceptions import (
+    AuthError,
+    ConfigurationError,
+    ImportError_,
+    ImportFailed,
+    ImportTimeout,
+    ListrakApiError,
+    ListrakError,
+    NotFound,
+    RateLimited,
+    ServerError,
+    TransportError,
+)
+from ._metrics import Metrics, OperationMetrics
+from ._models import (
+    Contact,
+    ContactImportResult,
+    ContactListSubscription,
+    CreateOutcome,
+    DataImportResult,
+    EmailList,
+    ImportContactFile,
+    ImportContactFileMapping,
+    ImportContactFileStatus,
+    ImportFile,
+    ImportFileMapping,
+    ListImport,
+    ListImportResult,
+    ListImportStatus,
+    ListImportSummary,
+    ListrakModel,
+    OptOutContact,
+    PhoneAttribute,
+    PhoneList,
+    SegmentationField,
+    SegmentationFieldGroup,
+    SegmentationFieldValue,
+    SenderCode,
+    SmsContact,
+    SmsContactDetails,
+    SmsContactField,
+    SubscribeOutcome,
+    UnsubscribeOutcome,
+)
+from ._pacing import Pacer
+from ._session import Replay, Session
+from ._sms import SmsApi
+
+__all__ = [
+    "DEFAULT_API_URL",
+    "DEFAULT_AUTH_URL",
+    "MAX_IMPORT_FILE_BYTES",
+    "AuthError",
+    "ClientSettings",
+    "ConfigurationError",
+    "Contact",
+    "ContactImportResult",
+    "ContactListSubscription",
+    "CreateOutcome",
+    "Credentials",
+    "DataApi",
+    "DataEntity",
+    "DataImportResult",
+    "EmailApi",
+    "EmailList",
+    "ImportColumn",
+    "ImportContactFile",
+    "ImportContactFileMapping",
+    "ImportContactFileStatus",
+    "ImportError_",
+    "ImportFailed",
+    "ImportFile",
+    "ImportFileMapping",
+    "ImportTimeout",
+    "ListImport",
+    "ListImportResult",
+    "ListImportStatus",
+    "ListImportSummary",
+    "ListrakApiError",
+    "ListrakClient",
+    "ListrakError",
+    "ListrakModel",
+    "Metrics",
+    "NotFound",
+    "OperationMetrics",
+    "OptOutContact",
+    "Pacer",
+    "PacingPolicy",
+    "PhoneAttribute",
+    "PhoneList",
+    "RateLimited",
+    "Replay",
+    "RetryPolicy",
+    "SegmentationField",
+    "SegmentationFieldGroup",
+    "SegmentationFieldValue",
+    "SenderCode",
+    "ServerError",
+    "Session",
+    "SmsApi",
+    "SmsContact",
+    "SmsContactDetails",
+    "SmsContactField",
+    "SubscribeOutcome",
+    "TransportError",
+    "UnsubscribeOutcome",
+]

@@ -1,0 +1,136 @@
+"""``ListrakClient``: one async client for the email, SMS and data integrations."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from types import TracebackType
+
+import httpx2
+
+from ._auth import TokenSource
+from ._config import ClientSettings, Credentials
+from ._data import DataApi
+from ._email import EmailApi
+from ._exceptions import ConfigurationError
+from ._metrics import Metrics
+from ._pacing import Clock, Pacer, Sleep
+from ._session import Session
+from ._sms import SmsApi
+
+__all__ = ["ListrakClient"]
+
+
+class _DropDebug(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.DEBUG
+
+
+# hpack logs encoded HTTP/2 header blocks at DEBUG, bearer tokens included.
+for _name in ("hpack", "hpack.hpack", "hpack.table"):
+    logging.getLogger(_name).addFilter(_DropDebug())
+
+
+class ListrakClient:
+    """Async Listrak client. Use as ``async with ListrakClient(email=...) as client:``.
+
+    Each integration (email, sms, data) has its own credentials, token, concurrency limit and
+    pacer; they share one connection pool and one :class:`Metrics`. ``transport`` replaces the
+    network (an ``httpx2.ASGITransport`` or ``MockTransport`` in tests); ``clock`` and ``sleep``
+    drive pacing waits and import polling, so tests can observe them.
+    """
+
+    def __init__(
+        self,
+        *,
+        email: Credentials | None = None,
+        sms: Credentials | None = None,
+        data: Credentials | None = None,
+        settings: ClientSettings | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.settings = settings or ClientSettings()
+        self.metrics = Metrics()
+        s = self.settings
+        self._http = httpx2.AsyncClient(
+            http2=s.http2,
+            transport=transport,
+            timeout=httpx2.Timeout(s.timeout, connect=s.connect_timeout),
+            limits=httpx2.Limits(
+                max_connections=3 * s.max_concurrency + 2,
+                max_keepalive_connections=3 * s.max_concurrency + 2,
+            ),
+            follow_redirects=False,
+        )
+        self._sessions: dict[str, Session] = {}
+        for integration, credentials in (("email", email), ("sms", sms), ("data", data)):
+            if credentials is None:
+                continue
+            tokens = TokenSource(
+                integration,
+                credentials,
+                http=self._http,
+                auth_url=s.auth_url,
+                margin=s.token_refresh_margin,
+                retry=s.retry,
+                metrics=self.metrics,
+                clock=clock,
+            )
+            self._sessions[integration] = Session(
+                integration,
+                http=self._http,
+                settings=s,
+                tokens=tokens,
+                metrics=self.metrics,
+                pacer=Pacer(s.pacing, clock=clock, sleep=sleep),
+                clock=clock,
+            )
+        self._email = EmailApi(self._sessions["email"], sleep=sleep) if email else None
+        self._sms = SmsApi(self._sessions["sms"], sleep=sleep) if sms else None
+        self._data = DataApi(self._sessions["data"]) if data else None
+
+    def __repr__(self) -> str:
+        names = sorted(self._sessions)
+        return f"ListrakClient(integrations={names}, api_url={self.settings.api_url!r})"
+
+    @property
+    def email(self) -> EmailApi:
+        if self._email is None:
+            raise ConfigurationError("no email credentials were given to this client")
+        return self._email
+
+    @property
+    def sms(self) -> SmsApi:
+        if self._sms is None:
+            raise ConfigurationError("no SMS credentials were given to this client")
+        return self._sms
+
+    @property
+    def data(self) -> DataApi:
+        if self._data is None:
+            raise ConfigurationError("no data credentials were given to this client")
+        return self._data
+
+    def session(self, integration: str) -> Session:
+        """The request pipeline of one integration (its pacer, token source, settings)."""
+        try:
+            return self._sessions[integration]
+        except KeyError:
+            raise ConfigurationError(f"no {integration} credentials were given") from None
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> ListrakClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()

@@ -1,0 +1,98 @@
+"""Client configuration: credentials per integration, hosts, retries, pacing, import limits."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+__all__ = [
+    "DEFAULT_API_URL",
+    "DEFAULT_AUTH_URL",
+    "MAX_IMPORT_FILE_BYTES",
+    "ClientSettings",
+    "Credentials",
+    "PacingPolicy",
+    "RetryPolicy",
+]
+
+DEFAULT_AUTH_URL = "https://auth.listrak.com"
+DEFAULT_API_URL = "https://api.listrak.com"
+# The specs: "only attempt to import files up to 185 MB (195,000,000 bytes) in size".
+MAX_IMPORT_FILE_BYTES = 195_000_000
+
+
+class Credentials(BaseModel):
+    """One Listrak integration's client ID and secret (email, SMS and data are separate)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    client_id: str = Field(min_length=1)
+    client_secret: SecretStr
+
+
+class RetryPolicy(BaseModel):
+    """How often and how patiently a failed request is tried again (stamina's parameters)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    attempts: int = Field(default=8, ge=1)
+    timeout: float | None = Field(default=300.0, gt=0, description="seconds for all attempts")
+    wait_initial: float = Field(default=0.5, ge=0)
+    wait_max: float = Field(default=30.0, ge=0)
+    wait_jitter: float = Field(default=1.0, ge=0)
+    max_retry_after: float = Field(
+        default=120.0, ge=0, description="a longer Retry-After is raised, not waited out"
+    )
+
+
+class PacingPolicy(BaseModel):
+    """Adaptive (AIMD) pacing against Listrak's unpublished leaky bucket, plus an optional cap.
+
+    Unlimited until the first 429; then the send rate is set to ``decrease`` times the rate just
+    observed, cut again by ``decrease`` on each new 429 (at most once per round of requests in
+    flight), and raised by ``increase`` requests/s for every second of clean answers. Above
+    ``unlimited_above`` requests/s the limit is lifted again.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    adaptive: bool = True
+    rate_limit: float | None = Field(
+        default=None, gt=0, description="fixed client-side cap in requests/s per integration"
+    )
+    decrease: float = Field(default=0.5, gt=0, lt=1)
+    increase: float = Field(default=2.0, gt=0, description="requests/s gained per clean second")
+    min_rate: float = Field(default=0.5, gt=0)
+    unlimited_above: float = Field(default=500.0, gt=0)
+
+
+class ClientSettings(BaseModel):
+    """Everything but credentials. Point both URLs at the emulator with ``for_base_url``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    auth_url: str = DEFAULT_AUTH_URL
+    api_url: str = DEFAULT_API_URL
+    http2: bool = True
+    timeout: float = Field(default=120.0, gt=0, description="read/write timeout in seconds")
+    connect_timeout: float = Field(default=10.0, gt=0)
+    max_concurrency: int = Field(default=8, ge=1, description="requests in flight per integration")
+    retry: RetryPolicy = RetryPolicy()
+    pacing: PacingPolicy = PacingPolicy()
+    token_refresh_margin: float = Field(
+        default=60.0, ge=0, description="refresh this many seconds before expires_in runs out"
+    )
+    page_size: int = Field(default=5000, ge=1, le=5000, description="cursor page size (max 5000)")
+    max_import_bytes: int = Field(default=MAX_IMPORT_FILE_BYTES, ge=1)
+    import_poll_interval: float = Field(default=2.0, gt=0)
+    import_poll_max_interval: float = Field(default=30.0, gt=0)
+    import_timeout: float = Field(default=3600.0, gt=0)
+    data_max_body_bytes: int = Field(
+        default=50_000_000, ge=1, description="JSON body size per Data API call (limit 250 MB)"
+    )
+    data_max_records: int = Field(default=10_000, ge=1)
+
+    @classmethod
+    def for_base_url(cls, base_url: str, **changes: object) -> ClientSettings:
+        """Settings for a server that answers auth and the APIs on one URL (the emulator)."""
+        url = base_url.rstrip("/")
+        return cls.model_validate({"auth_url": url, "api_url": url, **changes})

@@ -1,0 +1,188 @@
+"""Reference checks that need no warehouse: names that must exist, types that must match, and
+the rule that one SMS list is managed by one audience only."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from .credentials import ListrakCredential, SftpCredential
+from .destinations import (
+    DataApiDestination,
+    EmailDestination,
+    FilesDestination,
+    SmsDestination,
+)
+from .loader import Project, did_you_mean
+from .problems import Problem
+from .yaml_marks import Path
+
+__all__ = ["reference_problems"]
+
+
+def reference_problems(project: Project) -> list[Problem]:
+    """Every broken reference in the project, at the place it is written."""
+    problems: list[Problem] = []
+    problems += _destination_credentials(project)
+    problems += _campaign_references(project)
+    problems += _sms_list_owners(project)
+    problems += _schedule_references(project)
+    return problems
+
+
+def _missing(project: Project, path: Path, kind: str, name: str, known: list[str]) -> Problem:
+    hint = did_you_mean(name, known) if known else f"define it under `{kind}s:`"
+    return project.problem(path, f"no {kind} named {name!r}", hint)
+
+
+def _destination_credentials(project: Project) -> list[Problem]:
+    problems: list[Problem] = []
+    credentials = project.config.credentials
+    for name, destination in project.config.destinations.items():
+        wanted: type[ListrakCredential | SftpCredential] = ListrakCredential
+        if isinstance(destination, FilesDestination):
+            if destination.sftp is None or destination.sftp.credential is None:
+                continue  # a login written in the destination itself, or a local folder
+            reference, wanted = destination.sftp.credential, SftpCredential
+            path: Path = ("destinations", name, "sftp", "credential")
+        elif isinstance(destination, DataApiDestination):
+            if destination.credential is None:
+                continue
+            reference, path = destination.credential, ("destinations", name, "credential")
+        else:
+            reference, path = destination.credential, ("destinations", name, "credential")
+        credential = credentials.get(reference)
+        if credential is None:
+            problems.append(_missing(project, path, "credential", reference, list(credentials)))
+            continue
+        if not isinstance(credential, wanted):
+            kind = "sftp" if wanted is SftpCredential else "listrak"
+            problems.append(
+                project.problem(
+                    path,
+                    f"destination {name!r} ({destination.type}) needs a {kind} credential, "
+                    f"but {reference!r} is {credential.type}",
+                )
+            )
+    return problems
+
+
+def _campaign_references(project: Project) -> list[Problem]:
+    config = project.config
+    problems: list[Problem] = []
+    segments = list(config.segments)
+    destinations = config.destinations
+    for name, campaign in config.campaigns.items():
+        base: Path = ("campaigns", name)
+        if campaign.segment not in config.segments:
+            problems.append(
+                _missing(project, (*base, "segment"), "segment", campaign.segment, segments)
+            )
+        for i, excluded in enumerate(campaign.exclude):
+            if excluded not in config.segments:
+                problems.append(
+                    _missing(project, (*base, "exclude", i), "segment", excluded, segments)
+                )
+            elif excluded == campaign.segment:
+                problems.append(
+                    project.problem(
+                        (*base, "exclude", i),
+                        f"campaign {name!r} excludes its own segment (the audience would be empty)",
+                    )
+                )
+        used: set[str] = set()
+        for g, group in enumerate(campaign.groups):
+            for d, target in enumerate(group.destinations):
+                path: Path = (*base, "groups", g, "destinations", d)
+                destination = destinations.get(target)
+                if destination is None:
+                    problems.append(
+                        _missing(project, path, "destination", target, list(destinations))
+                    )
+                    continue
+                used.add(target)
+                if isinstance(destination, FilesDestination | DataApiDestination):
+                    problems.append(
+                        project.problem(
+                            path,
+                            f"destination {target!r} is {destination.type}: it sends data sets "
+                            "(`listrak-sync export`), not campaign audiences",
+                            "campaign groups go to listrak_email or listrak_sms destinations",
+                        )
+                    )
+        for target, edits in campaign.destinations.items():
+            path = (*base, "destinations", target)
+            if target not in used:
+                problems.append(
+                    project.problem(
+                        path,
+                        f"attribute edits for {target!r}, which no group of {name!r} sends to",
+                        did_you_mean(target, used) if used else None,
+                        key=True,
+                    )
+                )
+                continue
+            destination = destinations[target]
+            assert isinstance(destination, EmailDestination | SmsDestination)
+            defaults = {a.column for a in destination.attributes} | {
+                a.target for a in destination.attributes
+            }
+            for i, removed in enumerate(edits.remove_attributes):
+                if removed not in defaults:
+                    problems.append(
+                        project.problem(
+                            (*path, "remove_attributes", i),
+                            f"{removed!r} is not one of {target!r}'s default attributes",
+                            did_you_mean(removed, defaults),
+                        )
+                    )
+    return problems
+
+
+def _sms_list_owners(project: Project) -> list[Problem]:
+    """One audience per SMS list: two campaigns (or two separately sent groups) on one list
+    would unsubscribe each other's members on every run."""
+    config = project.config
+    owners: dict[tuple[str, int], list[tuple[str, Path]]] = defaultdict(list)
+    for name, campaign in config.campaigns.items():
+        seen_in_campaign: set[str] = set()
+        for g, group in enumerate(campaign.groups):
+            for d, target in enumerate(group.destinations):
+                destination = config.destinations.get(target)
+                if not isinstance(destination, SmsDestination):
+                    continue
+                if campaign.send_groups == "together" and target in seen_in_campaign:
+                    continue  # all groups together are one audience
+                seen_in_campaign.add(target)
+                where: Path = ("campaigns", name, "groups", g, "destinations", d)
+                label = name if campaign.send_groups == "together" else f"{name}/{group.name}"
+                owners[(destination.credential, destination.list_id)].append((label, where))
+    problems: list[Problem] = []
+    for (_, list_id), users in owners.items():
+        if len(users) < 2:
+            continue
+        first = users[0][0]
+        for label, where in users[1:]:
+            problems.append(
+                project.problem(
+                    where,
+                    f"SMS list {list_id} is already managed by {first!r}; {label!r} would "
+                    "manage it too",
+                    "one audience per SMS list: give each campaign its own list, or send the "
+                    "groups together (send_groups: together)",
+                )
+            )
+    return problems
+
+
+def _schedule_references(project: Project) -> list[Problem]:
+    campaigns = list(project.config.campaigns)
+    problems: list[Problem] = []
+    for name, schedule in project.config.schedules.items():
+        for i, target in enumerate(schedule.campaigns):
+            if target not in project.config.campaigns:
+                problems.append(
+                    _missing(
+                        project, ("schedules", name, "campaigns", i), "campaign", target, campaigns
+                    )
+                )
+    return problems

@@ -1,0 +1,40 @@
+"""Open a project's warehouse."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..warehouse import Warehouse, WarehouseError, connect, parse
+from .loader import Project
+from .problems import ProjectError
+
+__all__ = ["open_warehouse"]
+
+
+def open_warehouse(project: Project, *, read_only: bool = False) -> Warehouse:
+    """Connect to the project's warehouse; a missing DuckDB file is an error, not a new file
+    (a typo in the path would otherwise give an empty warehouse and empty audiences)."""
+    config = project.config.warehouse
+    try:
+        target = parse(config.connection)
+        path = getattr(target, "path", None)
+        if isinstance(path, str) and path != ":memory:":
+            file = Path(path) if Path(path).is_absolute() else project.root / path
+            if not file.exists():
+                raise ProjectError(
+                    [
+                        project.problem(
+                            ("warehouse", "connection"),
+                            f"warehouse file {file} does not exist",
+                            "create sample data with `listrak-sync sample-data`, or point "
+                            "warehouse.connection at your DuckDB file",
+                        )
+                    ]
+                )
+            if read_only and hasattr(target, "read_only"):
+                target = target.model_copy(update={"read_only": True})
+        return connect(target, base_dir=project.root)
+    except WarehouseError as exc:
+        raise ProjectError(
+            [project.problem(("warehouse", "connection"), f"cannot open the warehouse: {exc}")]
+        ) from None

@@ -1,0 +1,275 @@
+"""The project file, ``listrak-sync.yml``, as pydantic models.
+
+Sections: ``warehouse``, ``listrak`` (API hosts), ``credentials``, ``destinations``, ``segments``,
+``campaigns``, ``schedules``. Unknown keys are errors (a typo must not silently do nothing).
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from ..audiences.filters import FilterNode
+from ..warehouse import WarehouseError
+from ..warehouse import parse as parse_warehouse
+from .credentials import Credential
+from .destinations import Attribute, Destination
+
+__all__ = [
+    "CONTROL_GROUP",
+    "Campaign",
+    "CampaignDestination",
+    "ControlGroup",
+    "DedupeRule",
+    "EmailOptStatus",
+    "ListrakHosts",
+    "PreferColumn",
+    "ProjectConfig",
+    "Schedule",
+    "Segment",
+    "SmsOptStatus",
+    "TreatmentGroup",
+    "WarehouseConfig",
+]
+
+_STRICT = ConfigDict(extra="forbid", frozen=True)
+_NAME = r"^[A-Za-z][A-Za-z0-9_\-]*$"
+# Names become table, field and file names downstream, so keep them plain.
+Name = Annotated[str, StringConstraints(pattern=_NAME, max_length=100)]
+CONTROL_GROUP = "control"
+
+
+class SmsOptStatus(BaseModel):
+    """The table that says who consented to SMS (issue 6 fills it from Listrak with `pull`).
+
+    Its phones are normalised like audience phones before they are compared."""
+
+    model_config = _STRICT
+
+    table: str = "sms_opt_status"
+    phone_column: str = "phone"
+    status_column: str = "status"
+    opted_in_values: list[str] = Field(default_factory=lambda: ["opted_in"], min_length=1)
+    # With several rows per number, the latest by this column decides; without it, a number
+    # is opted in only if every row for it says so.
+    updated_column: str | None = None
+
+
+class EmailOptStatus(BaseModel):
+    """The table that says who unsubscribed from email (compared on trimmed, lower-cased email)."""
+
+    model_config = _STRICT
+
+    table: str = "email_opt_status"
+    email_column: str = "email"
+    status_column: str = "status"
+    unsubscribed_values: list[str] = Field(default_factory=lambda: ["unsubscribed"], min_length=1)
+
+
+class WarehouseConfig(BaseModel):
+    """Where customer data lives and which tables play which role."""
+
+    model_config = _STRICT
+
+    # A DuckDB file (relative to the project folder) or an engine URL such as
+    # ``duckdb:///warehouse.duckdb?threads=2``.
+    connection: str = "warehouse.duckdb"
+    customer_table: str = "customer_360"
+    profile_table: str = "merged_customers"
+    customer_key: str = "customer_id"
+    # Profile-table columns that hold the contact keys (destinations may override).
+    email_column: str = "email"
+    phone_column: str = "phone"
+    # Region for phones written without a country code (SMS destinations may override).
+    default_region: str = Field(default="US", pattern=r"^[A-Z]{2}$")
+    email_opt_status: EmailOptStatus = Field(default_factory=EmailOptStatus)
+    sms_opt_status: SmsOptStatus = Field(default_factory=SmsOptStatus)
+
+    @field_validator("connection")
+    @classmethod
+    def _connection(cls, value: str) -> str:
+        try:
+            parse_warehouse(value)
+        except WarehouseError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+
+class ListrakHosts(BaseModel):
+    """Listrak's hosts; point both at the emulator to work against the sandbox."""
+
+    model_config = _STRICT
+
+    api_url: str = "https://api.listrak.com"
+    auth_url: str = "https://auth.listrak.com"
+
+    @field_validator("api_url", "auth_url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("a URL starting with http:// or https://")
+        return value.rstrip("/")
+
+
+class Segment(BaseModel):
+    """A named audience: SQL returning customer keys, or a structured filter."""
+
+    model_config = _STRICT
+
+    description: str | None = None
+    sql: str | None = None
+    filter: FilterNode | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Segment:
+        if (self.sql is None) == (self.filter is None):
+            raise ValueError("a segment has either `sql` or `filter` (exactly one)")
+        return self
+
+
+class CampaignDestination(BaseModel):
+    """A campaign's edits to a destination's default attributes."""
+
+    model_config = _STRICT
+
+    attribute_table: str | None = None  # where this destination's attributes come from
+    attributes: list[Attribute] | None = None  # replaces the defaults when given
+    add_attributes: list[Attribute] = Field(default_factory=list)
+    remove_attributes: list[str] = Field(default_factory=list)  # by column or field name
+
+
+class TreatmentGroup(BaseModel):
+    """A share of the campaign's audience and the destinations it is sent to."""
+
+    model_config = _STRICT
+
+    name: Name
+    percent: float = Field(gt=0, le=100)
+    destinations: list[str] = Field(min_length=1)
+
+    @field_validator("name")
+    @classmethod
+    def _not_control(cls, value: str) -> str:
+        if value.lower() == CONTROL_GROUP:
+            raise ValueError("`control` is reserved for the control group (see `control:`)")
+        return value
+
+
+class ControlGroup(BaseModel):
+    """A share of the audience that receives nothing (to measure the campaign against)."""
+
+    model_config = _STRICT
+
+    percent: float = Field(gt=0, lt=100)
+
+
+class PreferColumn(BaseModel):
+    """One ordering step of the dedupe rule."""
+
+    model_config = _STRICT
+
+    column: str
+    order: Literal["asc", "desc"] = "desc"
+
+
+class DedupeRule(BaseModel):
+    """Which customer wins when several share an email or phone: the first by ``prefer`` (nulls
+    last), then the lowest customer key."""
+
+    model_config = _STRICT
+
+    prefer: list[PreferColumn] = Field(default_factory=list)
+
+
+class Campaign(BaseModel):
+    """A segment minus exclusions, split into treatment groups, sent to destinations."""
+
+    model_config = _STRICT
+
+    description: str | None = None
+    segment: str
+    exclude: list[str] = Field(default_factory=list)
+    salt: str | None = None  # the split's salt; the campaign name when not set
+    groups: list[TreatmentGroup] = Field(min_length=1)
+    control: ControlGroup | None = None
+    send_groups: Literal["separately", "together"] = "together"
+    attribute_table: str | None = None  # defaults to the warehouse's profile table
+    dedupe: DedupeRule = Field(default_factory=DedupeRule)
+    destinations: dict[str, CampaignDestination] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _shares(self) -> Campaign:
+        names = [g.name for g in self.groups]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"treatment group names must be unique: {', '.join(duplicates)}")
+        total = sum(g.percent for g in self.groups) + (self.control.percent if self.control else 0)
+        if abs(total - 100) > 1e-9:
+            raise ValueError(f"group percentages (plus control) add up to {total:g}, not 100")
+        for share in [g.percent for g in self.groups] + (
+            [self.control.percent] if self.control else []
+        ):
+            if abs(share * 100 - round(share * 100)) > 1e-9:
+                raise ValueError(
+                    "percentages have at most two decimals (the split has 10,000 buckets)"
+                )
+        return self
+
+
+_CRON_FIELD = re.compile(
+    r"^(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[0-9]+)?(,(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[0-9]+)?)*$"
+)
+
+
+class Schedule(BaseModel):
+    """When campaigns run: a five-field cron expression in a time zone."""
+
+    model_config = _STRICT
+
+    cron: str
+    timezone: str = "UTC"
+    campaigns: list[str] = Field(min_length=1)
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        fields = value.split()
+        if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
+            raise ValueError("a cron expression has five fields: minute hour day month weekday")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (e.g. UTC, America/New_York)") from None
+        return value
+
+
+class ProjectConfig(BaseModel):
+    """The whole of ``listrak-sync.yml``."""
+
+    model_config = _STRICT
+
+    version: Literal[1] = 1
+    name: str = Field(default="listrak-sync project", min_length=1)
+    warehouse: WarehouseConfig = Field(default_factory=WarehouseConfig)
+    listrak: ListrakHosts = Field(default_factory=ListrakHosts)
+    secrets_file: str = "secrets.yml"
+    credentials: dict[Name, Credential] = Field(default_factory=dict)
+    destinations: dict[Name, Destination] = Field(default_factory=dict)
+    segments: dict[Name, Segment] = Field(default_factory=dict)
+    campaigns: dict[Name, Campaign] = Field(default_factory=dict)
+    schedules: dict[Name, Schedule] = Field(default_factory=dict)

@@ -1,0 +1,176 @@
+"""Resolve credential values from the environment and the project's secrets file.
+
+The secrets file is a YAML mapping ``name: value``. It must not be readable by group or others
+(mode 0600 or stricter); a looser file is refused rather than used, since a leaked secret cannot
+be taken back.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from pydantic import SecretStr
+
+from .credentials import EnvRef, ListrakCredential, SecretFileRef, SftpCredential
+from .loader import Project
+from .problems import Problem, ProjectError
+from .yaml_marks import Path as DataPath
+
+__all__ = [
+    "ResolvedListrak",
+    "ResolvedSftp",
+    "credential_problems",
+    "read_secrets_file",
+    "resolve_listrak",
+    "resolve_sftp",
+]
+
+
+@dataclass(frozen=True)
+class ResolvedListrak:
+    """A Listrak integration's credentials, ready for the client."""
+
+    client_id: str
+    client_secret: SecretStr
+
+
+@dataclass(frozen=True)
+class ResolvedSftp:
+    username: str
+    password: SecretStr | None
+    private_key: SecretStr | None
+    passphrase: SecretStr | None
+
+
+def read_secrets_file(path: Path) -> dict[str, SecretStr]:
+    """The secrets file as ``name -> SecretStr``; empty if the file does not exist.
+
+    ProjectError when it is readable by others, not YAML, or not a flat mapping of text.
+    """
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return {}
+    if os.name == "posix" and info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        mode = stat.S_IMODE(info.st_mode)
+        raise ProjectError.single(
+            path,
+            f"secrets file is readable by others (mode {mode:04o}); refusing to use it",
+            line=0,
+            hint=f"run: chmod 600 {path}",
+        )
+    try:
+        data = yaml.safe_load(path.read_text("utf-8"))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        # The message is ours: YAML errors quote the offending text, which may be a secret.
+        raise ProjectError.single(
+            path,
+            "secrets file is not valid YAML",
+            line=mark.line + 1 if mark else 0,
+            column=mark.column + 1 if mark else 0,
+        ) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ProjectError.single(path, "secrets file must be a mapping of name: value", line=1)
+    secrets: dict[str, SecretStr] = {}
+    for key, value in data.items():
+        if not isinstance(value, str | int) or isinstance(value, bool):
+            raise ProjectError.single(path, f"secret {key!r} must be text")
+        secrets[str(key)] = SecretStr(str(value))
+    return secrets
+
+
+def _lookup(
+    ref: str | EnvRef | SecretFileRef,
+    secrets: Mapping[str, SecretStr],
+    secrets_path: Path,
+) -> SecretStr:
+    if isinstance(ref, str):
+        return SecretStr(ref)
+    if isinstance(ref, EnvRef):
+        value = os.environ.get(ref.env)
+        if value is None:
+            raise LookupError(f"environment variable {ref.env} is not set")
+        return SecretStr(value)
+    if ref.secret not in secrets:
+        raise LookupError(f"secret {ref.secret!r} is not in {secrets_path.name}")
+    return secrets[ref.secret]
+
+
+def _fields(credential: ListrakCredential | SftpCredential) -> dict[str, object]:
+    return {
+        name: getattr(credential, name)
+        for name in type(credential).model_fields
+        if name != "type" and getattr(credential, name) is not None
+    }
+
+
+def credential_problems(project: Project) -> list[Problem]:
+    """Every credential value that cannot be resolved (unset variable, missing secret, a secrets
+    file with loose permissions), each at the place it is referenced."""
+    secrets_path = project.path(project.config.secrets_file)
+    try:
+        secrets = read_secrets_file(secrets_path)
+    except ProjectError as exc:
+        return list(exc.problems)
+    problems: list[Problem] = []
+    for name, credential in project.config.credentials.items():
+        for field, ref in _fields(credential).items():
+            assert isinstance(ref, str | EnvRef | SecretFileRef)
+            try:
+                _lookup(ref, secrets, secrets_path)
+            except LookupError as exc:
+                path: DataPath = ("credentials", name, field)
+                hint = (
+                    f"export {ref.env}=..."
+                    if isinstance(ref, EnvRef)
+                    else f"add `{getattr(ref, 'secret', '')}: ...` to {secrets_path}"
+                )
+                problems.append(project.problem(path, str(exc), hint))
+    return problems
+
+
+def _resolve(
+    project: Project, name: str
+) -> tuple[ListrakCredential | SftpCredential, dict[str, SecretStr]]:
+    credential = project.config.credentials.get(name)
+    if credential is None:
+        raise ProjectError.single(project.config_file, f"no credential named {name!r}")
+    secrets_path = project.path(project.config.secrets_file)
+    secrets = read_secrets_file(secrets_path)
+    values: dict[str, SecretStr] = {}
+    for field, ref in _fields(credential).items():
+        assert isinstance(ref, str | EnvRef | SecretFileRef)
+        try:
+            values[field] = _lookup(ref, secrets, secrets_path)
+        except LookupError as exc:
+            raise ProjectError([project.problem(("credentials", name, field), str(exc))]) from None
+    return credential, values
+
+
+def resolve_listrak(project: Project, name: str) -> ResolvedListrak:
+    """The client id and secret of the Listrak credential ``name``."""
+    credential, values = _resolve(project, name)
+    if not isinstance(credential, ListrakCredential):
+        raise ProjectError.single(project.config_file, f"credential {name!r} is not a Listrak one")
+    return ResolvedListrak(values["client_id"].get_secret_value(), values["client_secret"])
+
+
+def resolve_sftp(project: Project, name: str) -> ResolvedSftp:
+    """The login of the SFTP credential ``name``."""
+    credential, values = _resolve(project, name)
+    if not isinstance(credential, SftpCredential):
+        raise ProjectError.single(project.config_file, f"credential {name!r} is not an SFTP one")
+    return ResolvedSftp(
+        values["username"].get_secret_value(),
+        values.get("password"),
+        values.get("private_key"),
+        values.get("passphrase"),
+    )

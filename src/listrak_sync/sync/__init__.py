@@ -1,0 +1,29 @@
+"""The sync engine: plan an audience against what a destination holds, apply it resumably.
+
+``sync_campaign`` / ``plan_campaign`` run it; destinations implement ``SyncDestination``.
+"""
+
+from .destination import Effect, StepGroup, StepResult, SyncDestination, effect_rows
+from .engine import plan_campaign, sync_campaign
+from .errors import SyncError
+from .options import SyncOptions
+from .registry import register
+from .report import EXIT_CODES, Reporter, UnitOutcome
+from .workspace import Workspace
+
+__all__ = [
+    "EXIT_CODES",
+    "Effect",
+    "Reporter",
+    "StepGroup",
+    "StepResult",
+    "SyncDestination",
+    "SyncError",
+    "SyncOptions",
+    "UnitOutcome",
+    "Workspace",
+    "effect_rows",
+    "plan_campaign",
+    "register",
+    "sync_campaign",
+]

@@ -1,0 +1,506 @@
+"""``listrak-sync plan CAMPAIGN``, ``listrak-sync sync CAMPAIGN`` and ``listrak-sync runs [ID]``.
+
+Exit codes of ``sync`` (the worst audience unit decides): 0 succeeded or nothing to do, 1 error
+(project, warehouse, Listrak, failed run), 2 bad command line, 3 partial (row failures
+recorded, retried next run), 4 refused by the removal guard, 5 another run holds the lock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import pyarrow as pa
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from ..audiences.errors import AudienceError
+from ..project.cli import ProjectOption, print_problems
+from ..project.connection import open_warehouse
+from ..project.loader import load_project
+from ..project.problems import ProjectError
+from ..state import Run, StateStore
+from ..warehouse import WarehouseError
+from .engine import plan_campaign, sync_campaign
+from .errors import SyncError
+from .options import SyncOptions
+from .report import Reporter, UnitOutcome, worst_exit
+from .workspace import Workspace
+
+__all__ = ["sync_app"]
+
+sync_app = typer.Typer(help="Plan and run syncs, and look at past runs.")
+console = Console()
+errors = Console(stderr=True)
+
+CLIENT_SETTINGS_ENV = "LISTRAK_SYNC_CLIENT_SETTINGS"
+
+CampaignArgument = Annotated[str, typer.Argument(help="The campaign to sync (listrak-sync.yml).")]
+FullOption = Annotated[
+    bool,
+    typer.Option("--full", help="Compare with what Listrak holds, not with the last snapshot."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document, no bars.")]
+DestinationOption = Annotated[
+    list[str] | None,
+    typer.Option("--destination", "-d", help="Only this destination of the campaign (repeat)."),
+]
+AsOfOption = Annotated[
+    dt.datetime | None,
+    typer.Option("--as-of", formats=["%Y-%m-%d"], help="Evaluate date conditions as of this day."),
+]
+
+
+def _client_settings() -> dict[str, Any]:
+    raw = os.environ.get(CLIENT_SETTINGS_ENV)
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        errors.print(f"[bold red]error[/]: {CLIENT_SETTINGS_ENV} is not JSON")
+        raise typer.Exit(1) from None
+    if not isinstance(value, dict):
+        errors.print(f"[bold red]error[/]: {CLIENT_SETTINGS_ENV} must be a JSON object")
+        raise typer.Exit(1)
+    return value
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Our errors become messages and exit code 1."""
+    try:
+        yield
+    except ProjectError as exc:
+        print_problems(exc.problems)
+        raise typer.Exit(1) from None
+    except AudienceError as exc:
+        for issue in exc.issues:
+            errors.print(f"[bold red]error[/]: {issue}", highlight=False)
+        raise typer.Exit(1) from None
+    except (SyncError, WarehouseError) as exc:
+        errors.print(f"[bold red]error[/]: {exc}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+class _Bars(Reporter):
+    """Progress bars on stderr: audience rows read, then rows applied per step."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks: dict[str, TaskID] = {}
+
+    def _task(self, target: str, text: str) -> TaskID:
+        if target not in self.tasks:
+            self.tasks[target] = self.progress.add_task(f"{target}: {text}", total=None)
+        return self.tasks[target]
+
+    def phase(self, target: str, text: str) -> None:
+        self.progress.update(self._task(target, text), description=f"{target}: {text}")
+
+    def audience_rows(self, target: str, rows: int) -> None:
+        self.progress.advance(self._task(target, "reading the audience"), rows)
+
+    def steps(self, target: str, steps: list[tuple[str, int]]) -> None:
+        task = self._task(target, "applying")
+        self.progress.reset(task, total=sum(rows for _, rows in steps) or 1, completed=0)
+        if not steps:
+            self.progress.update(task, completed=1)
+
+    def step_done(self, target: str, step_id: str, rows: int) -> None:
+        self.progress.advance(self._task(target, "applying"), rows)
+
+
+@contextmanager
+def _reporter(quiet: bool) -> Iterator[Reporter]:
+    if quiet:
+        yield Reporter()
+        return
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=errors,
+        transient=True,
+    )
+    with progress:
+        yield _Bars(progress)
+
+
+def _options(**values: Any) -> SyncOptions:
+    return SyncOptions(client=_client_settings(), **values)
+
+
+@sync_app.command("plan")
+def plan(
+    campaign: CampaignArgument,
+    project: ProjectOption = Path("."),
+    full: FullOption = False,
+    destination: DestinationOption = None,
+    as_of: AsOfOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """What a sync would do, per destination: counts, steps, sample rows. Nothing is sent.
+
+    Reads the last snapshot, or (first run, --full) what Listrak holds."""
+    with _errors():
+        loaded = load_project(project)
+        with _reporter(as_json) as reporter:
+            outcomes = plan_campaign(
+                loaded,
+                campaign,
+                _options(full=full, dry_run=True, destinations=tuple(destination or ())),
+                reporter,
+                as_of=as_of.date() if as_of else None,
+            )
+    _finish(campaign, outcomes, as_json, planning=True)
+
+
+@sync_app.command("sync")
+def sync(
+    campaign: CampaignArgument,
+    project: ProjectOption = Path("."),
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan only; send nothing.")] = False,
+    full: FullOption = False,
+    allow_large_removal: Annotated[
+        bool,
+        typer.Option(
+            "--allow-large-removal",
+            help="Go ahead even if more than removal_guard of the members would be removed.",
+        ),
+    ] = False,
+    destination: DestinationOption = None,
+    as_of: AsOfOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Bring each destination of CAMPAIGN in step with its audience (resuming a killed run).
+
+    Exit codes: 0 ok, 1 error, 2 usage, 3 partial (row failures), 4 removal guard, 5 locked."""
+    with _errors():
+        loaded = load_project(project)
+        with _reporter(as_json) as reporter:
+            outcomes = sync_campaign(
+                loaded,
+                campaign,
+                _options(
+                    dry_run=dry_run,
+                    full=full,
+                    allow_large_removal=allow_large_removal,
+                    destinations=tuple(destination or ()),
+                ),
+                reporter,
+                as_of=as_of.date() if as_of else None,
+            )
+    _finish(campaign, outcomes, as_json, planning=dry_run)
+
+
+def _finish(campaign: str, outcomes: list[UnitOutcome], as_json: bool, *, planning: bool) -> None:
+    code = worst_exit(outcomes)
+    if as_json:
+        document = {
+            "campaign": campaign,
+            "exit_code": code,
+            "units": [o.as_dict() for o in outcomes],
+        }
+        console.print_json(json.dumps(document, default=str))
+    else:
+        for outcome in outcomes:
+            _print_unit(outcome, planning=planning)
+    if code:
+        raise typer.Exit(code)
+
+
+_STATUS_STYLE = {
+    "planned": "cyan",
+    "succeeded": "green",
+    "partial": "yellow",
+    "refused": "red",
+    "locked": "red",
+    "failed": "red",
+}
+
+
+def _print_unit(outcome: UnitOutcome, *, planning: bool) -> None:
+    style = _STATUS_STYLE.get(outcome.status, "white")
+    console.rule(f"[bold]{outcome.target}[/] ({outcome.kind}) [{style}]{outcome.status}[/]")
+    for run in outcome.resumed:
+        console.print(
+            f"finished interrupted run {run.run_id}: {run.status}, {_counts_text(run.counts)}"
+        )
+    info = outcome.target_info
+    if info.get("list_id"):
+        console.print(
+            f"list {info.get('list_name')!r} ({info['list_id']}), audience field "
+            f"{info.get('segment_field')!r}, mode {info.get('mode')}"
+        )
+    for created in info.get("created") or []:
+        console.print(f"[green]created[/] {created}")
+    for created in info.get("would_create") or []:
+        console.print(f"[cyan]would create[/] {created}")
+    plan = outcome.plan
+    if plan is not None:
+        table = Table(title="plan" + (f" (compared with {outcome.compared_with})"))
+        for column in ("entering", "changed", "unchanged", "leaving", "members before"):
+            table.add_column(column, justify="right")
+        table.add_row(
+            *(f"{plan.counts.get(c, 0):,}" for c in ("enter", "change", "same", "leave")),
+            f"{plan.members:,}",
+        )
+        console.print(table)
+        if plan.steps:
+            steps = Table(title="steps" if planning else "steps (imports)")
+            for column in ("step", "kind", "rows"):
+                steps.add_column(column, justify="right" if column == "rows" else "left")
+            for step in plan.steps:
+                steps.add_row(step.step_id, step.kind, f"{step.rows:,}")
+            console.print(steps)
+    audience = outcome.audience.get("counts") or {}
+    rejected = {k: v for k, v in audience.items() if k != "ok" and v}
+    if rejected:
+        console.print(
+            "[yellow]not delivered[/] (row outcomes in `listrak-sync runs ID`): "
+            + ", ".join(f"{k} {v:,}" for k, v in rejected.items())
+        )
+    if outcome.sample:
+        sample = Table(title="sample rows")
+        names = ["change", "key"]
+        for name in names:
+            sample.add_column(name)
+        for row in outcome.sample[:10]:
+            sample.add_row(str(row.get("change")), str(row.get("key")))
+        console.print(sample)
+    if outcome.run is not None and not planning:
+        _print_run_counts(outcome.run)
+    for warning in outcome.warnings:
+        console.print(f"[bold yellow]warning[/]: {warning}", highlight=False)
+    if outcome.error:
+        errors.print(f"[bold red]{outcome.status}[/]: {outcome.error}", highlight=False)
+
+
+def _counts_text(counts: dict[str, int]) -> str:
+    shown = [f"{k} {v:,}" for k, v in counts.items() if v]
+    return ", ".join(shown) or "nothing to do"
+
+
+def _print_run_counts(run: Run) -> None:
+    table = Table(title=f"run {run.run_id}")
+    names = ["added", "applied", "declined", "failed", "absent", "rejected"]
+    for name in names:
+        table.add_column(name, justify="right")
+    table.add_row(*(f"{run.counts.get(n, 0):,}" for n in names))
+    console.print(table)
+    results = run.details.get("results") or {}
+    if results:
+        console.print("Listrak results: " + ", ".join(f"{k} {v:,}" for k, v in results.items()))
+
+
+# --- runs ------------------------------------------------------------------------------------
+
+
+@sync_app.command("runs")
+def runs(
+    run_id: Annotated[str | None, typer.Argument(help="Show this run in detail.")] = None,
+    project: ProjectOption = Path("."),
+    limit: Annotated[int, typer.Option(help="How many runs to list.", min=1)] = 20,
+    outcomes: Annotated[
+        int, typer.Option(help="Row outcomes to show for a run (declined, failed, rejected).")
+    ] = 20,
+    export: Annotated[
+        str | None,
+        typer.Option(
+            "--export-outcomes",
+            help="Append the run's row outcomes to this warehouse table.",
+        ),
+    ] = None,
+    unlock: Annotated[
+        str | None,
+        typer.Option("--unlock", help="Remove a stale lock (as named by the error)."),
+    ] = None,
+    abandon: Annotated[
+        bool,
+        typer.Option(
+            "--abandon",
+            help="Give up finishing run ID (the next sync plans afresh from the last snapshot).",
+        ),
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Run history (latest first), or one run: counts, imports, row outcomes."""
+    with _errors():
+        loaded = load_project(project)
+        workspace = Workspace.in_project(loaded.root)
+        if not workspace.state_path.exists():
+            errors.print("no runs yet (the state store does not exist)")
+            raise typer.Exit(0 if run_id is None else 1)
+        with StateStore(workspace.state_path) as store:
+            if unlock is not None:
+                removed = store.force_unlock(unlock)
+                console.print(f"{unlock}: {'unlocked' if removed else 'was not locked'}")
+                return
+            if run_id is None:
+                _list_runs(store, limit, as_json)
+                return
+            try:
+                run = store.run(run_id)
+            except KeyError:
+                errors.print(f"[bold red]error[/]: no run {run_id!r}")
+                raise typer.Exit(1) from None
+            if abandon:
+                if run.status in ("succeeded", "partial", "refused"):
+                    errors.print(
+                        f"[bold red]error[/]: run {run_id} is {run.status}, not unfinished"
+                    )
+                    raise typer.Exit(1)
+                store.finish_run(
+                    run_id,
+                    "interrupted",
+                    run.counts,
+                    error="abandoned by hand; imports it sent stay applied in Listrak",
+                    details={"resumable": False},
+                )
+                workspace.remove_run_dir(run_id)
+                console.print(f"run {run_id} abandoned")
+                return
+            if export is not None:
+                rows = _outcome_table(store, run_id)
+                with open_warehouse(loaded) as warehouse:
+                    warehouse.write(export, rows, mode="append")
+                console.print(f"appended {rows.num_rows:,} row outcomes to {export}")
+                return
+            _show_run(store, run, outcomes, as_json)
+
+
+def _run_dict(run: Run) -> dict[str, Any]:
+    return {
+        "run_id": run.run_id,
+        "kind": run.kind,
+        "target": run.target,
+        "status": run.status,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "counts": run.counts,
+        "error": run.error,
+    }
+
+
+def _list_runs(store: StateStore, limit: int, as_json: bool) -> None:
+    found = store.runs(limit=limit)
+    if as_json:
+        console.print_json(json.dumps([_run_dict(r) for r in found]))
+        return
+    table = Table(title="runs")
+    for column in (
+        "run",
+        "target",
+        "status",
+        "started",
+        "entering",
+        "leaving",
+        "changed",
+        "failed",
+    ):
+        table.add_column(
+            column,
+            justify="right" if column in ("entering", "leaving", "changed", "failed") else "left",
+        )
+    for run in found:
+        style = _STATUS_STYLE.get(run.status, "white")
+        table.add_row(
+            run.run_id,
+            run.target,
+            f"[{style}]{run.status}[/]",
+            run.started_at[:19].replace("T", " "),
+            f"{run.counts.get('enter', 0):,}",
+            f"{run.counts.get('leave', 0):,}",
+            f"{run.counts.get('change', 0):,}",
+            f"{run.counts.get('failed', 0):,}",
+        )
+    console.print(table)
+
+
+def _show_run(store: StateStore, run: Run, limit: int, as_json: bool) -> None:
+    steps = store.steps(run.run_id)
+    counts = store.outcome_counts(run.run_id)
+    listed = store.outcomes(run.run_id, limit=limit)
+    if as_json:
+        document = {
+            **_run_dict(run),
+            "details": run.details,
+            "steps": [
+                {
+                    "step_id": s.step_id,
+                    "kind": s.kind,
+                    "status": s.status,
+                    "external_id": s.external_id,
+                    "payload": s.payload,
+                    "result": s.result,
+                }
+                for s in steps
+            ],
+            "outcome_counts": counts,
+            "outcomes": [o.__dict__ for o in listed],
+        }
+        console.print_json(json.dumps(document, default=str))
+        return
+    style = _STATUS_STYLE.get(run.status, "white")
+    console.rule(f"run {run.run_id} [{style}]{run.status}[/]")
+    console.print(f"{run.kind} {run.target}, started {run.started_at}, finished {run.finished_at}")
+    if run.error:
+        console.print(f"[red]error[/]: {run.error}", highlight=False)
+    console.print("counts: " + _counts_text(run.counts))
+    timings = run.details.get("timings") or {}
+    if timings:
+        console.print("seconds: " + ", ".join(f"{k} {float(v):.1f}" for k, v in timings.items()))
+    if steps:
+        table = Table(title="steps")
+        for column in ("step", "kind", "status", "rows", "import", "Listrak summary"):
+            table.add_column(column)
+        for step in steps:
+            summary = ((step.result or {}).get("summary") or {}).get("summary") or {}
+            table.add_row(
+                step.step_id,
+                step.kind,
+                step.status,
+                f"{int(step.payload.get('rows', 0)):,}",
+                step.external_id or "",
+                ", ".join(f"{k.removesuffix('_count')} {v:,}" for k, v in summary.items() if v),
+            )
+        console.print(table)
+    if counts:
+        console.print("row outcomes: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+        table = Table(title=f"first {len(listed)} row outcomes")
+        for column in ("key", "outcome", "field", "reason"):
+            table.add_column(column)
+        for outcome in listed:
+            table.add_row(outcome.key, outcome.outcome, outcome.field or "", outcome.reason or "")
+        console.print(table)
+
+
+def _outcome_table(store: StateStore, run_id: str) -> pa.Table:
+    rows = store.outcomes(run_id)
+    return pa.table(
+        {
+            "run_id": pa.array([run_id] * len(rows), pa.string()),
+            "key": pa.array([r.key for r in rows], pa.string()),
+            "outcome": pa.array([r.outcome for r in rows], pa.string()),
+            "field": pa.array([r.field for r in rows], pa.string()),
+            "reason": pa.array([r.reason for r in rows], pa.string()),
+        }
+    )

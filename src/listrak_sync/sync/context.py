@@ -1,0 +1,72 @@
+"""What a destination gets while a run plans and applies: ids, the journal, the plan rows."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from ..audiences.campaigns import AttributePlan
+from ..listrak import ListrakClient
+from ..state import StateStore, Step
+from . import hooks
+from .options import SyncOptions
+from .plan import PlanFiles
+
+__all__ = ["RunContext"]
+
+
+@dataclass
+class RunContext:
+    run_id: str
+    target_name: str  # "{campaign}/{destination}" (+ "/{group}")
+    store: StateStore
+    files: PlanFiles
+    client: ListrakClient
+    options: SyncOptions
+    attributes: list[AttributePlan]
+    resumed: bool = False
+    target: dict[str, Any] = field(default_factory=dict)  # what prepare() returned
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
+
+    @property
+    def dry_run(self) -> bool:
+        return self.options.dry_run
+
+    @property
+    def full(self) -> bool:
+        return self.options.full
+
+    @property
+    def workdir(self) -> Path:
+        return self.files.workdir
+
+    async def rows(self, step: Step) -> pa.Table:
+        """The plan rows of ``step`` (ordered by key), read off the event loop."""
+        return await asyncio.to_thread(self.files.step_rows, step.step_id)
+
+    def file_name(self, step: Step, attempt: int = 0) -> str:
+        """A name unique to this step (and attempt), used to find an import after a kill."""
+        suffix = f"-r{attempt}" if attempt else ""
+        return f"listrak-sync-{self.run_id}-{step.step_id}{suffix}.csv"
+
+    def sending(self, step: Step, **marks: Any) -> Step:
+        """Journal that a request for ``step`` may be about to reach Listrak."""
+        result = {**(step.result or {}), **marks, "sending": True}
+        return self.store.mark_step(self.run_id, step.step_id, "pending", result=result)
+
+    def submitted(self, step: Step, external_id: str, **marks: Any) -> Step:
+        """Journal the id Listrak gave the step's request (e.g. an import file id)."""
+        self.checkpoint(f"submitted:{step.step_id}")
+        result = {**(step.result or {}), **marks}
+        updated = self.store.mark_step(
+            self.run_id, step.step_id, "submitted", external_id=external_id, result=result
+        )
+        self.checkpoint(f"journaled:{step.step_id}")
+        return updated
+
+    def checkpoint(self, point: str) -> None:
+        hooks.checkpoint(point)

@@ -1,0 +1,293 @@
+"""``listrak_email``: keep a Listrak email list in step with an audience, in bulk list imports.
+
+Steps (one list import each, at most 250,000 rows):
+
+- ``add`` — entering members: ``AddSubscribersAndSegmentationData``, the audience CheckBox
+  field ``on`` and the attributes; ``segmentationImportType: Update`` (an empty value never
+  wipes what someone else wrote on a contact new to this audience).
+- ``update`` — members whose attributes changed: ``UpdateSubscribers``, field ``on``,
+  ``Overwrite`` (an attribute emptied in the warehouse is emptied in Listrak).
+- ``remove`` — ``mode: mirror`` only: leaving members this destination added:
+  ``RemoveSubscribers``.
+- ``flag_off`` — other leaving members (``flag`` and ``mirror``): ``UpdateSubscribers`` with the
+  field ``off``; they stay subscribed. ``mode: add`` leaves them alone.
+
+Imports never re-subscribe an unsubscribed contact (Listrak answers PreviouslyUnsubscribed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import AsyncIterator
+from typing import Any, ClassVar
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from ...audiences.campaigns import AudienceUnit
+from ...listrak import ImportFailed, ImportFile, ImportFileMapping
+from ...project.destinations import EmailDestination
+from ...state import Step
+from ..context import RunContext
+from ..destination import Effect, StepGroup, StepResult, SyncDestination, effect_rows
+from .fields import resolve_fields, resolve_list
+from .results import effect_of, uniform_result
+
+__all__ = ["EmailSync"]
+
+_IMPORT_TYPES = {
+    "add": ("AddSubscribersAndSegmentationData", "Update"),
+    "update": ("UpdateSubscribers", "Overwrite"),
+    "flag_off": ("UpdateSubscribers", "Update"),
+    "remove": ("RemoveSubscribers", "Update"),
+}
+# At most this many profile fields per Contact request (the segment field is one of them).
+_MAX_READ_FIELDS = 30
+
+
+class EmailSync(SyncDestination):
+    kind: ClassVar[str] = "listrak_email"
+    integration: ClassVar[str] = "email"
+    rows_per_import: ClassVar[int] = 250_000
+
+    def __init__(self, name: str, config: EmailDestination, unit: AudienceUnit) -> None:
+        super().__init__(name, config, unit)
+        self.config: EmailDestination = config
+
+    @property
+    def segment_field(self) -> str:
+        return self.config.segment_field or self.unit.audience_name
+
+    # --- prepare ---------------------------------------------------------------------------
+
+    async def prepare(self, ctx: RunContext) -> dict[str, Any]:
+        email = ctx.client.email
+        list_id, list_name = await resolve_list(email, self.config.list)
+        types = await asyncio.to_thread(self._column_types)
+        fields = await resolve_fields(
+            email,
+            list_id,
+            group_name=self.config.field_group,
+            segment_field=self.segment_field,
+            attributes=ctx.attributes,
+            column_types=types,
+            create_missing=self.config.create_missing_fields,
+            dry_run=ctx.dry_run,
+        )
+        return {"list_name": list_name, "mode": self.config.mode, **fields}
+
+    def _column_types(self) -> dict[str, pa.DataType]:
+        schema = self.unit.sample(limit=0).schema
+        return {name: schema.field(name).type for name in schema.names}
+
+    # --- audience text ---------------------------------------------------------------------
+
+    def normalize(self, ctx: RunContext, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """Attribute values as Listrak stores them: dates ``YYYY-MM-DD``, CheckBox ``on``/``off``,
+        numbers and text as text. The same text is hashed, sent, and read back on ``--full``."""
+        fields = ctx.target.get("fields", [])
+        columns = list(batch.columns)
+        for index, spec in enumerate(fields):
+            position = 3 + index
+            columns[position] = _as_text(columns[position], str(spec["data_type"]))
+        return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
+
+    # --- what Listrak holds ----------------------------------------------------------------
+
+    async def remote(self, ctx: RunContext) -> AsyncIterator[pa.RecordBatch] | None:
+        segment_id = ctx.target.get("segment_field_id")
+        if segment_id is None or ctx.target.get("segment_field_created"):
+            # The audience field is new: nobody on the list has it on, so every member enters
+            # (the import results tell who was already on the list).
+            return None
+        field_ids = [int(f["field_id"]) for f in ctx.target.get("fields", [])]
+        known = len(field_ids) < _MAX_READ_FIELDS and all(f is not None for f in field_ids)
+        wanted = [int(segment_id), *(field_ids if known else [])]
+        return self._read_list(ctx, int(ctx.target["list_id"]), wanted, known)
+
+    async def _read_list(
+        self, ctx: RunContext, list_id: int, wanted: list[int], known: bool
+    ) -> AsyncIterator[pa.RecordBatch]:
+        segment_id, attribute_ids = wanted[0], wanted[1:]
+        count = len(ctx.attributes)
+        async for page in ctx.client.email.contact_pages(list_id, segmentation_field_ids=wanted):
+            keys: list[str] = []
+            members: list[bool] = []
+            values: list[list[str | None]] = [[] for _ in range(count)]
+            for contact in page:
+                found = {
+                    int(item["segmentationFieldId"]): item.get("value")
+                    for item in contact.get("segmentationFieldValues") or []
+                }
+                keys.append(str(contact["emailAddress"]).strip().lower())
+                members.append(str(found.get(segment_id) or "").lower() == "on")
+                for index in range(count):
+                    values[index].append(found.get(attribute_ids[index]) if known else None)
+            yield pa.RecordBatch.from_arrays(
+                [
+                    pa.array(keys, pa.string()),
+                    pa.array(members, pa.bool_()),
+                    pa.array([known] * len(keys), pa.bool_()),
+                    *(pa.array(column, pa.string()) for column in values),
+                ],
+                names=["key", "member", "known", *(f"attr_{i}" for i in range(count))],
+            )
+
+    # --- steps -----------------------------------------------------------------------------
+
+    def step_groups(self, ctx: RunContext) -> list[StepGroup]:
+        size = int(ctx.client.settings.max_import_bytes * 0.9)
+        rows = self.rows_per_import
+        groups = [
+            StepGroup("add", "change = 'enter'", rows, size),
+            StepGroup("update", "change = 'change'", rows, size),
+        ]
+        if self.config.mode == "mirror":
+            groups.append(
+                StepGroup(
+                    "remove",
+                    "change = 'leave' AND prev_owned AND NOT prev_declined",
+                    rows,
+                    size,
+                    removes=True,
+                )
+            )
+        if self.config.mode in ("flag", "mirror"):
+            groups.append(
+                StepGroup(
+                    "flag_off", "change = 'leave' AND NOT prev_declined", rows, size, removes=True
+                )
+            )
+        return groups
+
+    async def apply(self, ctx: RunContext, step: Step) -> StepResult:
+        list_id = int(ctx.target["list_id"])
+        rows = await ctx.rows(step)
+        mappings, data = await asyncio.to_thread(self._import_file, ctx, step.kind, rows)
+        import_type, strategy = _IMPORT_TYPES[step.kind]
+        email = ctx.client.email
+        attempt = int((step.result or {}).get("attempt", 0))
+        while True:
+            import_file = ImportFile(
+                file_mappings=mappings,
+                file_name=ctx.file_name(step, attempt),
+                import_type=import_type,
+                segmentation_import_type=strategy,
+                suppress_email_notifications=self.config.suppress_email_notifications,
+                trigger_journey=self.config.trigger_journey,
+                include_unsubscribed=False if import_type == "UpdateSubscribers" else None,
+            )
+            import_id, step = await self._start(ctx, step, list_id, import_file, data, attempt)
+            try:
+                status = await email.wait_for_import(list_id, import_id)
+                break
+            except ImportFailed:
+                if attempt >= 1:
+                    raise
+                # Listrak gave up on the file (e.g. it restarted): send it once more, renamed.
+                attempt += 1
+                step = ctx.store.mark_step(
+                    ctx.run_id,
+                    step.step_id,
+                    "pending",
+                    result={**(step.result or {}), "attempt": attempt, "sending": False},
+                )
+        summary = await email.import_summary(list_id, import_id)
+        record = {
+            "import_file_id": import_id,
+            "file_name": import_file.file_name,
+            "import_type": import_type,
+            "status": status.status,
+            "summary": summary.model_dump(exclude_none=True),
+        }
+        word = uniform_result(step.kind, summary, rows.num_rows)
+        if word is not None:
+            return StepResult(record, default=effect_of(step.kind, word), default_result=word)
+        return StepResult(
+            record,
+            rows=await self._contact_results(ctx, list_id, import_id, step.kind),
+            default=Effect.FAILED,
+            default_result="NotReported",
+        )
+
+    def _import_file(
+        self, ctx: RunContext, kind: str, rows: pa.Table
+    ) -> tuple[list[ImportFileMapping], bytes]:
+        """The CSV of a step and its column mappings."""
+        columns: list[pa.Array | pa.ChunkedArray] = [rows.column("key")]
+        names = ["email"]
+        mappings = [ImportFileMapping(file_column=0, file_column_type="Email")]
+        if kind != "remove":
+            flag = "off" if kind == "flag_off" else "on"
+            columns.append(pa.array([flag] * rows.num_rows, pa.string()))
+            names.append(self.segment_field)
+            mappings.append(
+                ImportFileMapping(
+                    file_column=1,
+                    file_column_type="SegmentationField",
+                    segmentation_field_id=int(ctx.target["segment_field_id"]),
+                )
+            )
+        if kind in ("add", "update"):
+            for index, spec in enumerate(ctx.target.get("fields", [])):
+                mappings.append(
+                    ImportFileMapping(
+                        file_column=len(columns),
+                        file_column_type="SegmentationField",
+                        segmentation_field_id=int(spec["field_id"]),
+                    )
+                )
+                columns.append(rows.column(f"attr_{index}"))
+                names.append(str(spec["name"]))
+        sink = io.BytesIO()
+        pacsv.write_csv(pa.table(columns, names=names), sink)
+        return mappings, sink.getvalue()
+
+    async def _start(
+        self,
+        ctx: RunContext,
+        step: Step,
+        list_id: int,
+        import_file: ImportFile,
+        data: bytes,
+        attempt: int,
+    ) -> tuple[int, Step]:
+        """Start the step's import once: a journaled id is reused; an import that may have
+        reached Listrak before a kill is looked up by its file name before sending again."""
+        email = ctx.client.email
+        if step.status == "submitted" and step.external_id:
+            return int(step.external_id), step
+        if (step.result or {}).get("sending"):
+            found = await email.find_import(list_id, import_file.file_name)
+            if found is not None:
+                return found, ctx.submitted(step, str(found), file_name=import_file.file_name)
+        step = ctx.sending(step, attempt=attempt, file_name=import_file.file_name)
+        import_id = await email.start_import(list_id, import_file, data)
+        return import_id, ctx.submitted(step, str(import_id), file_name=import_file.file_name)
+
+    async def _contact_results(
+        self, ctx: RunContext, list_id: int, import_id: int, kind: str
+    ) -> pa.Table:
+        keys: list[str] = []
+        words: list[str] = []
+        async for page in ctx.client.email.import_contact_pages(list_id, import_id):
+            for item in page:
+                keys.append(str(item.get("emailAddress") or "").strip().lower())
+                words.append(str(item.get("importResult") or "Unknown"))
+        effects = {word: effect_of(kind, word).value for word in set(words)}
+        return effect_rows(keys, [effects[w] for w in words], words, [None] * len(keys))
+
+
+def _as_text(column: pa.Array, data_type: str) -> pa.Array:
+    kind = column.type
+    if data_type == "CheckBox" and pa.types.is_boolean(kind):
+        return pc.if_else(column, "on", "off")
+    if data_type == "Date" and pa.types.is_timestamp(kind):
+        return pc.strftime(column, format="%Y-%m-%d")
+    if data_type == "Date" and pa.types.is_date(kind):
+        return column.cast(pa.string())
+    if pa.types.is_boolean(kind):
+        return pc.if_else(column, "true", "false")
+    return column.cast(pa.string())

@@ -1,0 +1,704 @@
+"""The run lifecycle: lock, resume or start, prepare, plan, guard, journal, apply, commit.
+
+A run's life is written to the state store before each thing it does, in phases recorded in the
+run's details: ``preparing`` → ``planning`` → ``planned`` (plan Parquet written, every step
+journaled ``pending``) → ``applying`` → ``committing`` → finished. A run killed before
+``planned`` has sent nothing and is marked ``interrupted``; one killed later is finished by the
+next ``sync`` from its journal (steps already ``done`` are skipped; a step that may have reached
+Listrak is looked up, not re-sent), then a fresh run brings the destination up to date.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import re
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from ..audiences.campaigns import AudienceUnit, CampaignAudience
+from ..listrak import ClientSettings, Credentials, ListrakClient, ListrakError
+from ..project.connection import open_warehouse
+from ..project.loader import Project
+from ..project.secrets import resolve_listrak
+from ..state import LockHeld, RowOutcome, Run, StateStore, Step
+from . import hooks, registry
+from .context import RunContext
+from .destination import Effect, StepResult, SyncDestination
+from .errors import SyncError
+from .options import SyncOptions
+from .plan import (
+    SNAPSHOT_SCHEMA,
+    PlanFiles,
+    PlannedStep,
+    PlanSummary,
+    audience_schema,
+    remote_schema,
+)
+from .report import Reporter, UnitOutcome
+from .workspace import Workspace
+
+__all__ = ["SyncError", "plan_campaign", "snake_case", "sync_campaign"]
+
+_RESUMABLE_PHASES = ("planned", "applying", "committing")
+_PROBLEM_EFFECTS = (Effect.DECLINED.value, Effect.FAILED.value)
+
+
+def snake_case(word: str) -> str:
+    """``PreviouslyUnsubscribed`` -> ``previously_unsubscribed``; codes are lower-cased."""
+    if word.isupper() or "_" in word:
+        return word.lower()
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", word).lower()
+
+
+def sync_campaign(
+    project: Project,
+    campaign: str,
+    options: SyncOptions | None = None,
+    reporter: Reporter | None = None,
+    *,
+    as_of: dt.date | None = None,
+) -> list[UnitOutcome]:
+    """Sync (or with ``options.dry_run`` only plan) every audience unit of ``campaign``."""
+    return asyncio.run(
+        _campaign(project, campaign, options or SyncOptions(), reporter or Reporter(), as_of)
+    )
+
+
+def plan_campaign(
+    project: Project,
+    campaign: str,
+    options: SyncOptions | None = None,
+    reporter: Reporter | None = None,
+    *,
+    as_of: dt.date | None = None,
+) -> list[UnitOutcome]:
+    """Plan ``campaign``: what each destination would get. Reads, never writes."""
+    chosen = options or SyncOptions()
+    dry = SyncOptions(**{**chosen.__dict__, "dry_run": True})
+    return sync_campaign(project, campaign, dry, reporter, as_of=as_of)
+
+
+async def _campaign(
+    project: Project,
+    campaign: str,
+    options: SyncOptions,
+    reporter: Reporter,
+    as_of: dt.date | None,
+) -> list[UnitOutcome]:
+    workspace = Workspace.in_project(project.root)
+    outcomes: list[UnitOutcome] = []
+    with workspace.store() as store, open_warehouse(project) as warehouse:
+        audience = CampaignAudience(project.config, warehouse, campaign, as_of=as_of)
+        units = audience.units()
+        if options.destinations:
+            unknown = sorted(set(options.destinations) - {u.destination for u in units})
+            if unknown:
+                raise SyncError(
+                    f"campaign {campaign!r} does not send to {', '.join(unknown)} "
+                    f"(it sends to {', '.join(sorted({u.destination for u in units}))})"
+                )
+            units = [u for u in units if u.destination in options.destinations]
+        for unit in units:
+            config = unit.rows.destination
+            destination = registry.create(config.type, unit.destination, config, unit)
+            client = _client(project, config.credential, destination.integration, options)
+            async with client:
+                sync = UnitSync(project, unit, destination, store, workspace, options, reporter)
+                outcomes.append(await sync.run(client))
+    return outcomes
+
+
+def _client(
+    project: Project, credential: str, integration: str, options: SyncOptions
+) -> ListrakClient:
+    resolved = resolve_listrak(project, credential)
+    hosts = project.config.listrak
+    settings = ClientSettings.model_validate(
+        {
+            "api_url": hosts.api_url,
+            "auth_url": hosts.auth_url,
+            "import_poll_interval": 1.0,
+            "import_poll_max_interval": 10.0,
+            **options.client,
+        }
+    )
+    credentials = Credentials(client_id=resolved.client_id, client_secret=resolved.client_secret)
+    return ListrakClient(settings=settings, **{integration: credentials})  # type: ignore[arg-type]
+
+
+class UnitSync:
+    """One audience unit synced to one destination."""
+
+    def __init__(
+        self,
+        project: Project,
+        unit: AudienceUnit,
+        destination: SyncDestination,
+        store: StateStore,
+        workspace: Workspace,
+        options: SyncOptions,
+        reporter: Reporter,
+    ) -> None:
+        self.project = project
+        self.unit = unit
+        self.destination = destination
+        self.store = store
+        self.workspace = workspace
+        self.options = options
+        self.reporter = reporter
+        campaign = unit.rows.campaign.name
+        self.target = f"{campaign}/{unit.destination}" + (f"/{unit.group}" if unit.group else "")
+        self.snapshot_name = self.target.replace("/", "__")
+        self.snapshots = workspace.snapshots()
+
+    def _outcome(self, status: str, **values: Any) -> UnitOutcome:
+        return UnitOutcome(
+            target=self.target,
+            destination=self.unit.destination,
+            kind=self.destination.kind,
+            status=status,
+            warnings=self.destination.warnings(),
+            **values,
+        )
+
+    # --- entry -----------------------------------------------------------------------------
+
+    async def run(self, client: ListrakClient) -> UnitOutcome:
+        if self.options.dry_run:
+            with tempfile.TemporaryDirectory(prefix="listrak-sync-plan-") as folder:
+                return await self._plan_only(client, Path(folder))
+        token = f"process {os.getpid()}"
+        locks = [f"sync:{self.target}", *self.destination.lock_resources()]
+        taken: list[str] = []
+        try:
+            for resource in locks:
+                self.store.acquire_lock(resource, token)
+                taken.append(resource)
+        except LockHeld as exc:
+            for resource in taken:
+                self.store.release_lock(resource, token)
+            return self._outcome("locked", error=str(exc))
+        try:
+            resumed: list[Run] = []
+            previous = self._resumable()
+            if previous is not None:
+                self.reporter.phase(self.target, f"finishing interrupted run {previous.run_id}")
+                finished = await self._resume(client, previous)
+                if finished.status == "failed":
+                    return finished
+                if finished.run is not None:
+                    resumed.append(finished.run)
+            outcome = await self._fresh(client)
+            outcome.resumed = resumed
+            return outcome
+        finally:
+            for resource in taken:
+                self.store.release_lock(resource, token)
+
+    def _resumable(self) -> Run | None:
+        latest = self.store.runs("sync", self.target, limit=1)
+        if not latest:
+            return None
+        run = latest[0]
+        phase = run.details.get("phase")
+        if run.status == "running" and phase not in _RESUMABLE_PHASES:
+            # Killed while preparing or planning: nothing was sent.
+            self.store.finish_run(
+                run.run_id,
+                "interrupted",
+                run.counts,
+                error="stopped before its plan was complete; nothing was sent",
+                details={"resumable": False},
+            )
+            self.workspace.remove_run_dir(run.run_id)
+            return None
+        resumable = run.status in ("running", "interrupted", "failed")
+        if resumable and phase in _RESUMABLE_PHASES and run.details.get("resumable", True):
+            return run
+        return None
+
+    # --- plan --------------------------------------------------------------------------------
+
+    def _context(
+        self, client: ListrakClient, run_id: str, workdir: Path, resumed: bool
+    ) -> RunContext:
+        files = PlanFiles(workdir, len(self.unit.rows.attributes))
+        return RunContext(
+            run_id=run_id,
+            target_name=self.target,
+            store=self.store,
+            files=files,
+            client=client,
+            options=self.options,
+            attributes=list(self.unit.rows.attributes),
+            resumed=resumed,
+        )
+
+    @contextmanager
+    def _phase(self, ctx: RunContext, key: str, text: str) -> Iterator[None]:
+        """Report a phase and add its wall time to ``ctx.timings[key]`` (seconds)."""
+        self.reporter.phase(self.target, text)
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            spent = time.perf_counter() - started
+            ctx.timings[key] = round(ctx.timings.get(key, 0.0) + spent, 3)
+
+    async def _plan(self, ctx: RunContext) -> tuple[PlanSummary, str]:
+        """Prepare, read the audience and the previous state, and write the plan."""
+        with self._phase(ctx, "prepare", "preparing the destination"):
+            ctx.target = await self.destination.prepare(ctx)
+        with self._phase(ctx, "audience", "reading the audience"):
+            await asyncio.to_thread(self._write_audience, ctx)
+        snapshot = self.snapshots.path(self.snapshot_name)
+        first = not snapshot.exists()
+        compared_with = "snapshot"
+        with self._phase(ctx, "previous", "reading the previous state"):
+            compared_with = await self._previous(ctx, snapshot, first)
+        with self._phase(ctx, "plan", "planning"):
+            groups = self.destination.step_groups(ctx)
+            summary = await asyncio.to_thread(ctx.files.build, groups)
+        return summary, compared_with
+
+    async def _previous(self, ctx: RunContext, snapshot: Path, first: bool) -> str:
+        """Write ``previous.parquet``; returns what it was compared with."""
+        compared_with = "snapshot"
+        if first or self.options.full:
+            self.reporter.phase(self.target, "reading what Listrak holds")
+            if await self._write_remote(ctx):
+                await asyncio.to_thread(ctx.files.previous_from_remote, snapshot)
+                compared_with = "listrak"
+            else:
+                await asyncio.to_thread(ctx.files.previous_from_snapshot, snapshot)
+                compared_with = "nothing" if first else "snapshot"
+        else:
+            await asyncio.to_thread(ctx.files.previous_from_snapshot, snapshot)
+        return compared_with
+
+    def _write_audience(self, ctx: RunContext) -> None:
+        schema = audience_schema(len(ctx.attributes))
+        target = ctx.files.audience
+        staged = target.with_name(target.name + ".staged")
+        with pq.ParquetWriter(staged, schema, compression="snappy") as writer:
+            for batch in self.unit.batches():
+                renamed = pa.RecordBatch.from_arrays(
+                    [
+                        batch.column(0).cast(pa.string()),
+                        batch.column(1).cast(pa.string()),
+                        batch.column(2).cast(pa.string()),
+                        *batch.columns[3:],
+                    ],
+                    names=schema.names,
+                )
+                normalized = self.destination.normalize(ctx, renamed)
+                writer.write_batch(
+                    pa.RecordBatch.from_arrays(
+                        [
+                            c if c.type == pa.string() else c.cast(pa.string())
+                            for c in normalized.columns
+                        ],
+                        schema=schema,
+                    )
+                )
+                self.reporter.audience_rows(self.target, batch.num_rows)
+        os.replace(staged, target)
+
+    async def _write_remote(self, ctx: RunContext) -> bool:
+        source = await self.destination.remote(ctx)
+        if source is None:
+            return False
+        schema = remote_schema(len(ctx.attributes))
+        target = ctx.files.remote
+        staged = target.with_name(target.name + ".staged")
+        with pq.ParquetWriter(staged, schema, compression="snappy") as writer:
+            async for batch in source:
+                writer.write_batch(batch.select(schema.names).cast(schema))
+        os.replace(staged, target)
+        return True
+
+    async def _plan_only(self, client: ListrakClient, workdir: Path) -> UnitOutcome:
+        ctx = self._context(client, "plan", workdir, resumed=False)
+        summary, compared_with = await self._plan(ctx)
+        outcome = self._outcome(
+            "planned",
+            plan=summary,
+            compared_with=compared_with,
+            audience=self.unit.report.as_dict(),
+            sample=await asyncio.to_thread(ctx.files.summary_sample),
+            target_info=ctx.target,
+        )
+        message = self._guard_message(summary)
+        if message:
+            outcome.warnings.append(message)
+        return outcome
+
+    def _guard_message(self, plan: PlanSummary | None) -> str | None:
+        """Why the removal guard stops this plan, or None."""
+        if plan is None or plan.removals == 0:
+            return None
+        share = float(getattr(self.destination.config, "removal_guard", 0.2))
+        if plan.removals <= share * plan.members:
+            return None
+        pct = 100.0 * plan.removals / plan.members if plan.members else 100.0
+        return (
+            f"removal guard: this run would turn off or unsubscribe {plan.removals:,} of "
+            f"{plan.members:,} current members ({pct:.1f}%, more than removal_guard "
+            f"{share:.0%}). If the audience really shrank, run again with "
+            "--allow-large-removal; if not, check the segment's query and data."
+        )
+
+    # --- a fresh run -------------------------------------------------------------------------
+
+    async def _fresh(self, client: ListrakClient) -> UnitOutcome:
+        config = self.destination.config
+        run = self.store.start_run(
+            "sync",
+            self.target,
+            {
+                "campaign": self.unit.rows.campaign.name,
+                "destination": self.unit.destination,
+                "group": self.unit.group,
+                "type": self.destination.kind,
+                "mode": getattr(config, "mode", None),
+                "full": self.options.full,
+                "phase": "preparing",
+            },
+        )
+        workdir = self.workspace.run_dir(run.run_id)
+        ctx = self._context(client, run.run_id, workdir, resumed=False)
+        try:
+            self.store.update_run(run.run_id, details={"phase": "preparing"})
+            summary, compared_with = await self._plan(ctx)
+            self.store.update_run(
+                run.run_id,
+                details={"listrak": ctx.target, "compared_with": compared_with},
+            )
+            await asyncio.to_thread(self._record_rejections, run.run_id)
+            audience = self.unit.report.as_dict()
+            counts = {
+                **summary.counts,
+                "rejected": self.unit.report.total() - self.unit.report.total("ok"),
+            }
+            message = self._guard_message(summary)
+            if message and not self.options.allow_large_removal:
+                finished = self.store.finish_run(
+                    run.run_id,
+                    "refused",
+                    counts,
+                    details={
+                        "plan": summary.as_dict(),
+                        "audience": audience,
+                        "guard": message,
+                        "phase": "refused",
+                    },
+                    error=message,
+                )
+                self.workspace.remove_run_dir(run.run_id)
+                return self._outcome(
+                    "refused",
+                    run=finished,
+                    plan=summary,
+                    compared_with=compared_with,
+                    audience=audience,
+                    target_info=ctx.target,
+                    error=message,
+                )
+            for step in summary.steps:
+                self.store.plan_step(
+                    run.run_id, step.step_id, step.kind, {"rows": step.rows, "kind": step.kind}
+                )
+            self.store.update_run(
+                run.run_id,
+                details={
+                    "timings": dict(ctx.timings),
+                    "phase": "planned",
+                    "plan": summary.as_dict(),
+                    "audience": audience,
+                    "counts_planned": counts,
+                },
+            )
+            hooks.checkpoint("planned")
+            return await self._apply_and_commit(ctx, summary, compared_with)
+        except BaseException as exc:
+            return self._failed(run.run_id, exc, summary=None)
+
+    def _record_rejections(self, run_id: str) -> None:
+        """Every audience row that cannot be delivered (no/invalid key, duplicate, no consent)
+        becomes a row outcome naming the customer, the field and the reason."""
+        if self.unit.report.total() == self.unit.report.total("ok"):
+            return
+        rows = self.unit.rows
+        key = rows.campaign.config.warehouse.customer_key
+        sql = (
+            f'SELECT "{key}" AS customer_key, _key_raw, _status, _reason '
+            f"FROM ({rows.sql(self.unit.group)}) AS u WHERE _status <> 'ok'"
+        )
+        outcomes: list[RowOutcome] = []
+        for batch in rows.campaign.warehouse.stream(sql):
+            for item in batch.to_pylist():
+                raw = item["_key_raw"]
+                reason = str(item["_reason"] or item["_status"])
+                if raw not in (None, ""):
+                    reason = f"{reason} (value {raw!r})"
+                outcomes.append(
+                    RowOutcome(
+                        key=f"{key}={item['customer_key']}",
+                        outcome=str(item["_status"]),
+                        field=rows.key_column,
+                        reason=reason,
+                    )
+                )
+        self.store.record_outcomes(run_id, outcomes, step_id="audience")
+
+    # --- resume --------------------------------------------------------------------------------
+
+    async def _resume(self, client: ListrakClient, run: Run) -> UnitOutcome:
+        workdir = self.workspace.run_dir(run.run_id)
+        ctx = self._context(client, run.run_id, workdir, resumed=True)
+        if not ctx.files.plan.exists():
+            finished = self.store.finish_run(
+                run.run_id,
+                "interrupted",
+                run.counts,
+                error="its plan file is gone; it cannot be finished",
+                details={"resumable": False},
+            )
+            return self._outcome("failed", run=finished, error=finished.error)
+        self.store.reopen_run(run.run_id)
+        self.store.update_run(
+            run.run_id, details={"resumes": int(run.details.get("resumes", 0)) + 1}
+        )
+        summary = _summary_from(run.details.get("plan") or {})
+        try:
+            ctx.target = await self.destination.prepare(ctx)
+            return await self._apply_and_commit(
+                ctx, summary, str(run.details.get("compared_with", "snapshot"))
+            )
+        except BaseException as exc:
+            return self._failed(run.run_id, exc, summary=summary)
+
+    # --- apply and commit ------------------------------------------------------------------
+
+    async def _apply_and_commit(
+        self, ctx: RunContext, summary: PlanSummary, compared_with: str
+    ) -> UnitOutcome:
+        run_id = ctx.run_id
+        self.store.update_run(run_id, details={"phase": "applying"})
+        pending = [s for s in self.store.steps(run_id) if s.status != "done"]
+        limit = asyncio.Semaphore(max(1, self.options.step_concurrency))
+
+        async def one(step: Step) -> None:
+            async with limit:
+                hooks.checkpoint(f"before_step:{step.step_id}")
+                result = await self.destination.apply(ctx, step)
+                # Files and outcome rows are built off the loop; the journal write stays on it,
+                # so two finishing steps never open transactions on the store at once.
+                document, outcomes = await asyncio.to_thread(self._completion, ctx, step, result)
+                earlier = self.store.step(ctx.run_id, step.step_id).result or {}
+                self.store.complete_step(
+                    ctx.run_id, step.step_id, {**earlier, **document}, outcomes
+                )
+                hooks.checkpoint(f"done:{step.step_id}")
+                self.reporter.step_done(self.target, step.step_id, int(step.payload.get("rows", 0)))
+
+        with self._phase(ctx, "apply", "applying"):
+            self.reporter.steps(
+                self.target, [(s.step_id, int(s.payload.get("rows", 0))) for s in pending]
+            )
+            async with asyncio.TaskGroup() as group:
+                for step in pending:
+                    group.create_task(one(step))
+
+        self.store.update_run(run_id, details={"phase": "committing"})
+        hooks.checkpoint("before_commit")
+        steps = self.store.steps(run_id)
+        defaults = {
+            s.step_id: (
+                (s.result or {}).get("default"),
+                (s.result or {}).get("default_result"),
+            )
+            for s in steps
+        }
+        with self._phase(ctx, "commit", "committing the snapshot"):
+            await asyncio.to_thread(
+                self.snapshots.replace,
+                self.snapshot_name,
+                ctx.files.next_snapshot(defaults, run_id),
+                SNAPSHOT_SCHEMA,
+            )
+        hooks.checkpoint("committed")
+        counts, details = self._totals(run_id, steps, summary)
+        status = "partial" if counts.get("failed", 0) else "succeeded"
+        finished = self.store.finish_run(
+            run_id,
+            "partial" if status == "partial" else "succeeded",
+            counts,
+            details={**details, "phase": "finished", "timings": self._timings(ctx)},
+        )
+        if not self.options.keep_work:
+            self.workspace.remove_run_dir(run_id)
+        run = self.store.run(run_id)
+        return self._outcome(
+            status,
+            run=finished,
+            plan=summary,
+            compared_with=compared_with,
+            audience=run.details.get("audience", {}),
+            target_info=ctx.target,
+        )
+
+    def _timings(self, ctx: RunContext) -> dict[str, float]:
+        """Seconds per phase; a resumed run adds its own to those of the killed process."""
+        if not ctx.resumed:
+            return dict(ctx.timings)
+        before = self.store.run(ctx.run_id).details.get("timings") or {}
+        return {k: round(float(before.get(k, 0.0)) + v, 3) for k, v in ctx.timings.items()} | {
+            k: float(v) for k, v in before.items() if k not in ctx.timings
+        }
+
+    def _completion(
+        self, ctx: RunContext, step: Step, result: StepResult
+    ) -> tuple[dict[str, Any], list[RowOutcome]]:
+        """Save a step's per-row results; its journal result and row outcomes."""
+        rows_total = int(step.payload.get("rows", 0))
+        listed = result.rows if result.rows is not None else None
+        effects: Counter[str] = Counter()
+        results: Counter[str] = Counter()
+        outcomes: list[RowOutcome] = []
+        listed_count = 0
+        if listed is not None and listed.num_rows:
+            ctx.files.save_results(step.step_id, listed)
+            listed_count = listed.num_rows
+            grouped = listed.group_by(["effect", "result"]).aggregate([([], "count_all")])
+            for effect, word, count in zip(
+                grouped.column("effect").to_pylist(),
+                grouped.column("result").to_pylist(),
+                grouped.column("count_all").to_pylist(),
+                strict=True,
+            ):
+                effects[str(effect)] += int(count)
+                results[str(word)] += int(count)
+            problems = listed.filter(pc.is_in(listed.column("effect"), pa.array(_PROBLEM_EFFECTS)))
+            for item in problems.select(["key", "result", "reason"]).to_pylist():
+                outcomes.append(
+                    RowOutcome(
+                        key=str(item["key"]),
+                        outcome=snake_case(str(item["result"])),
+                        field=None,
+                        reason=item["reason"] or _reason(str(item["result"])),
+                    )
+                )
+        rest = rows_total - listed_count
+        if rest > 0 and result.default is not None:
+            effects[result.default.value] += rest
+            results[str(result.default_result)] += rest
+            if result.default.value in _PROBLEM_EFFECTS:
+                keys = ctx.files.step_rows(step.step_id).column("key")
+                if listed is not None and listed.num_rows:
+                    keys = pc.filter(keys, pc.invert(pc.is_in(keys, listed.column("key"))))
+                word = str(result.default_result)
+                outcomes.extend(
+                    RowOutcome(key=str(k), outcome=snake_case(word), reason=_reason(word))
+                    for k in keys.to_pylist()
+                )
+        document = {
+            "summary": result.summary,
+            "default": result.default.value if result.default else None,
+            "default_result": result.default_result,
+            "effects": dict(effects),
+            "results": dict(results),
+        }
+        return document, outcomes
+
+    def _totals(
+        self, run_id: str, steps: list[Step], summary: PlanSummary
+    ) -> tuple[dict[str, int], dict[str, Any]]:
+        run = self.store.run(run_id)
+        counts: dict[str, int] = dict(run.details.get("counts_planned") or summary.counts)
+        effects: Counter[str] = Counter()
+        results: Counter[str] = Counter()
+        step_summaries = []
+        for step in steps:
+            result = step.result or {}
+            effects.update({k: int(v) for k, v in (result.get("effects") or {}).items()})
+            results.update({k: int(v) for k, v in (result.get("results") or {}).items()})
+            step_summaries.append(
+                {
+                    "step_id": step.step_id,
+                    "kind": step.kind,
+                    "rows": step.payload.get("rows"),
+                    "external_id": step.external_id,
+                    **(result.get("summary") or {}),
+                }
+            )
+        for effect in Effect:
+            counts[effect.value] = effects.get(effect.value, 0)
+        return counts, {"results": dict(results), "steps": step_summaries}
+
+    def _failed(self, run_id: str, exc: BaseException, summary: PlanSummary | None) -> UnitOutcome:
+        run = self.store.run(run_id)
+        phase = run.details.get("phase")
+        interrupted = isinstance(exc, asyncio.CancelledError | KeyboardInterrupt)
+        message = _describe(exc)
+        finished = self.store.finish_run(
+            run_id,
+            "interrupted" if interrupted else "failed",
+            run.counts,
+            error=message,
+            details={"resumable": phase in _RESUMABLE_PHASES},
+        )
+        if phase not in _RESUMABLE_PHASES:
+            self.workspace.remove_run_dir(run_id)
+        if interrupted or not isinstance(exc, Exception):
+            raise exc
+        return self._outcome("failed", run=finished, plan=summary, error=message)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, BaseExceptionGroup):
+        return "; ".join(_describe(e) for e in exc.exceptions)
+    if isinstance(exc, ListrakError | SyncError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _reason(word: str) -> str:
+    return _REASONS.get(word, f"Listrak answered {word}")
+
+
+_REASONS = {
+    "PreviouslyUnsubscribed": "the contact unsubscribed; listrak-sync never re-subscribes",
+    "Banned": "the address is banned in Listrak",
+    "Suppressed": "the address is on Listrak's suppression list",
+    "InvalidEmail": "Listrak does not accept the address",
+    "SkippedInvalidValue": "a value does not fit its profile field (type or length)",
+    "SkippedNotOnList": "the contact is not on the list",
+    "SkippedBlankEmail": "the address is blank",
+    "SkippedDuplicate": "the address appears twice in the import",
+    "SkippedMalformedRow": "Listrak could not read the row",
+}
+
+
+def _summary_from(doc: dict[str, Any]) -> PlanSummary:
+    return PlanSummary(
+        counts={str(k): int(v) for k, v in (doc.get("counts") or {}).items()},
+        steps=[
+            PlannedStep(str(s["step_id"]), str(s["kind"]), int(s["rows"]))
+            for s in doc.get("steps") or []
+        ],
+        removals=int(doc.get("removals", 0)),
+        members=int(doc.get("members", 0)),
+        by_kind={str(k): int(v) for k, v in (doc.get("by_kind") or {}).items()},
+    )

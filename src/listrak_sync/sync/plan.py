@@ -1,0 +1,388 @@
+"""The plan: the current audience diffed against what the destination held, in DuckDB.
+
+Inputs are Parquet files in the run's work folder: ``audience.parquet`` (the audience as
+delivered, attributes as the text sent to Listrak) and ``previous.parquet`` (the last committed
+snapshot, or what Listrak holds on a first / ``--full`` run). One query classifies every key —
+``enter``, ``change`` (attribute hash differs), ``same``, ``leave``, ``rest`` (a previous
+non-member still outside the audience) — assigns rows to the destination's step groups and cuts
+the groups into parts; the result is ``plan.parquet``, written once and read by every step, so a
+resumed run applies exactly the plan it journaled. The next snapshot is computed from the plan
+and the per-step results the same way. No Python runs per row.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .destination import ROW_SCHEMA, StepGroup
+
+__all__ = [
+    "CHANGES",
+    "SNAPSHOT_SCHEMA",
+    "PlanFiles",
+    "PlanSummary",
+    "PlannedStep",
+    "audience_schema",
+    "remote_schema",
+]
+
+CHANGES = ("enter", "change", "same", "leave", "rest")
+
+SNAPSHOT_SCHEMA = pa.schema(
+    [
+        ("key", pa.string()),
+        ("attr_hash", pa.string()),
+        ("member", pa.bool_()),
+        ("owned", pa.bool_()),
+        ("declined", pa.bool_()),
+        ("state", pa.string()),
+        ("run_id", pa.string()),
+    ]
+)
+
+
+def audience_schema(attributes: int) -> pa.Schema:
+    return pa.schema(
+        [("customer_key", pa.string()), ("treatment_group", pa.string()), ("key", pa.string())]
+        + [(f"attr_{i}", pa.string()) for i in range(attributes)]
+    )
+
+
+def remote_schema(attributes: int) -> pa.Schema:
+    return pa.schema(
+        [("key", pa.string()), ("member", pa.bool_()), ("known", pa.bool_())]
+        + [(f"attr_{i}", pa.string()) for i in range(attributes)]
+    )
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    step_id: str
+    kind: str
+    rows: int
+
+
+@dataclass
+class PlanSummary:
+    counts: dict[str, int]
+    steps: list[PlannedStep]
+    removals: int  # leaving rows that a removing step group takes (flag off, unsubscribe)
+    members: int  # members before the run (previous rows with member, not declined)
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "counts": self.counts,
+            "steps": [{"step_id": s.step_id, "kind": s.kind, "rows": s.rows} for s in self.steps],
+            "removals": self.removals,
+            "members": self.members,
+            "by_kind": self.by_kind,
+        }
+
+
+def _lit(value: str | Path) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _hash_sql(attributes: int, alias: str) -> str:
+    """md5 of the attribute texts; empty and NULL are the same (Listrak stores no value)."""
+    if attributes == 0:
+        return "md5('')"
+    parts = ", ".join(f"coalesce(nullif({alias}.attr_{i}, ''), chr(0))" for i in range(attributes))
+    return f"md5(concat_ws(chr(31), {parts}))"
+
+
+def _connect() -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(config={"threads": os.cpu_count() or 1, "memory_limit": "2GB"})
+
+
+def _copy(con: duckdb.DuckDBPyConnection, query: str, target: Path) -> None:
+    """Write ``query`` to ``target`` atomically: a kill leaves the old file or none."""
+    staged = target.with_name(target.name + ".staged")
+    options = "FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 122880"
+    con.execute(f"COPY ({query}) TO {_lit(staged)} ({options})")
+    os.replace(staged, target)
+
+
+class PlanFiles:
+    """The Parquet files of one run's plan, and the queries over them."""
+
+    def __init__(self, workdir: Path, attributes: int) -> None:
+        self.workdir = workdir
+        self.attributes = attributes
+        self.audience = workdir / "audience.parquet"
+        self.remote = workdir / "remote.parquet"
+        self.previous = workdir / "previous.parquet"
+        self.plan = workdir / "plan.parquet"
+        self.results = workdir / "results"
+
+    # --- previous --------------------------------------------------------------------------
+
+    def previous_from_snapshot(self, snapshot: Path | None) -> None:
+        """The last committed snapshot (copied: the run must not see a later commit)."""
+        if snapshot is not None and snapshot.exists():
+            staged = self.previous.with_name(self.previous.name + ".staged")
+            shutil.copyfile(snapshot, staged)
+            os.replace(staged, self.previous)
+            return
+        con = _connect()
+        try:
+            _copy(con, _empty_snapshot_sql(), self.previous)
+        finally:
+            con.close()
+
+    def previous_from_remote(self, snapshot: Path | None) -> None:
+        """What Listrak holds (``remote.parquet``), with ownership remembered by the snapshot."""
+        con = _connect()
+        try:
+            if snapshot is not None and snapshot.exists():
+                snap = f"read_parquet({_lit(snapshot)})"
+            else:
+                snap = f"({_empty_snapshot_sql()})"
+            query = f"""
+                SELECT coalesce(r.key, s.key) AS key,
+                       CASE WHEN r.known THEN {_hash_sql(self.attributes, "r")} END AS attr_hash,
+                       coalesce(r.member, FALSE) AS member,
+                       coalesce(s.owned, FALSE) AS owned,
+                       coalesce(s.declined, FALSE) AND r.key IS NULL AS declined,
+                       s.state AS state, s.run_id AS run_id
+                FROM (SELECT * FROM read_parquet({_lit(self.remote)})) r
+                FULL JOIN {snap} s ON s.key = r.key
+            """
+            _copy(con, query, self.previous)
+        finally:
+            con.close()
+
+    # --- plan ------------------------------------------------------------------------------
+
+    def build(self, groups: Sequence[StepGroup]) -> PlanSummary:
+        """Diff audience and previous, assign step groups and parts; write ``plan.parquet``."""
+        n = self.attributes
+        attrs = "".join(f", a.attr_{i}" for i in range(n))
+        cases = " ".join(f"WHEN {g.where} THEN {i}" for i, g in enumerate(groups))
+        group_sql = f"CASE {cases} END" if groups else "NULL"
+        kinds = " ".join(f"WHEN {i} THEN {_lit(g.kind)}" for i, g in enumerate(groups))
+        rows_cap = " ".join(f"WHEN {i} THEN {int(g.max_rows)}" for i, g in enumerate(groups))
+        bytes_cap = " ".join(f"WHEN {i} THEN {int(g.max_bytes)}" for i, g in enumerate(groups))
+        # CSV bytes of a row, over-estimated (values quoted, attribute text counted twice for
+        # doubled quotes).
+        # Parts are cut on cumulative size with the widest row kept in reserve, so no part
+        # passes its group's max_bytes.
+        size = " + ".join(
+            ["strlen(key) + 3"] + [f"coalesce(2 * strlen(attr_{i}), 0) + 3" for i in range(n)]
+        )
+        con = _connect()
+        try:
+            con.execute(
+                f"""
+                CREATE TEMP TABLE diff AS
+                SELECT *, {group_sql}::INTEGER AS grp FROM (
+                WITH a AS (
+                    SELECT *, {_hash_sql(n, "aud")} AS attr_hash
+                    FROM read_parquet({_lit(self.audience)}) aud
+                ), p AS (SELECT * FROM read_parquet({_lit(self.previous)}))
+                SELECT coalesce(a.key, p.key) AS key,
+                    CASE
+                        WHEN a.key IS NOT NULL AND (p.key IS NULL OR NOT p.member) THEN 'enter'
+                        WHEN a.key IS NOT NULL AND p.attr_hash IS DISTINCT FROM a.attr_hash
+                            THEN 'change'
+                        WHEN a.key IS NOT NULL THEN 'same'
+                        WHEN p.member THEN 'leave'
+                        ELSE 'rest'
+                    END AS change,
+                    a.attr_hash, p.attr_hash AS prev_hash, p.key IS NOT NULL AS prev_exists,
+                    coalesce(p.member, FALSE) AS prev_member,
+                    coalesce(p.owned, FALSE) AS prev_owned,
+                    coalesce(p.declined, FALSE) AS prev_declined,
+                    p.state AS prev_state, p.run_id AS prev_run_id,
+                    a.customer_key, a.treatment_group{attrs}
+                FROM a FULL JOIN p ON p.key = a.key
+                )
+                """
+            )
+            con.execute(
+                f"""
+                CREATE TEMP TABLE cut AS
+                SELECT key, grp, dense_rank() OVER (
+                    PARTITION BY grp ORDER BY (rn - 1) // (CASE grp {rows_cap} END),
+                        cum // greatest((CASE grp {bytes_cap} END) - widest, 1)) AS part
+                FROM (
+                    SELECT key, grp,
+                        row_number() OVER (PARTITION BY grp ORDER BY key) AS rn,
+                        sum(size) OVER (PARTITION BY grp ORDER BY key
+                                        ROWS UNBOUNDED PRECEDING) AS cum,
+                        max(size) OVER (PARTITION BY grp) AS widest
+                    FROM (SELECT key, grp, {size} AS size FROM diff WHERE grp IS NOT NULL)
+                )
+                """
+                if groups
+                else "CREATE TEMP TABLE cut AS SELECT NULL::VARCHAR AS key, NULL::INTEGER AS grp,"
+                " NULL::BIGINT AS part WHERE FALSE"
+            )
+            step_expr = (
+                f"(CASE c.grp {kinds} END) || '-' || lpad(c.part::VARCHAR, 4, '0')"
+                if groups
+                else "NULL::VARCHAR"
+            )
+            _copy(
+                con,
+                f"SELECT d.* EXCLUDE (grp), {step_expr} AS step_id"
+                " FROM diff d LEFT JOIN cut c ON c.key = d.key",
+                self.plan,
+            )
+            counts = dict.fromkeys(CHANGES, 0)
+            for change, count in con.execute(
+                "SELECT change, count(*) FROM diff GROUP BY 1"
+            ).fetchall():
+                counts[str(change)] = int(count)
+            steps: list[PlannedStep] = []
+            by_kind: dict[str, int] = {}
+            rows = con.execute(
+                "SELECT grp, part, count(*) FROM cut GROUP BY 1, 2 ORDER BY 1, 2"
+            ).fetchall()
+            for grp, part, count in rows:
+                kind = groups[int(grp)].kind
+                steps.append(PlannedStep(f"{kind}-{int(part):04d}", kind, int(count)))
+                by_kind[kind] = by_kind.get(kind, 0) + int(count)
+            removing = [i for i, g in enumerate(groups) if g.removes]
+            removals = 0
+            if removing:
+                found = con.execute(
+                    f"SELECT count(*) FROM diff WHERE grp IN ({', '.join(map(str, removing))})"
+                ).fetchone()
+                removals = int(found[0]) if found else 0
+            found = con.execute(
+                "SELECT count(*) FROM diff WHERE prev_member AND NOT prev_declined"
+            ).fetchone()
+            members = int(found[0]) if found else 0
+        finally:
+            con.close()
+        return PlanSummary(counts, steps, removals, members, by_kind)
+
+    def summary_sample(self, limit: int = 10) -> list[dict[str, Any]]:
+        """A few planned rows per change (not ``same``/``rest``), lowest keys first."""
+        con = _connect()
+        try:
+            table = con.sql(
+                f"""
+                SELECT * EXCLUDE (rk) FROM (
+                    SELECT *, row_number() OVER (PARTITION BY change ORDER BY key) AS rk
+                    FROM read_parquet({_lit(self.plan)})
+                    WHERE change IN ('enter', 'change', 'leave')
+                ) WHERE rk <= ? ORDER BY change, key
+                """,
+                params=[limit],
+            ).to_arrow_table()
+        finally:
+            con.close()
+        return [dict(row) for row in table.to_pylist()]
+
+    def step_rows(self, step_id: str) -> pa.Table:
+        """The plan rows of one step, ordered by key."""
+        con = _connect()
+        try:
+            return con.sql(
+                f"SELECT * FROM read_parquet({_lit(self.plan)}) WHERE step_id = ? ORDER BY key",
+                params=[step_id],
+            ).to_arrow_table()
+        finally:
+            con.close()
+
+    # --- results and the next snapshot -----------------------------------------------------
+
+    def save_results(self, step_id: str, rows: pa.Table) -> None:
+        self.results.mkdir(exist_ok=True)
+        target = self.results / f"{step_id}.parquet"
+        staged = target.with_name(target.name + ".staged")
+        table = (
+            rows.select(ROW_SCHEMA.names)
+            if "state" in rows.column_names
+            else rows.append_column("state", pa.nulls(rows.num_rows, pa.string())).select(
+                ROW_SCHEMA.names
+            )
+        )
+        pq.write_table(table.cast(ROW_SCHEMA), staged)
+        os.replace(staged, target)
+
+    def _results_sql(self) -> str:
+        files = sorted(self.results.glob("*.parquet")) if self.results.exists() else []
+        if not files:
+            return (
+                "SELECT NULL::VARCHAR AS key, NULL::VARCHAR AS effect, NULL::VARCHAR AS result,"
+                " NULL::VARCHAR AS reason, NULL::VARCHAR AS state, NULL::VARCHAR AS step"
+                " WHERE FALSE"
+            )
+        listed = ", ".join(_lit(f) for f in files)
+        return (
+            f"SELECT key, effect, result, reason, state, parse_filename(filename, true) AS step"
+            f" FROM read_parquet([{listed}], filename = true)"
+        )
+
+    def next_snapshot(
+        self, defaults: dict[str, tuple[str | None, str | None]], run_id: str
+    ) -> Iterator[pa.RecordBatch]:
+        """The snapshot after this run, as batches (the connection lives while they stream).
+
+        ``defaults``: step id -> (effect, result) for rows a step's results do not list."""
+        con = _connect()
+        try:
+            con.execute(
+                "CREATE TEMP TABLE defaults (step_id VARCHAR, effect VARCHAR, result VARCHAR)"
+            )
+            if defaults:
+                con.executemany(
+                    "INSERT INTO defaults VALUES (?, ?, ?)",
+                    [[k, e, r] for k, (e, r) in defaults.items()],
+                )
+            query = f"""
+                WITH r AS ({self._results_sql()}),
+                x AS (
+                    SELECT p.*, coalesce(r.effect, d.effect) AS eff, r.state AS new_state
+                    FROM read_parquet({_lit(self.plan)}) p
+                    LEFT JOIN r ON r.key = p.key AND r.step = p.step_id
+                    LEFT JOIN defaults d ON d.step_id = p.step_id
+                )
+                SELECT key,
+                    CASE WHEN eff IN ('added', 'applied', 'declined') AND change <> 'leave'
+                         THEN attr_hash
+                         WHEN eff IS NULL AND change = 'same' THEN attr_hash
+                         ELSE prev_hash END AS attr_hash,
+                    CASE WHEN eff IN ('added', 'applied', 'declined') THEN change <> 'leave'
+                         ELSE prev_member END AS member,
+                    coalesce(eff = 'added', FALSE) OR prev_owned AS owned,
+                    CASE WHEN eff = 'declined' THEN TRUE
+                         WHEN eff IN ('added', 'applied') THEN FALSE
+                         ELSE prev_declined END AS declined,
+                    coalesce(new_state, prev_state) AS state,
+                    CASE WHEN eff IN ('added', 'applied', 'declined') THEN ?
+                         ELSE prev_run_id END AS run_id
+                FROM x
+                WHERE NOT coalesce(
+                    eff = 'absent'
+                    OR (eff = 'failed' AND NOT prev_exists)
+                    OR (eff IS NULL AND change = 'leave')
+                    OR (eff IS NULL AND change IN ('enter', 'change') AND NOT prev_exists),
+                    FALSE)
+            """
+            reader = con.sql(query, params=[run_id]).to_arrow_reader(65_536)
+            for batch in reader:
+                yield batch.cast(SNAPSHOT_SCHEMA)
+        finally:
+            con.close()
+
+
+def _empty_snapshot_sql() -> str:
+    return (
+        "SELECT NULL::VARCHAR AS key, NULL::VARCHAR AS attr_hash, NULL::BOOLEAN AS member,"
+        " NULL::BOOLEAN AS owned, NULL::BOOLEAN AS declined, NULL::VARCHAR AS state,"
+        " NULL::VARCHAR AS run_id WHERE FALSE"
+    )

@@ -1,0 +1,250 @@
+"""DuckDBWarehouse: the embedded default warehouse, one DuckDB file (or memory) per project."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+import weakref
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from types import TracebackType
+
+import duckdb
+import pyarrow as pa
+
+from ..base import Column, TableNotFound, WarehouseError, WriteMode
+from .configuration import DuckDBConfig
+from .exceptions import translate, translating
+
+__all__ = ["DuckDBWarehouse", "quote_table"]
+
+
+def quote_table(name: str) -> str:
+    """``schema.table`` as a quoted DuckDB identifier; each dot-separated part is quoted."""
+    parts = name.split(".")
+    if not all(parts):
+        raise WarehouseError(f"{name!r} is not a table name")
+    return ".".join('"' + part.replace('"', '""') + '"' for part in parts)
+
+
+class DuckDBWarehouse:
+    """A DuckDB database behind the Warehouse protocol.
+
+    Statements run on one connection guarded by a lock, so a warehouse can be shared by threads.
+    ``stream()`` reads through its own cursor, so other calls may run while a stream is open;
+    a cursor does not see TEMP tables, so stream from regular tables or views.
+    """
+
+    def __init__(self, config: DuckDBConfig | None = None) -> None:
+        self.config = config or DuckDBConfig()
+        if not self.config.in_memory and not self.config.read_only:
+            Path(self.config.path).parent.mkdir(parents=True, exist_ok=True)
+        with translating():
+            self._con = duckdb.connect(
+                self.config.path,
+                read_only=self.config.read_only,
+                config=self.config.duckdb_settings(),
+            )
+        self._lock = threading.RLock()
+        self._cursors: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()
+
+    @classmethod
+    def open(cls, path: str | Path = ":memory:", **settings: object) -> DuckDBWarehouse:
+        """Open a file (or ``:memory:``) with optional settings (read_only, threads, ...)."""
+        return cls(DuckDBConfig.model_validate({"path": str(path), **settings}))
+
+    @property
+    def dialect(self) -> str:
+        return "duckdb"
+
+    def __repr__(self) -> str:
+        return f"DuckDBWarehouse({self.config.path!r}, read_only={self.config.read_only})"
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def stream(self, sql: str, *, batch_size: int = 65_536) -> Iterator[pa.RecordBatch]:
+        """Run ``sql`` now (errors raise here) and return an iterator over its record batches.
+
+        DuckDB produces batches as they are read, so memory stays bounded by ``batch_size``
+        whatever the size of the result.
+        """
+        with self._lock, translating(sql):
+            cursor = self._con.cursor()
+        self._cursors.add(cursor)
+        try:
+            with translating(sql):
+                reader = cursor.sql(sql).to_arrow_reader(batch_size)
+        except BaseException:
+            cursor.close()
+            raise
+        return self._batches(cursor, reader, sql)
+
+    @staticmethod
+    def _batches(
+        cursor: duckdb.DuckDBPyConnection, reader: pa.RecordBatchReader, sql: str
+    ) -> Iterator[pa.RecordBatch]:
+        try:
+            while True:
+                try:
+                    batch = reader.read_next_batch()
+                except StopIteration:
+                    return
+                except (pa.ArrowException, OSError) as exc:
+                    # Errors met while producing rows (casts, error()) surface from the reader.
+                    raise WarehouseError(str(exc), statement=sql) from exc
+                yield batch
+        finally:
+            reader.close()
+            cursor.close()
+
+    def query(self, sql: str) -> pa.Table:
+        """Run ``sql`` and return the whole result; for small results (counts, samples)."""
+        with self._lock, translating(sql):
+            return self._con.sql(sql).to_arrow_table()
+
+    def execute(self, sql: str) -> None:
+        """Run one or more statements that return nothing (DDL, INSERT ... SELECT)."""
+        with self._lock, translating(sql):
+            self._con.execute(sql)
+            self._con.complete()
+
+    # -- catalog ---------------------------------------------------------------------------
+
+    def tables(self) -> list[str]:
+        """Tables and views of the open database, ``schema.name`` outside the ``main`` schema."""
+        sql = """
+            SELECT schema_name, table_name FROM duckdb_tables()
+            WHERE database_name = current_database() AND NOT temporary
+            UNION ALL
+            SELECT schema_name, view_name FROM duckdb_views()
+            WHERE database_name = current_database() AND NOT internal AND NOT temporary
+        """
+        with self._lock, translating(sql):
+            rows = self._con.execute(sql).fetchall()
+        return sorted(name if schema == "main" else f"{schema}.{name}" for schema, name in rows)
+
+    def describe(self, table: str) -> list[Column]:
+        """The columns of ``table`` with DuckDB type names; TableNotFound if it is missing."""
+        sql = f"DESCRIBE {quote_table(table)}"
+        try:
+            with self._lock, translating(sql):
+                rows = self._con.execute(sql).fetchall()
+        except TableNotFound:
+            raise TableNotFound(f"no table or view named {table!r}", statement=sql) from None
+        return [Column(name=row[0], type=row[1], nullable=row[2] != "NO") for row in rows]
+
+    def exists(self, table: str) -> bool:
+        try:
+            self.describe(table)
+        except TableNotFound:
+            return False
+        return True
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def write(
+        self,
+        table: str,
+        data: pa.Table | Iterable[pa.RecordBatch],
+        *,
+        mode: WriteMode = "replace",
+        schema: pa.Schema | None = None,
+    ) -> int:
+        """Write Arrow data into ``table``; returns the number of rows written.
+
+        Batches are pulled by DuckDB one at a time, so an iterable of batches (for example another
+        warehouse's ``stream()``) is never held in memory whole. ``replace`` swaps the table in
+        one statement: if the source fails half-way, the old table is left as it was. ``append``
+        matches columns by name and creates the table when it does not exist. ``schema`` casts
+        the input to those types (and is needed to create a table from zero batches).
+        """
+        if mode not in ("replace", "append"):
+            raise WarehouseError(f"unknown write mode {mode!r} (replace or append)")
+        source = _Source(data, schema)
+        if source.empty_without_schema:
+            if mode == "append":
+                return 0
+            raise WarehouseError(f"cannot create {table!r} from no batches without a schema")
+        target = quote_table(table)
+        view = f"__listrak_write_{uuid.uuid4().hex}"
+        if mode == "append" and self.exists(table):
+            sql = f'INSERT INTO {target} BY NAME SELECT * FROM "{view}"'
+        else:
+            sql = f'CREATE OR REPLACE TABLE {target} AS SELECT * FROM "{view}"'
+        with self._lock:
+            try:
+                with translating(sql):
+                    self._con.register(view, source.arrow())
+                try:
+                    result = self._con.execute(sql).fetchall()
+                except duckdb.Error as exc:
+                    if source.error is not None:  # the input failed, not DuckDB: raise that
+                        raise source.error from None
+                    raise translate(exc, sql) from exc
+            finally:
+                self._con.unregister(view)
+        return int(result[0][0]) if result else 0
+
+    # -- lifetime --------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close open streams and the connection; safe to call twice."""
+        with self._lock:
+            for cursor in list(self._cursors):
+                cursor.close()
+            self._con.close()
+
+    def __enter__(self) -> DuckDBWarehouse:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class _Source:
+    """Arrow input for write(): a table as is, or batches behind a reader that remembers the
+    exception the caller's iterator raised (DuckDB reports it only as text)."""
+
+    def __init__(self, data: pa.Table | Iterable[pa.RecordBatch], schema: pa.Schema | None) -> None:
+        self.error: BaseException | None = None
+        self.empty_without_schema = False
+        self._table: pa.Table | None = None
+        self._batches: Iterator[pa.RecordBatch] = iter(())
+        if isinstance(data, pa.Table):
+            self._table = data.cast(schema) if schema is not None else data
+            self.schema = self._table.schema
+            return
+        batches = iter(data)
+        if schema is None:
+            first = next(batches, None)
+            if first is None:
+                self.empty_without_schema = True
+                self.schema = pa.schema([])
+                return
+            schema = first.schema
+            batches = _chain(first, batches)
+        self.schema = schema
+        self._batches = batches
+
+    def arrow(self) -> pa.Table | pa.RecordBatchReader:
+        if self._table is not None:
+            return self._table
+        return pa.RecordBatchReader.from_batches(self.schema, self._checked())
+
+    def _checked(self) -> Iterator[pa.RecordBatch]:
+        try:
+            for batch in self._batches:
+                yield batch if batch.schema.equals(self.schema) else batch.cast(self.schema)
+        except BaseException as exc:
+            self.error = exc
+            raise
+
+
+def _chain(first: pa.RecordBatch, rest: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    yield first
+    yield from rest

@@ -1,0 +1,95 @@
+"""How to open a DuckDB warehouse: a typed config, and its ``duckdb://`` URL form."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ..base import WarehouseError
+
+__all__ = ["MEMORY", "DuckDBConfig"]
+
+MEMORY = ":memory:"
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+class DuckDBConfig(BaseModel):
+    """An embedded DuckDB database: a file (created if missing) or ``:memory:``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    engine: Literal["duckdb"] = "duckdb"
+    path: str = Field(MEMORY, description="Database file, or ':memory:'.")
+    read_only: bool = Field(False, description="Open the file read-only (it must exist).")
+    threads: int | None = Field(None, ge=1, description="Worker threads (default: one per core).")
+    memory_limit: str | None = Field(
+        None, pattern=r"^\s*\d+(\.\d+)?\s*[KMGT]i?B\s*$", description="e.g. '2GB', '512MiB'."
+    )
+
+    @model_validator(mode="after")
+    def _memory_is_writable(self) -> DuckDBConfig:
+        if self.read_only and self.path == MEMORY:
+            raise ValueError("an in-memory database cannot be opened read-only")
+        return self
+
+    @property
+    def in_memory(self) -> bool:
+        return self.path == MEMORY
+
+    def resolved(self, base_dir: Path | None) -> DuckDBConfig:
+        """This config with a relative file path made absolute against ``base_dir``."""
+        if self.in_memory or base_dir is None or Path(self.path).is_absolute():
+            return self
+        return self.model_copy(update={"path": str(base_dir / self.path)})
+
+    def duckdb_settings(self) -> dict[str, str | bool | int | float | list[str]]:
+        """The settings passed to ``duckdb.connect(config=...)``."""
+        settings: dict[str, str | bool | int | float | list[str]] = {}
+        if self.threads is not None:
+            settings["threads"] = self.threads
+        if self.memory_limit is not None:
+            settings["memory_limit"] = self.memory_limit.replace(" ", "")
+        return settings
+
+    @classmethod
+    def from_url(cls, url: str) -> DuckDBConfig:
+        """Parse ``duckdb:///relative.duckdb``, ``duckdb:////abs/file.duckdb``, ``duckdb://``
+        (in memory) or ``duckdb:///:memory:``; settings go in the query string
+        (``?read_only=true&threads=2&memory_limit=2GB``).
+
+        As in SQLAlchemy URLs, the path is what follows the third slash, so a fourth slash makes
+        it absolute.
+        """
+        parts = urlsplit(url)
+        if parts.scheme != "duckdb":
+            raise WarehouseError(f"{url!r}: not a duckdb:// URL")
+        if parts.netloc:
+            raise WarehouseError(
+                f"{url!r}: a DuckDB URL has no host; write duckdb:///relative/path.duckdb "
+                "or duckdb:////absolute/path.duckdb"
+            )
+        path = unquote(parts.path[1:] if parts.path.startswith("/") else parts.path) or MEMORY
+        fields: dict[str, object] = {"path": path}
+        for key, value in parse_qsl(parts.query, keep_blank_values=True):
+            if key == "read_only":
+                if value.lower() not in _TRUE | _FALSE:
+                    raise WarehouseError(f"{url!r}: read_only must be true or false, not {value!r}")
+                fields[key] = value.lower() in _TRUE
+            elif key in ("threads", "memory_limit"):
+                fields[key] = value
+            else:
+                raise WarehouseError(
+                    f"{url!r}: unknown setting {key!r} (known: read_only, threads, memory_limit)"
+                )
+        try:
+            return cls.model_validate(fields)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or 'url'}: {err['msg']}"
+                for err in exc.errors()
+            )
+            raise WarehouseError(f"{url!r}: {problems}") from None

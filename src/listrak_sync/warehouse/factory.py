@@ -1,0 +1,66 @@
+"""connect(): open a warehouse from a URL, a bare DuckDB path, or a typed config.
+
+Engines are folders next to this file (``duckdb/``; ``postgres/``, ``spark/`` later), each with a
+``factory`` module exposing ``config_from_url(url)`` and ``open_warehouse(config, base_dir)``.
+They are imported on first use, so an engine's driver is only needed by those who use it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from pathlib import Path
+from typing import Protocol, cast
+
+from pydantic import BaseModel
+
+from .base import Warehouse, WarehouseError
+from .duckdb.configuration import DuckDBConfig
+
+__all__ = ["ENGINES", "WarehouseConfig", "connect", "parse"]
+
+# URL scheme (and config ``engine`` field) -> engine package.
+ENGINES: dict[str, str] = {"duckdb": "listrak_sync.warehouse.duckdb"}
+
+# The typed configs of the engines; a union once there is more than one.
+WarehouseConfig = DuckDBConfig
+
+_URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+class _EngineFactory(Protocol):
+    def config_from_url(self, url: str) -> BaseModel: ...
+
+    def open_warehouse(self, config: BaseModel, base_dir: Path | None = None) -> Warehouse: ...
+
+
+def _engine(name: str) -> _EngineFactory:
+    package = ENGINES.get(name)
+    if package is None:
+        known = ", ".join(f"{scheme}://" for scheme in sorted(ENGINES))
+        raise WarehouseError(f"no warehouse engine for {name}:// (known: {known})")
+    return cast(_EngineFactory, importlib.import_module(f"{package}.factory"))
+
+
+def parse(target: str | Path | BaseModel) -> BaseModel:
+    """The typed config for a URL (``duckdb:///warehouse.duckdb``), a bare path (a DuckDB
+    file, or ``:memory:``) or a config (returned as is)."""
+    if isinstance(target, BaseModel):
+        return target
+    if isinstance(target, Path):
+        return DuckDBConfig(path=str(target))
+    match = _URL.match(target)
+    if match is None:
+        return DuckDBConfig(path=target)
+    scheme = match["scheme"].lower()
+    return _engine(scheme).config_from_url(scheme + target[len(scheme) :])
+
+
+def connect(target: str | Path | BaseModel, *, base_dir: Path | None = None) -> Warehouse:
+    """Open the warehouse ``target`` names; relative file paths resolve against ``base_dir``
+    (the project folder) or else the working directory."""
+    config = parse(target)
+    engine = getattr(config, "engine", None)
+    if not isinstance(engine, str):
+        raise WarehouseError(f"{type(config).__name__} is not a warehouse config (no engine)")
+    return _engine(engine).open_warehouse(config, base_dir)

@@ -1,0 +1,95 @@
+"""The CLI end to end: init + validate round trip, exit codes, masked previews."""
+
+from __future__ import annotations
+
+import re
+import stat
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from listrak_sync.cli import app
+from listrak_sync.project.scaffold import SAMPLE_FILES, sample_text
+
+runner = CliRunner()
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "sample-project"
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args), env={"COLUMNS": "250"})
+    return result.exit_code, result.output
+
+
+def test_init_then_validate_and_preview(tmp_path: Path) -> None:
+    project = tmp_path / "shop"
+    code, output = run("init", str(project), "--customers", "600", "--seed", "3")
+    assert code == 0, output
+    secrets = project / "secrets.yml"
+    assert stat.S_IMODE(secrets.stat().st_mode) == 0o600
+    assert (project / "warehouse.duckdb").exists()
+
+    code, output = run("validate", "--project", str(project))
+    assert code == 0, output
+    assert "no problems" in output
+
+    code, output = run("segments", "list", "-p", str(project))
+    assert code == 0
+    assert "recent_buyers" in output
+    code, output = run("segments", "size", "north_america", "-p", str(project), "--by", "country")
+    assert code == 0, output
+    assert "reachable by email" in output
+    assert "by country" in output
+    code, output = run("segments", "show", "loyalty_gold_plus", "-p", str(project))
+    assert code == 0
+    assert "loyalty_tier" in output
+
+    code, output = run("campaigns", "list", "-p", str(project))
+    assert code == 0
+    assert "spring_sale" in output
+    code, output = run("campaigns", "show", "spring_sale", "-p", str(project), "--sql")
+    assert code == 0
+    assert "MD5" in output
+    code, masked = run("campaigns", "preview", "spring_sale", "-p", str(project))
+    assert code == 0, masked
+    assert "newsletter" in masked
+    assert "sms_marketing" in masked
+    emails = re.compile(r"\b[a-z0-9._]{2,}@[a-z0-9-]+\.[a-z]{2,}")
+    assert not emails.search(masked)  # masked: j***@e***.com
+    code, revealed = run("campaigns", "preview", "spring_sale", "-p", str(project), "--show-pii")
+    assert code == 0
+    assert emails.search(revealed)
+
+
+def test_init_refuses_to_overwrite(tmp_path: Path) -> None:
+    assert run("init", str(tmp_path), "--customers", "0")[0] == 0
+    code, output = run("init", str(tmp_path), "--customers", "0")
+    assert code == 1
+    assert "already exists" in output
+
+
+def test_validate_exit_codes(tmp_path: Path) -> None:
+    code, output = run("validate", "-p", str(tmp_path))
+    assert code == 1
+    assert "listrak-sync init" in output
+    (tmp_path / "listrak-sync.yml").write_text("segments:\n  s: {sqll: x}\n")
+    code, output = run("validate", "-p", str(tmp_path), "--offline")
+    assert code == 1
+    assert "listrak-sync.yml:2:7: unknown field 'sqll'" in output
+    assert "did you mean 'sql'?" in output
+    (tmp_path / "listrak-sync.yml").write_text("segments:\n  s: {sql: select 1}\n")
+    assert run("validate", "-p", str(tmp_path), "--offline")[0] == 0
+
+
+def test_unknown_names_exit_non_zero(tmp_path: Path) -> None:
+    assert run("init", str(tmp_path), "--customers", "50")[0] == 0
+    code, output = run("segments", "size", "recent_buyer", "-p", str(tmp_path))
+    assert code == 1
+    assert "did you mean 'recent_buyers'?" in output
+    code, output = run("campaigns", "preview", "spring", "-p", str(tmp_path))
+    assert code == 1
+    assert "no campaign named 'spring'" in output
+
+
+def test_examples_folder_matches_the_scaffold() -> None:
+    for source, target in SAMPLE_FILES.items():
+        assert (EXAMPLES / target).read_text() == sample_text(source), target

@@ -1,0 +1,127 @@
+"""Identify events after a pull: first pull all, then changes only, with exact traits."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import Emulator
+from tests.source.conftest import LIST_ID, SourceProject, email_source, seed_email
+
+TRAIT = f"Listrak_list_{LIST_ID}"
+
+
+def _events(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def _set_state(emulator: Emulator, email: str, state: str) -> None:
+    with emulator.http() as http:
+        answer = http.post(
+            f"/email/v1/List/{LIST_ID}/Contact",
+            params={"overrideUnsubscribe": "true"},
+            json={"emailAddress": email, "subscriptionState": state, "segmentationFieldValues": []},
+        )
+    assert answer.status_code in (200, 201), answer.text
+
+
+def _source(**events: Any) -> dict[str, Any]:
+    return email_source(
+        fields=[101],
+        events={
+            "sink": {"type": "jsonl", "path": "events/news.jsonl"},
+            "user_id_field": 103,
+            **events,
+        },
+    )
+
+
+def test_first_pull_identifies_everyone_then_only_changes(project: SourceProject) -> None:
+    seed_email(project.emulator, 12_000)
+    project.write({"news": _source()})
+    out = project.root / "events" / "news.jsonl"
+
+    assert project.pull().exit_code == 0
+
+    events = _events(out)
+    assert len(events) == 12_000
+    by_email = {e["anonymousId"]: e for e in events}
+    subscribed = by_email["Person00001@Example.com"]
+    assert subscribed["type"] == "identify"
+    assert subscribed["traits"] == {"email": "Person00001@Example.com", TRAIT: True}
+    assert subscribed["userId"] == "C000001"
+    assert subscribed["timestamp"] == "2026-01-01T08:01:00Z"
+    assert subscribed["context"]["library"]["name"] == "listrak-sync"
+    no_user = by_email["Person00003@Example.com"]  # no CustomerId value: no userId at all
+    assert "userId" not in no_user
+    unsubscribed = by_email["Person00010@Example.com"]
+    assert unsubscribed["traits"] == {"email": "Person00010@Example.com"}  # removed, not false
+    assert len({e["messageId"] for e in events}) == 12_000
+    run = project.runs("news")[0]
+    assert run.counts["identify_events"] == 12_000
+    assert run.counts["events_delivered"] == 12_000
+
+    # Nothing changed: nothing to say.
+    assert project.pull().exit_code == 0
+    assert len(_events(out)) == 12_000
+
+
+def test_subscribe_unsubscribe_resubscribe_traits(project: SourceProject) -> None:
+    seed_email(project.emulator, 20)
+    project.write({"news": _source()})
+    out = project.root / "events" / "news.jsonl"
+    _set_state(project.emulator, "fresh@example.com", "Subscribed")
+    assert project.pull().exit_code == 0
+    seen = len(_events(out))
+
+    _set_state(project.emulator, "fresh@example.com", "Unsubscribed")
+    assert project.pull().exit_code == 0
+    _set_state(project.emulator, "fresh@example.com", "Subscribed")
+    assert project.pull().exit_code == 0
+
+    mine = [e for e in _events(out) if e["anonymousId"] == "fresh@example.com"]
+    assert [e["traits"] for e in mine] == [
+        {"email": "fresh@example.com", TRAIT: True},
+        {"email": "fresh@example.com"},
+        {"email": "fresh@example.com", TRAIT: True},
+    ]
+    assert all("userId" not in e for e in mine)
+    assert len({e["messageId"] for e in mine}) == 3
+    assert len(_events(out)) == seen + 2  # nobody else changed
+
+
+def test_trait_prefix_and_unsubscribed_as_false(project: SourceProject) -> None:
+    seed_email(project.emulator, 10)
+    project.write({"news": _source(trait_prefix="listrak_list_", unsubscribed_trait="false")})
+    assert project.pull().exit_code == 0
+    by_email = {e["anonymousId"]: e for e in _events(project.root / "events" / "news.jsonl")}
+    assert by_email["Person00001@Example.com"]["traits"][f"listrak_list_{LIST_ID}"] is True
+    assert by_email["Person00010@Example.com"]["traits"][f"listrak_list_{LIST_ID}"] is False
+
+
+def test_no_events_flag_and_user_id_change(project: SourceProject) -> None:
+    seed_email(project.emulator, 10)
+    project.write({"news": _source()})
+    out = project.root / "events" / "news.jsonl"
+    assert project.pull("--no-events").exit_code == 0
+    assert _events(out) == []
+    assert project.pull().exit_code == 0
+    assert len(_events(out)) == 10  # the first pull with events identifies everyone
+    with project.emulator.http() as http:
+        http.post(
+            f"/email/v1/List/{LIST_ID}/Contact",
+            json={
+                "emailAddress": "person00002@example.com",
+                "segmentationFieldValues": [{"segmentationFieldId": 103, "value": "NEW-ID"}],
+            },
+        ).raise_for_status()
+    # Listrak dates don't move on a field edit: the incremental pull cannot see it, --full does.
+    assert project.pull().exit_code == 0
+    assert len(_events(out)) == 10
+    assert project.pull("--full").exit_code == 0
+    last = _events(out)[-1]
+    assert len(_events(out)) == 11
+    assert last["userId"] == "NEW-ID"

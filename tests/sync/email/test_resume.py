@@ -1,0 +1,118 @@
+"""A sync killed with SIGKILL at any point is finished by the next ``sync``, exactly once.
+
+The CLI runs in a real subprocess; ``LISTRAK_SYNC_PAUSE_AT`` makes it stop at a named point and
+the test kills it there. The next ``sync`` must reach the same final state as an uninterrupted
+run, and every import of the killed run must have been started exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from listrak_sync.state import StateStore
+from listrak_sync.sync import Workspace
+from tests.sync.helpers import Person, SyncProject, flags, list_state, people, seed_list
+
+SMALL_FILES = {"max_import_bytes": 300}  # several imports per step kind
+
+
+def _changed_audience() -> list[Person]:
+    """Relative to people(12): 1..3 leave, 4..5 change city, 13..20 enter."""
+    moved = [Person(p.customer_id, p.email, p.first_name, "Denver") for p in people(2, start=4)]
+    return moved + people(7, start=6) + people(8, start=13)
+
+
+def _expected_flags() -> dict[str, str]:
+    on = {f"person{i}@example.com": "on" for i in range(4, 21)}
+    return {**on, **{f"person{i}@example.com": "off" for i in (1, 2, 3)}}
+
+
+def _killed_run(project: SyncProject) -> str:
+    with StateStore(Workspace.in_project(project.root).state_path) as store:
+        runs = store.runs("sync", "spring/newsletter")
+    return runs[0].run_id
+
+
+POINTS = [
+    "planned",
+    "before_step:add-0001",
+    "submitted:add-0001",  # the import reached Listrak, the journal does not know yet
+    "journaled:update-0001",
+    "done:add-0002",
+    "before_commit",
+    "committed",  # the snapshot is in place, the run record is not finished
+]
+QUICK = {"submitted:add-0001", "journaled:update-0001", "before_commit"}
+
+
+@pytest.mark.parametrize(
+    "point",
+    [p if p in QUICK else pytest.param(p, marks=pytest.mark.slow) for p in POINTS],
+)
+def test_sync_killed_at_any_point_resumes_without_resending(
+    project: SyncProject, point: str
+) -> None:
+    seed_list(project.emulator)
+    project.set_people(people(12))
+    assert project.sync(client=SMALL_FILES).status == "succeeded"
+    project.set_people(_changed_audience())
+    project.write_config(removal_guard=0.5)
+
+    project.kill_at(point, client=SMALL_FILES)
+    killed = _killed_run(project)
+    sent_before = Counter(str(i["importFileName"]) for i in list_state(project.emulator)["imports"])
+
+    finished = project.cli("sync", "spring", "--json", client=SMALL_FILES)
+
+    assert finished.returncode == 0, finished.stderr
+    document = json.loads(finished.stdout)
+    unit = document["units"][0]
+    assert unit["status"] == "succeeded"
+    assert [r["run_id"] for r in unit["resumed"]] == [killed]
+    assert unit["resumed"][0]["status"] == "succeeded"
+    # The fresh run after the resume finds nothing left to do.
+    assert unit["plan"]["steps"] == []
+    assert flags(project.emulator) == _expected_flags()
+    contacts = list_state(project.emulator)["contacts"]
+    assert contacts["person4@example.com"]["segmentationFieldValues"]["City"] == "Denver"
+    assert contacts["person20@example.com"]["segmentationFieldValues"]["FirstName"] == "First20"
+    # Each import of the killed run was started once, and those started before the kill were
+    # not started again.
+    names = Counter(
+        str(i["importFileName"])
+        for i in list_state(project.emulator)["imports"]
+        if killed in str(i["importFileName"])
+    )
+    assert set(names.values()) == {1}
+    with StateStore(Workspace.in_project(project.root).state_path) as store:
+        steps = store.steps(killed)
+        run = store.run(killed)
+    assert len(names) == len(steps)
+    assert all(s.status == "done" for s in steps)
+    assert {k: v for k, v in sent_before.items() if killed in k}.items() <= names.items()
+    assert run.counts["enter"] == 8
+    assert run.counts["leave"] == 3
+    assert run.counts["change"] == 2
+
+
+def test_a_run_killed_while_planning_is_marked_interrupted(project: SyncProject) -> None:
+    seed_list(project.emulator)
+    project.set_people(people(3))
+    # Stop after the plan is journaled but make the journal say "planning": as if killed
+    # before the plan was complete.
+    project.kill_at("planned")
+    run_id = _killed_run(project)
+    with StateStore(Workspace.in_project(project.root).state_path) as store:
+        store.update_run(run_id, details={"phase": "planning"})
+
+    result = project.cli("sync", "spring")
+
+    assert result.returncode == 0, result.stderr
+    with StateStore(Workspace.in_project(project.root).state_path) as store:
+        old = store.run(run_id)
+    assert old.status == "interrupted"
+    assert old.error == "stopped before its plan was complete; nothing was sent"
+    assert set(flags(project.emulator).values()) == {"on"}
