@@ -6,14 +6,12 @@ Each part of the product adds its step here, so the demo always shows the main j
 
 from __future__ import annotations
 
-from importlib import resources
-
-import yaml
 from rich.console import Console
 from rich.table import Table
 
 from .emulator import EmulatorServer
 from .emulator.admin_client import EmulatorAdmin
+from .emulator.cli import sample_seed
 from .sync.email.demo import email_demo
 from .sync.sms.demo import sms_demo
 
@@ -23,9 +21,7 @@ __all__ = ["demo"]
 def demo() -> None:
     """Run the main job against the embedded emulator and sample data, then exit."""
     console = Console()
-    seed = yaml.safe_load(
-        resources.files("listrak_sync.emulator").joinpath("sample_seed.yml").read_text("utf-8")
-    )
+    seed = sample_seed()
     with EmulatorServer() as emulator:
         console.rule(f"Listrak emulator on {emulator.base_url}")
         with EmulatorAdmin(emulator.base_url) as admin:

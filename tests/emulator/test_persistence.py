@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from listrak_sync.emulator import EmulatorServer
-from listrak_sync.emulator.admin_client import EmulatorAdmin
+from listrak_sync.emulator.admin_client import EmulatorAdmin, EmulatorAdminError
 
 
 def test_state_survives_a_restart(tmp_path: Path) -> None:
@@ -26,3 +28,23 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
         state = admin.state()
     assert [c["client_id"] for c in state["clients"]] == ["a"]
     assert [entry["listName"] for entry in state["email"]["lists"]] == ["Kept"]
+
+
+def test_seeding_an_id_that_exists_is_a_conflict_not_a_crash() -> None:
+    doc = {
+        "email": {
+            "lists": [
+                {
+                    "listId": 77,
+                    "listName": "Once",
+                    "bounceHandling": "None",
+                    "bounceUnsubscribeCount": 1,
+                }
+            ]
+        }
+    }
+    with EmulatorServer() as server, EmulatorAdmin(server.base_url) as admin:
+        admin.seed(doc)
+        with pytest.raises(EmulatorAdminError, match="conflicts with what exists"):
+            admin.seed(doc)
+        assert [entry["listName"] for entry in admin.state()["email"]["lists"]] == ["Once"]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx2
 import pytest
 
-from listrak_sync.listrak import AuthError, Credentials
+from listrak_sync.listrak import AuthError, ClientSettings, Credentials, ListrakClient
 from tests.conftest import EMAIL_CLIENT, Emulator
 
-from .conftest import MakeClient, credentials
+from .conftest import FAST_RETRY, MakeClient, credentials
 
 
 async def test_token_is_fetched_lazily_and_once_for_concurrent_calls(
@@ -79,3 +80,46 @@ async def test_paused_integration_fails_with_auth_error_after_one_refresh(
     assert caught.value.code == "invalid_client"  # the refresh itself was refused
     assert client.metrics.errors_by_code["ERROR_UNAUTHORIZED"] == 1
     assert client.metrics.token_refreshes_on_401 == 1
+
+
+class _ExpireFreshTokens(httpx2.AsyncBaseTransport):
+    """Expires the next ``times`` tokens the moment the emulator issues them."""
+
+    def __init__(self, emulator: Emulator, times: int) -> None:
+        self._inner = httpx2.AsyncHTTPTransport()
+        self._emulator = emulator
+        self.times = times
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        response = await self._inner.handle_async_request(request)
+        if request.url.path == "/OAuth2/Token" and self.times > 0:
+            self.times -= 1
+            await asyncio.to_thread(self._emulator.admin.expire_tokens, EMAIL_CLIENT[0])
+        return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+async def test_a_token_revoked_again_right_after_its_refresh_is_refreshed_once_more(
+    emulator: Emulator,
+) -> None:
+    transport = _ExpireFreshTokens(emulator, times=2)
+    settings = ClientSettings.for_base_url(emulator.base_url, retry=FAST_RETRY)
+    async with ListrakClient(
+        email=credentials(EMAIL_CLIENT), settings=settings, transport=transport
+    ) as client:
+        assert await client.email.lists() == []
+        assert client.metrics.token_refreshes_on_401 == 2
+
+
+async def test_fresh_tokens_refused_three_times_are_an_auth_error(emulator: Emulator) -> None:
+    transport = _ExpireFreshTokens(emulator, times=3)
+    settings = ClientSettings.for_base_url(emulator.base_url, retry=FAST_RETRY)
+    async with ListrakClient(
+        email=credentials(EMAIL_CLIENT), settings=settings, transport=transport
+    ) as client:
+        with pytest.raises(AuthError) as caught:
+            await client.email.lists()
+        assert caught.value.code == "ERROR_UNAUTHORIZED"
+        assert client.metrics.token_refreshes_on_401 == 2

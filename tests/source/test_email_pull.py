@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+from listrak_sync.source.config import EmailSource
+from listrak_sync.source.email import EmailContacts
+from listrak_sync.source.streams import PAGE_COLUMN
 from listrak_sync.state import StateStore
 from listrak_sync.sync.workspace import Workspace
+from listrak_sync.warehouse import connect
 from tests.conftest import Emulator
 from tests.source.conftest import (
     EXTRA_FIELDS,
@@ -211,3 +217,34 @@ def test_a_running_pull_of_the_source_locks_it_out(project: SourceProject) -> No
         assert "locked by run pull-elsewhere" in " ".join(result.output.split())
         store.release_lock("pull:news", "pull-elsewhere")
     assert project.pull().exit_code == 0
+
+
+def test_stage_keeps_the_later_read_when_dates_tie_to_the_second(tmp_path: Path) -> None:
+    # Unsubscribed (read on the unsubscribed stream's page 2), then resubscribed in the same
+    # second before the subscribed stream's page 1 was read: the newest date ties, and the
+    # page numbers (per stream) point the wrong way; the resubscribe date tells.
+    config = EmailSource(type="listrak_email", credential="email_api", list_id=LIST_ID)
+    contacts = EmailContacts("news", config, "listrak_news", [], None)
+    row = (
+        "SELECT {LIST_ID} AS list_id, 'fresh@example.com' AS email_lower,"
+        " 'fresh@example.com' AS email_address, 'k' AS email_key,"
+        " '{state}' AS subscription_state, TIMESTAMP '2026-11-01 08:00:00' AS subscribe_date,"
+        " CAST({resubscribed} AS TIMESTAMP) AS resubscribe_date, 'API' AS subscribe_method,"
+        " TIMESTAMP '2026-11-02 09:30:00' AS unsubscribe_date, 'API' AS unsubscribe_method,"
+        " CAST(NULL AS VARCHAR) AS external_contact_id, TIMESTAMP '2026-11-02 09:31:00'"
+        " AS pulled_at, 'r' AS run_id, {page} AS {page_column}"
+    )
+    both = " UNION ALL ".join(
+        row.format(
+            LIST_ID=LIST_ID, state=state, resubscribed=resub, page=page, page_column=PAGE_COLUMN
+        )
+        for state, resub, page in [
+            ("Subscribed", "'2026-11-02 09:30:00'", 1),
+            ("Unsubscribed", "NULL", 2),
+        ]
+    )
+    with connect(str(tmp_path / "warehouse.duckdb")) as warehouse:
+        warehouse.execute(f'CREATE TABLE "{contacts.pass_stage(0)}" AS {both}')
+        contacts.build_stage(warehouse)
+        found = warehouse.query(f'SELECT subscribed, changed_at FROM "{contacts.stage}"')
+    assert found.to_pylist() == [{"subscribed": True, "changed_at": datetime(2026, 11, 2, 9, 30)}]

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tests.conftest import Emulator
 from tests.source.conftest import LIST_ID, SourceProject, email_source, seed_email
@@ -91,6 +94,32 @@ def test_subscribe_unsubscribe_resubscribe_traits(project: SourceProject) -> Non
     assert all("userId" not in e for e in mine)
     assert len({e["messageId"] for e in mine}) == 3
     assert len(_events(out)) == seen + 2  # nobody else changed
+
+
+def test_changes_in_one_second_each_get_their_event(
+    project: SourceProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Listrak's dates have second resolution: with the emulator's clock held inside one second,
+    # subscribe, unsubscribe and resubscribe (twice over) carry the same dates, and each pull
+    # still reports each change, with its own messageId.
+    moment = [datetime(2026, 11, 2, 9, 30, 0, 250_000, tzinfo=UTC).timestamp()]
+    monkeypatch.setattr(project.emulator.server.state, "clock", lambda: moment[0])
+    seed_email(project.emulator, 5)
+    project.write({"news": _source()})
+    out = project.root / "events" / "news.jsonl"
+    states = ["Subscribed", "Unsubscribed", "Subscribed", "Unsubscribed", "Subscribed"]
+    for state in states:
+        _set_state(project.emulator, "fresh@example.com", state)
+        assert project.pull().exit_code == 0
+        moment[0] += 0.1  # still 09:30:00
+
+    mine = [e for e in _events(out) if e["anonymousId"] == "fresh@example.com"]
+    subscribed = {"email": "fresh@example.com", TRAIT: True}
+    left = {"email": "fresh@example.com"}
+    assert [e["traits"] for e in mine] == [subscribed, left, subscribed, left, subscribed]
+    assert {e["timestamp"] for e in mine} == {"2026-11-02T09:30:00Z"}
+    assert len({e["messageId"] for e in mine}) == 5
+    assert [r.counts["identify_events"] for r in reversed(project.runs("news"))] == [6, 1, 1, 1, 1]
 
 
 def test_trait_prefix_and_unsubscribed_as_false(project: SourceProject) -> None:

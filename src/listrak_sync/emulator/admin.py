@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+import duckdb
 from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -91,6 +92,9 @@ def admin_routes(
                 return JSONResponse({"error": str(exc)}, status_code=400)
             except (KeyError, ValueError, TypeError) as exc:
                 return JSONResponse({"error": f"{type(exc).__name__}: {exc}"}, status_code=400)
+            except duckdb.ConstraintException as exc:
+                # e.g. a seed reusing an id that exists: the caller's mistake, not a crash.
+                return JSONResponse({"error": f"conflicts with what exists: {exc}"}, 409)
             return result if isinstance(result, Response) else JSONResponse(result)
 
         return endpoint

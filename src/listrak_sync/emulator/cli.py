@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,7 +15,7 @@ from .admin_client import EmulatorAdmin, EmulatorAdminError
 from .coverage import operations_command
 from .server import EmulatorServer
 
-__all__ = ["app", "load_seed"]
+__all__ = ["app", "load_seed", "sample_seed"]
 
 app = typer.Typer(help="Run a local Listrak emulator, or manage a running one.")
 console = Console(stderr=True)
@@ -40,6 +41,13 @@ def load_seed(path: Path) -> dict[str, Any]:
     return doc
 
 
+def sample_seed() -> dict[str, Any]:
+    """The sandbox shipped with the package: demo integrations, lists, contacts, an SMS list."""
+    text = resources.files(__package__).joinpath("sample_seed.yml").read_text("utf-8")
+    doc: dict[str, Any] = yaml.safe_load(text)
+    return doc
+
+
 @app.callback(invoke_without_command=True)
 def serve(
     ctx: typer.Context,
@@ -51,18 +59,23 @@ def serve(
         Path | None, typer.Option("--state", help="Persist state in this DuckDB file.")
     ] = None,
     seed: Annotated[Path | None, typer.Option(help="Seed document (YAML/JSON) to load.")] = None,
+    sample: Annotated[
+        bool, typer.Option("--sample", help="Start with the sample sandbox (the demo's data).")
+    ] = False,
     token_ttl: Annotated[int, typer.Option(help="Token lifetime in seconds.", min=1)] = 3600,
 ) -> None:
     """Serve the Auth, Email, SMS and Data APIs on one port until interrupted."""
     if ctx.invoked_subcommand is not None:
         return
     server = EmulatorServer(host=host, port=port, token_ttl=token_ttl, state_file=state)
+    docs = [("sample sandbox", sample_seed())] if sample else []
     if seed is not None:
-        doc = load_seed(seed)
+        docs.append((str(seed), load_seed(seed)))
+    for where, doc in docs:
         try:
             server.seed(doc)
         except Exception as exc:
-            console.print(f"[red]error:[/] {seed}: {exc}")
+            console.print(f"[red]error:[/] {where}: {exc}")
             raise typer.Exit(2) from None
     console.print(f"Listrak emulator on http://{host}:{port} (admin: /_emulator/state)")
     server.run()

@@ -4,6 +4,8 @@
 the resulting updates in a durable SQLite queue and delivers them to Listrak in batches per list.
 """
 
+from typing import TYPE_CHECKING
+
 from .config import (
     MAX_MAPPINGS,
     AllOf,
@@ -27,7 +29,9 @@ from .mappings import FieldName, Rejection, Update, apply_mappings
 from .queue import DeadLetter, Queue, QueuedUpdate
 from .server import EventServer
 from .service import EventService, client_settings
-from .setup import EventsFile, EventsSetup, load_setup
+
+if TYPE_CHECKING:
+    from .setup import EventsFile, EventsSetup, load_setup
 
 __all__ = [
     "MAX_MAPPINGS",
@@ -62,3 +66,13 @@ __all__ = [
     "load_setup",
     "retry_dead_letters",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # `setup` reads the project (which embeds EventDestination): imported on first use, so that
+    # loading the project config, which imports `events.config`, is not circular.
+    if name in ("EventsFile", "EventsSetup", "load_setup"):
+        from . import setup
+
+        return getattr(setup, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

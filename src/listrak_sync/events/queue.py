@@ -15,12 +15,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..state.sqlite import WalDatabase
 from .mappings import FieldName, FieldRef, Rejection, Update
 
 __all__ = [
@@ -184,38 +184,12 @@ def _dead(row: Sequence[Any]) -> DeadLetter:
     )
 
 
-class Queue:
+class Queue(WalDatabase):
     """The queue file. ``Queue(path)`` creates it (and its tables) when missing."""
 
     def __init__(self, path: str | Path, *, busy_timeout: float = 30.0) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(
-            self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
-        )
-        self._db.execute("PRAGMA journal_mode=WAL")
         # FULL: the WAL is fsync'd at every commit, so an acknowledged event is on disk.
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
-
-    def close(self) -> None:
-        self._db.close()
-
-    def __enter__(self) -> Queue:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        super().__init__(path, schema=_SCHEMA, synchronous="FULL", busy_timeout=busy_timeout)
 
     # --- intake ----------------------------------------------------------------------------
 
@@ -228,7 +202,7 @@ class Queue:
     ) -> None:
         """Store accepted updates and intake rejections in one durable commit."""
         at = time.time() if received_at is None else received_at
-        with self._transaction() as db:
+        with self.transaction() as db:
             self._insert_updates(db, updates, at)
             db.executemany(
                 "INSERT INTO dead_letter (failed_at, received_at, message_id, mapping, credential,"
@@ -270,7 +244,7 @@ class Queue:
         self, rows: Sequence[QueuedUpdate], applied: Iterable[tuple[str, str, int]] = ()
     ) -> None:
         """Remove delivered rows; ``applied`` is ``(contact, field key, seq)`` to remember."""
-        with self._transaction() as db:
+        with self.transaction() as db:
             db.executemany("DELETE FROM updates WHERE seq = ?", [(r.seq,) for r in rows])
             if rows:
                 credential, list_id = rows[0].credential, rows[0].list_id
@@ -281,7 +255,7 @@ class Queue:
                 )
 
     def attempt_failed(self, rows: Sequence[QueuedUpdate], error: str) -> None:
-        with self._transaction() as db:
+        with self.transaction() as db:
             db.executemany(
                 "UPDATE updates SET attempts = attempts + 1, last_error = ? WHERE seq = ?",
                 [(error, r.seq) for r in rows],
@@ -290,7 +264,7 @@ class Queue:
     def dead_letter(self, rows: Sequence[tuple[QueuedUpdate, str]]) -> None:
         """Move rows to the dead-letter table, each with its reason."""
         now = time.time()
-        with self._transaction() as db:
+        with self.transaction() as db:
             db.executemany(
                 "INSERT INTO dead_letter (seq, failed_at, received_at, message_id, mapping,"
                 " credential, list_id, email, fields, reason, attempts)"
@@ -324,7 +298,7 @@ class Queue:
         return {row[0]: row[1] for row in rows}
 
     def mark_beta_refused(self, client_id: str) -> None:
-        with self._transaction() as db:
+        with self.transaction() as db:
             db.execute(
                 "INSERT INTO integration VALUES (?, ?)"
                 " ON CONFLICT DO UPDATE SET beta_refused_at = excluded.beta_refused_at",
@@ -369,7 +343,7 @@ class Queue:
         """
         requeued = superseded = 0
         now = time.time()
-        with self._transaction() as db:
+        with self.transaction() as db:
             for item in dead:
                 db.execute("DELETE FROM dead_letter WHERE id = ?", [item.id])
                 if item.fields is None:

@@ -76,13 +76,19 @@ def _default_sources() -> dict[DatasetName, DatasetSource]:
 
 
 class SftpTarget(_Model):
-    """Listrak's FTP server over SFTP. Host key checking cannot be turned off."""
+    """Listrak's FTP server over SFTP. Host key checking cannot be turned off.
+
+    In a project file the login fields are refused: ``credential`` names a project credential
+    and ``project.sftp_target`` fills them from it (see project/destinations.py).
+    """
 
     host: str = "ftp.listrak.com"
     port: int = Field(default=22, ge=1, le=65535)  # Listrak does not publish the port (§1.1)
     username: str
     password: SecretStr | None = None
     private_key: Path | None = None  # an OpenSSH or PEM private key file
+    # The key text itself, as a credential holds it (kept in memory, never written to disk).
+    private_key_data: SecretStr | None = None
     passphrase: SecretStr | None = None
     credential: str | None = None  # name of a project credential that fills the fields above
     known_hosts: Path = Path("~/.ssh/known_hosts")
@@ -92,8 +98,11 @@ class SftpTarget(_Model):
 
     @model_validator(mode="after")
     def _has_secret(self) -> SftpTarget:
-        if self.password is None and self.private_key is None and self.credential is None:
+        keys = (self.password, self.private_key, self.private_key_data, self.credential)
+        if all(item is None for item in keys):
             raise ValueError("SFTP needs a password, a private_key or a credential")
+        if self.private_key is not None and self.private_key_data is not None:
+            raise ValueError("give private_key (a file) or private_key_data (the key), not both")
         return self
 
 

@@ -78,14 +78,23 @@ async def _connect(target: SftpTarget) -> asyncssh.SSHClientConnection:
         "client_keys": None,
         "password": None,
     }
+    passphrase = target.passphrase.get_secret_value() if target.passphrase else None
     if target.private_key is not None:
-        passphrase = target.passphrase.get_secret_value() if target.passphrase else None
         try:
             key = asyncssh.read_private_key(target.private_key.expanduser(), passphrase)
         except (OSError, asyncssh.KeyImportError) as exc:
             raise SftpAuthError(
                 f"cannot read private key {target.private_key}: {type(exc).__name__}"
             ) from None
+        options["client_keys"] = [key]
+    elif target.private_key_data is not None:
+        try:
+            key = asyncssh.import_private_key(
+                target.private_key_data.get_secret_value(), passphrase
+            )
+        except asyncssh.KeyImportError as exc:
+            # The exception text is asyncssh's, about the key's format; it never quotes the key.
+            raise SftpAuthError(f"cannot use the private key: {exc}") from None
         options["client_keys"] = [key]
     if target.password is not None:
         options["password"] = target.password.get_secret_value()

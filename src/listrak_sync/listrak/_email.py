@@ -11,7 +11,7 @@ from typing import Any
 
 from ._csv import CsvPart, ImportColumn, Rows, csv_parts
 from ._exceptions import ServerError, TransportError
-from ._imports import file_body, poll_until_done
+from ._imports import file_body, poll_import
 from ._models import (
     Contact,
     EmailList,
@@ -25,6 +25,7 @@ from ._models import (
     SegmentationFieldGroup,
 )
 from ._pacing import Sleep
+from ._params import query, when
 from ._session import Replay, Session
 
 __all__ = ["EmailApi"]
@@ -32,16 +33,6 @@ __all__ = ["EmailApi"]
 log = logging.getLogger("listrak_sync.listrak")
 
 _RECONCILE_ROUNDS = 3
-
-
-def _when(value: date | datetime | str | None) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    return value.isoformat()
-
-
-def _query(**values: Any) -> dict[str, Any]:
-    return {key: value for key, value in values.items() if value is not None}
 
 
 class EmailApi:
@@ -100,11 +91,11 @@ class EmailApi:
         """Every contact of the list in ``subscription_state``, page by page (up to 5000)."""
         if len(segmentation_field_ids) > 30:
             raise ValueError("Listrak returns at most 30 profile fields per contact request")
-        params = _query(
+        params = query(
             subscriptionState=subscription_state,
             segmentationFieldIds=",".join(map(str, segmentation_field_ids)) or None,
-            startDate=_when(start_date),
-            endDate=_when(end_date),
+            startDate=when(start_date),
+            endDate=when(end_date),
             externalContactId=external_contact_id,
         )
         async for page in self.session.pages(
@@ -124,7 +115,7 @@ class EmailApi:
             "GET",
             f"/List/{list_id}/Contact/{identifier}",
             operation="Contact_GetContactResourceByIdentifier",
-            params=_query(segmentationFieldIds=",".join(map(str, segmentation_field_ids)) or None),
+            params=query(segmentationFieldIds=",".join(map(str, segmentation_field_ids)) or None),
         )
         return Contact.model_validate(answer["data"])
 
@@ -152,7 +143,7 @@ class EmailApi:
             "POST",
             f"/List/{list_id}/Contact",
             operation="Contact_PostContactResource",
-            params=_query(
+            params=query(
                 eventIds=",".join(map(str, event_ids)) or None,
                 overrideUnsubscribe=str(override_unsubscribe).lower(),
                 subscribedByContact=str(subscribed_by_contact).lower(),
@@ -320,7 +311,7 @@ class EmailApi:
         """Like :meth:`contacts`, but raw pages of dicts: for reading a whole large list."""
         if len(segmentation_field_ids) > 30:
             raise ValueError("Listrak returns at most 30 profile fields per contact request")
-        params = _query(
+        params = query(
             subscriptionState=subscription_state,
             segmentationFieldIds=",".join(map(str, segmentation_field_ids)) or None,
         )
@@ -336,16 +327,13 @@ class EmailApi:
         return None
 
     async def wait_for_import(self, list_id: int, import_file_id: int) -> ListImportStatus:
-        settings = self.session.settings
-        return await poll_until_done(
+        return await poll_import(
             lambda: self.import_status(list_id, import_file_id),
             lambda status: status.status,
             import_file_id=import_file_id,
-            interval=settings.import_poll_interval,
-            max_interval=settings.import_poll_max_interval,
-            limit=settings.import_timeout,
+            settings=self.session.settings,
             sleep=self._sleep,
-            context={"path": f"/List/{list_id}/ListImport/{import_file_id}/Status"},
+            path=f"/List/{list_id}/ListImport/{import_file_id}/Status",
         )
 
     async def import_contacts(

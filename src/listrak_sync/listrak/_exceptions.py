@@ -82,7 +82,7 @@ class TransportError(ListrakError):
 
 
 class AuthError(ListrakError):
-    """Credentials or token refused (after one token refresh and replay)."""
+    """Credentials or token refused (after token refreshes and replays)."""
 
 
 class NotFound(ListrakError):

@@ -15,11 +15,18 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
+from ._config import ClientSettings
 from ._exceptions import ImportFailed, ImportTimeout
 from ._pacing import Clock, Sleep
 from ._session import Body
 
-__all__ = ["FAILED_STATUSES", "FINISHED_STATUSES", "file_body", "poll_until_done"]
+__all__ = [
+    "FAILED_STATUSES",
+    "FINISHED_STATUSES",
+    "file_body",
+    "poll_import",
+    "poll_until_done",
+]
 
 # The specs give no list of import statuses. These are the words Listrak's UI and similar APIs
 # use; anything else (Queued, Pending, Processing, Importing, ...) means "not yet".
@@ -83,3 +90,26 @@ async def poll_until_done(
             )
         await sleep(min(wait, remaining))
         wait = min(wait * 1.5, max_interval)
+
+
+async def poll_import(
+    fetch: Callable[[], Awaitable[T]],
+    status_of: Callable[[T], str | None],
+    *,
+    import_file_id: int,
+    settings: ClientSettings,
+    sleep: Sleep,
+    path: str,
+) -> T:
+    """:func:`poll_until_done` at the client's poll interval and timeout; ``path`` (the
+    status resource) goes into the error raised."""
+    return await poll_until_done(
+        fetch,
+        status_of,
+        import_file_id=import_file_id,
+        interval=settings.import_poll_interval,
+        max_interval=settings.import_poll_max_interval,
+        limit=settings.import_timeout,
+        sleep=sleep,
+        context={"path": path},
+    )

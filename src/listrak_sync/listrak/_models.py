@@ -26,6 +26,7 @@ __all__ = [
     "ImportContactFileStatus",
     "ImportFile",
     "ImportFileMapping",
+    "ImportFileResult",
     "ListImport",
     "ListImportResult",
     "ListImportStatus",
@@ -277,8 +278,8 @@ class UnsubscribeOutcome(enum.StrEnum):
 # --- Results of bulk work ------------------------------------------------------------------
 
 
-class ListImportResult(BaseModel):
-    """One finished list import (one file of a possibly split import)."""
+class ImportFileResult(BaseModel):
+    """One finished import file: what was sent and the status Listrak ended it with."""
 
     import_file_id: int
     file_name: str
@@ -287,19 +288,16 @@ class ListImportResult(BaseModel):
     status: str | None
     start_date: datetime | None = None
     end_date: datetime | None = None
+
+
+class ListImportResult(ImportFileResult):
+    """One finished list import (one file of a possibly split import)."""
+
     summary: ListImportSummary | None = None
 
 
-class ContactImportResult(BaseModel):
+class ContactImportResult(ImportFileResult):
     """One finished SMS Contact Update Import file."""
-
-    import_file_id: int
-    file_name: str
-    rows: int
-    file_bytes: int
-    status: str | None
-    start_date: datetime | None = None
-    end_date: datetime | None = None
 
 
 class DataImportResult(BaseModel):

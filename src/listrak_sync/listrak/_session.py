@@ -2,9 +2,10 @@
 
 Every API call goes through :meth:`Session.call`. One attempt is: wait for the pacer, take a
 concurrency slot, attach the bearer token, send, and turn the answer into JSON or a typed error.
-A 401 drops the token and replays the request once with a fresh one (a refused token means
-nothing was applied). stamina repeats attempts that failed transiently, within the limits of the
-call's :class:`Replay` class.
+A 401 drops the token and replays the request with a fresh one (a refused token means nothing
+was applied), at most twice per attempt: a token can be revoked again between its refresh and
+the replay, but a fresh token refused a third time means the integration is refused. stamina
+repeats attempts that failed transiently, within the limits of the call's :class:`Replay` class.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ from ._pacing import Clock, Pacer
 __all__ = ["Body", "Replay", "Session", "parse_retry_after"]
 
 log = logging.getLogger("listrak_sync.listrak")
+
+# Refreshes per attempt on 401 before the refusal is taken as final (see the module doc).
+_MAX_REFRESHES_ON_401 = 2
 
 # httpx raises these before a single byte of the request left: always safe to send again.
 _NOT_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
@@ -167,24 +171,41 @@ class Session:
     ) -> AsyncIterator[list[dict[str, Any]]]:
         """Follow ``nextPageCursor`` from ``Start``; yields each non-empty page's ``data``."""
         count = min(page_size or self.settings.page_size, 5000)
-        cursor: str | None = "Start"
+        async for data, _ in self.cursor_pages(
+            path, operation=operation, params=params, count=count
+        ):
+            if data:
+                yield data
+
+    async def cursor_pages(
+        self,
+        path: str,
+        *,
+        operation: str,
+        params: Mapping[str, Any] | None = None,
+        start: str = "Start",
+        count: int,
+    ) -> AsyncIterator[tuple[list[dict[str, Any]], str | None]]:
+        """``(data, next cursor)`` of each page from ``start`` (``Start``, or a cursor saved
+        to resume a read); the next cursor is None on the last page."""
+        cursor: str | None = start
         seen: set[str] = set()
         while cursor is not None:
             query = {**(params or {}), "cursor": cursor, "count": count}
             answer = await self.call("GET", path, operation=operation, params=query)
             data = answer.get("data") or []
-            if data:
-                yield data
-            cursor = _next_cursor(answer.get("nextPageCursor")) if data else None
-            if cursor is not None:
-                if cursor in seen:
+            following = _next_cursor(answer.get("nextPageCursor")) if data else None
+            if following is not None:
+                if following in seen:
                     raise ListrakApiError(
                         "the API returned a page cursor it had returned before",
                         method="GET",
                         path=path,
                         operation=operation,
                     )
-                seen.add(cursor)
+                seen.add(following)
+            yield data, following
+            cursor = following
 
     async def _attempt(
         self,
@@ -199,7 +220,7 @@ class Session:
         if is_retry:
             stats.retries += 1
         context = {"method": method, "path": path, "operation": operation}
-        refreshed = False
+        refreshes = 0
         while True:
             sent_at = await self.pacer.acquire()
             async with self._slots:
@@ -242,12 +263,12 @@ class Session:
             stats.errors += 1
             self.metrics.errors_by_code[code] += 1
             log.debug("%s %s %s: %s %s", self.integration, method, path, status, code)
-            if status == 401 and not refreshed:
-                # The token expired or was revoked early: one refresh, shared with every other
+            if status == 401 and refreshes < _MAX_REFRESHES_ON_401:
+                # The token expired or was revoked early: a refresh, shared with every other
                 # request that saw the same token, then replay (a 401 applied nothing).
                 self.tokens.invalidate(token)
                 self.metrics.token_refreshes_on_401 += 1
-                refreshed = True
+                refreshes += 1
                 continue
             if status == 429:
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))

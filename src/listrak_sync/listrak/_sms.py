@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from ._csv import ImportColumn, Rows, csv_parts
 from ._exceptions import ListrakApiError
-from ._imports import file_body, poll_until_done
+from ._imports import file_body, poll_import
 from ._models import (
     ContactImportResult,
     ContactListSubscription,
@@ -34,6 +34,7 @@ from ._models import (
     UnsubscribeOutcome,
 )
 from ._pacing import Sleep
+from ._params import query, when
 from ._session import Session
 
 __all__ = ["SmsApi"]
@@ -45,12 +46,6 @@ PHONE_NUMBER_NOT_SUBSCRIBED = "ERROR_PHONE_NUMBER_NOT_SUBSCRIBED"
 
 def _phone(number: str) -> str:
     return quote(number, safe="")
-
-
-def _when(value: date | datetime | str | None) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    return value.isoformat()
 
 
 class SmsApi:
@@ -114,11 +109,11 @@ class SmsApi:
         end_subscribe_date: date | datetime | str | None = None,
         page_size: int | None = None,
     ) -> AsyncIterator[SmsContact]:
-        params: dict[str, Any] = {"optedOut": str(opted_out).lower()}
-        if start_subscribe_date is not None:
-            params["startSubscribeDate"] = _when(start_subscribe_date)
-        if end_subscribe_date is not None:
-            params["endSubscribeDate"] = _when(end_subscribe_date)
+        params = query(
+            optedOut=str(opted_out).lower(),
+            startSubscribeDate=when(start_subscribe_date),
+            endSubscribeDate=when(end_subscribe_date),
+        )
         async for page in self.session.pages(
             f"/ShortCode/{sender_code_id}/PhoneList/{phone_list_id}/Contact",
             operation="Contact_GetContactCollection",
@@ -136,11 +131,7 @@ class SmsApi:
         end_date: date | datetime | str | None = None,
         page_size: int | None = None,
     ) -> AsyncIterator[OptOutContact]:
-        params = {
-            key: value
-            for key, value in (("startDate", _when(start_date)), ("endDate", _when(end_date)))
-            if value is not None
-        }
+        params = query(startDate=when(start_date), endDate=when(end_date))
         async for page in self.session.pages(
             f"/ShortCode/{sender_code_id}/OptOut",
             operation="Contact_GetOptOuts",
@@ -182,52 +173,41 @@ class SmsApi:
         attempt of this very call worked. Follow it with :meth:`subscribe` (and
         :meth:`update_contact` for the attributes). That makes the call safe to retry.
         """
-        try:
-            await self.session.call(
-                "POST",
-                f"/ShortCode/{sender_code_id}/PhoneList/{phone_list_id}/Contact",
-                operation="Contact_PostContactListResource",
-                json_body=contact.to_api(),
-            )
-        except ListrakApiError as exc:
-            if exc.code == PHONE_NUMBER_FOUND:
-                return CreateOutcome.ALREADY_EXISTS
-            raise
-        return CreateOutcome.CREATED
+        created = await self._unless(
+            PHONE_NUMBER_FOUND,
+            "POST",
+            f"/ShortCode/{sender_code_id}/PhoneList/{phone_list_id}/Contact",
+            operation="Contact_PostContactListResource",
+            json_body=contact.to_api(),
+        )
+        return CreateOutcome.CREATED if created else CreateOutcome.ALREADY_EXISTS
 
     async def subscribe(
         self, sender_code_id: int, phone_number: str, phone_list_id: int
     ) -> SubscribeOutcome:
         """Subscribe an existing contact; "already subscribed" is an outcome."""
-        try:
-            await self.session.call(
-                "POST",
-                f"/ShortCode/{sender_code_id}/Contact/{_phone(phone_number)}"
-                f"/PhoneList/{phone_list_id}",
-                operation="ContactListSubscription_PostContactListSubscription",
-            )
-        except ListrakApiError as exc:
-            if exc.code == SUBSCRIBED_PHONE_NUMBER:
-                return SubscribeOutcome.ALREADY_SUBSCRIBED
-            raise
-        return SubscribeOutcome.SUBSCRIBED
+        subscribed = await self._unless(
+            SUBSCRIBED_PHONE_NUMBER,
+            "POST",
+            f"/ShortCode/{sender_code_id}/Contact/{_phone(phone_number)}/PhoneList/{phone_list_id}",
+            operation="ContactListSubscription_PostContactListSubscription",
+        )
+        return SubscribeOutcome.SUBSCRIBED if subscribed else SubscribeOutcome.ALREADY_SUBSCRIBED
 
     async def unsubscribe(
         self, sender_code_id: int, phone_number: str, phone_list_id: int
     ) -> UnsubscribeOutcome:
         """Unsubscribe from one list; "not subscribed" is an outcome."""
-        try:
-            await self.session.call(
-                "DELETE",
-                f"/ShortCode/{sender_code_id}/ContactUnsubscribe/{_phone(phone_number)}"
-                f"/PhoneList/{phone_list_id}",
-                operation="ContactListSubscription_DeleteUnsubscribeContactListSubscription",
-            )
-        except ListrakApiError as exc:
-            if exc.code == PHONE_NUMBER_NOT_SUBSCRIBED:
-                return UnsubscribeOutcome.NOT_SUBSCRIBED
-            raise
-        return UnsubscribeOutcome.UNSUBSCRIBED
+        unsubscribed = await self._unless(
+            PHONE_NUMBER_NOT_SUBSCRIBED,
+            "DELETE",
+            f"/ShortCode/{sender_code_id}/ContactUnsubscribe/{_phone(phone_number)}"
+            f"/PhoneList/{phone_list_id}",
+            operation="ContactListSubscription_DeleteUnsubscribeContactListSubscription",
+        )
+        return (
+            UnsubscribeOutcome.UNSUBSCRIBED if unsubscribed else UnsubscribeOutcome.NOT_SUBSCRIBED
+        )
 
     async def update_contact(self, sender_code_id: int, contact: SmsContact) -> None:
         """Update system and custom fields (and opt out if ``opted_out``); a PUT, idempotent."""
@@ -237,6 +217,19 @@ class SmsApi:
             operation="Contact_PutContactResource",
             json_body=contact.to_api(),
         )
+
+    async def _unless(
+        self, already: str, method: str, path: str, *, operation: str, json_body: Any = None
+    ) -> bool:
+        """Make the call; False when Listrak refuses it with the error code ``already``
+        (the "already so" answers that make these calls safe to retry)."""
+        try:
+            await self.session.call(method, path, operation=operation, json_body=json_body)
+        except ListrakApiError as exc:
+            if exc.code == already:
+                return False
+            raise
+        return True
 
     # --- contact update imports ------------------------------------------------------------
 
@@ -262,6 +255,19 @@ class SmsApi:
             operation="Contact_GetImportFileResource",
         )
         return ImportContactFileStatus.model_validate(answer["data"])
+
+    async def wait_for_contact_import(
+        self, sender_code_id: int, import_file_id: int
+    ) -> ImportContactFileStatus:
+        """Poll the import until it is finished; raises if it failed or took too long."""
+        return await poll_import(
+            lambda: self.contact_import(sender_code_id, import_file_id),
+            lambda status: status.status,
+            import_file_id=import_file_id,
+            settings=self.session.settings,
+            sleep=self._sleep,
+            path=f"/ShortCode/{sender_code_id}/ContactImport/{import_file_id}",
+        )
 
     async def import_contact_updates(
         self,
@@ -290,20 +296,7 @@ class SmsApi:
                 file_name=f"{file_name}-{run}-{part.index + 1:03d}.csv", file_mappings=mappings
             )
             import_file_id = await self.start_contact_import(sender_code_id, import_file, part.data)
-
-            async def fetch(import_file_id: int = import_file_id) -> ImportContactFileStatus:
-                return await self.contact_import(sender_code_id, import_file_id)
-
-            status = await poll_until_done(
-                fetch,
-                lambda s: s.status,
-                import_file_id=import_file_id,
-                interval=settings.import_poll_interval,
-                max_interval=settings.import_poll_max_interval,
-                limit=settings.import_timeout,
-                sleep=self._sleep,
-                context={"path": f"/ShortCode/{sender_code_id}/ContactImport/{import_file_id}"},
-            )
+            status = await self.wait_for_contact_import(sender_code_id, import_file_id)
             results.append(
                 ContactImportResult(
                     import_file_id=import_file_id,

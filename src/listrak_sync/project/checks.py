@@ -9,6 +9,7 @@ from .credentials import ListrakCredential, SftpCredential
 from .destinations import (
     DataApiDestination,
     EmailDestination,
+    EventDestination,
     FilesDestination,
     SmsDestination,
 )
@@ -22,7 +23,7 @@ __all__ = ["reference_problems"]
 def reference_problems(project: Project) -> list[Problem]:
     """Every broken reference in the project, at the place it is written."""
     problems: list[Problem] = []
-    problems += _destination_credentials(project)
+    problems += _credential_references(project)
     problems += _campaign_references(project)
     problems += _sms_list_owners(project)
     problems += _schedule_references(project)
@@ -34,22 +35,45 @@ def _missing(project: Project, path: Path, kind: str, name: str, known: list[str
     return project.problem(path, f"no {kind} named {name!r}", hint)
 
 
-def _destination_credentials(project: Project) -> list[Problem]:
+_Wanted = type[ListrakCredential | SftpCredential]
+
+
+def _references(project: Project) -> list[tuple[str, str, Path, _Wanted]]:
+    """(user, credential name, where it is written, credential type needed) for every section
+    that names a credential."""
+    found: list[tuple[str, str, Path, _Wanted]] = []
+    for name, destination in project.config.destinations.items():
+        base: Path = ("destinations", name)
+        user = f"destination {name!r} ({destination.type})"
+        if isinstance(destination, FilesDestination):
+            if destination.sftp is not None and destination.sftp.credential is not None:
+                path: Path = (*base, "sftp", "credential")
+                found.append((user, destination.sftp.credential, path, SftpCredential))
+        elif isinstance(destination, DataApiDestination):
+            if destination.credential is not None:
+                path = (*base, "credential")
+                found.append((user, destination.credential, path, ListrakCredential))
+        elif isinstance(destination, EventDestination):
+            path = (*base, "credential")
+            found.append((user, destination.credential, path, ListrakCredential))
+            for mapping, rule in destination.mappings.items():
+                if rule.action.credential is not None:
+                    path = (*base, "mappings", mapping, "action", "credential")
+                    found.append((user, rule.action.credential, path, ListrakCredential))
+        else:
+            path = (*base, "credential")
+            found.append((user, destination.credential, path, ListrakCredential))
+    for name, source in project.config.sources.items():
+        user = f"source {name!r} ({source.type})"
+        path = ("sources", name, "credential")
+        found.append((user, source.credential, path, ListrakCredential))
+    return found
+
+
+def _credential_references(project: Project) -> list[Problem]:
     problems: list[Problem] = []
     credentials = project.config.credentials
-    for name, destination in project.config.destinations.items():
-        wanted: type[ListrakCredential | SftpCredential] = ListrakCredential
-        if isinstance(destination, FilesDestination):
-            if destination.sftp is None or destination.sftp.credential is None:
-                continue  # a login written in the destination itself, or a local folder
-            reference, wanted = destination.sftp.credential, SftpCredential
-            path: Path = ("destinations", name, "sftp", "credential")
-        elif isinstance(destination, DataApiDestination):
-            if destination.credential is None:
-                continue
-            reference, path = destination.credential, ("destinations", name, "credential")
-        else:
-            reference, path = destination.credential, ("destinations", name, "credential")
+    for user, reference, path, wanted in _references(project):
         credential = credentials.get(reference)
         if credential is None:
             problems.append(_missing(project, path, "credential", reference, list(credentials)))
@@ -59,8 +83,7 @@ def _destination_credentials(project: Project) -> list[Problem]:
             problems.append(
                 project.problem(
                     path,
-                    f"destination {name!r} ({destination.type}) needs a {kind} credential, "
-                    f"but {reference!r} is {credential.type}",
+                    f"{user} needs a {kind} credential, but {reference!r} is {credential.type}",
                 )
             )
     return problems
@@ -90,6 +113,7 @@ def _campaign_references(project: Project) -> list[Problem]:
                     )
                 )
         used: set[str] = set()
+        refused: set[str] = set()  # reported below; their attribute edits are moot
         for g, group in enumerate(campaign.groups):
             for d, target in enumerate(group.destinations):
                 path: Path = (*base, "groups", g, "destinations", d)
@@ -99,18 +123,26 @@ def _campaign_references(project: Project) -> list[Problem]:
                         _missing(project, path, "destination", target, list(destinations))
                     )
                     continue
-                used.add(target)
                 if isinstance(destination, FilesDestination | DataApiDestination):
-                    problems.append(
-                        project.problem(
-                            path,
-                            f"destination {target!r} is {destination.type}: it sends data sets "
-                            "(`listrak-sync export`), not campaign audiences",
-                            "campaign groups go to listrak_email or listrak_sms destinations",
-                        )
+                    what = "it sends data sets (`listrak-sync export`)"
+                elif isinstance(destination, EventDestination):
+                    what = "it receives events (`listrak-sync serve`)"
+                else:
+                    used.add(target)
+                    continue
+                refused.add(target)
+                problems.append(
+                    project.problem(
+                        path,
+                        f"destination {target!r} is {destination.type}: {what}, "
+                        "not campaign audiences",
+                        "campaign groups go to listrak_email or listrak_sms destinations",
                     )
+                )
         for target, edits in campaign.destinations.items():
             path = (*base, "destinations", target)
+            if target in refused:
+                continue
             if target not in used:
                 problems.append(
                     project.problem(

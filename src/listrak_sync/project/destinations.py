@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
-from ..files.config import ListrakDataDestination, ListrakFilesDestination
+from ..events.config import EventDestination
+from ..files.config import ListrakDataDestination, ListrakFilesDestination, SftpTarget
 
 __all__ = [
     "Attribute",
@@ -15,7 +17,10 @@ __all__ = [
     "Destination",
     "EmailDestination",
     "EmailList",
+    "EventDestination",
     "FilesDestination",
+    "ProjectFilesDestination",
+    "ProjectSftpTarget",
     "SmsDestination",
 ]
 
@@ -104,11 +109,61 @@ class SmsDestination(_AudienceDestination):
         return "phone"
 
 
-# The file and Data Import API destinations are defined with their exporter (issue 9).
+def _login_from_credential(field: str) -> BeforeValidator:
+    """Refuse ``field`` in the project file: the SFTP login comes from a named credential."""
+
+    def refuse(value: Any) -> Any:
+        secret = field != "username"
+        raise PydanticCustomError(
+            "login_in_project_file",
+            (
+                f"`{field}` may not be written in the project file (it is meant for git); "
+                "the SFTP login comes from the credential named by `credential`"
+                if secret
+                else f"`{field}` comes from the credential named by `credential`"
+            ),
+            {
+                "hint": "add `credential: NAME` here and define it under `credentials:` as "
+                "{type: sftp, username: ..., private_key: {env: VARIABLE}} (or password:, "
+                "passphrase:, each {env: VARIABLE} or {secret: NAME} from the 0600 secrets file)"
+            },
+        )
+
+    return BeforeValidator(refuse)
+
+
+class ProjectSftpTarget(SftpTarget):
+    """The ``sftp:`` block of a ``listrak_files`` destination in ``listrak-sync.yml``: where to
+    connect, and the name of the ``type: sftp`` credential that logs in.
+
+    The login fields are refused here (no secrets in the project file); ``project.sftp_target``
+    fills them from the credential into the ``SftpTarget`` the uploader uses.
+    """
+
+    credential: str = Field(min_length=1)
+    username: Annotated[str, _login_from_credential("username")] = ""
+    password: Annotated[None, _login_from_credential("password")] = None
+    private_key: Annotated[None, _login_from_credential("private_key")] = None
+    private_key_data: Annotated[None, _login_from_credential("private_key_data")] = None
+    passphrase: Annotated[None, _login_from_credential("passphrase")] = None
+
+
+class ProjectFilesDestination(ListrakFilesDestination):
+    """``listrak_files`` as written in the project file: SFTP logins by credential name only."""
+
+    sftp: ProjectSftpTarget | None = None
+
+
+# The file and Data Import API destinations are defined with their exporter (issue 9), the
+# event destination (`listrak-sync serve`) with the event server (issue 8).
 FilesDestination = ListrakFilesDestination
 DataApiDestination = ListrakDataDestination
 
 Destination = Annotated[
-    EmailDestination | SmsDestination | ListrakFilesDestination | ListrakDataDestination,
+    EmailDestination
+    | SmsDestination
+    | ProjectFilesDestination
+    | ListrakDataDestination
+    | EventDestination,
     Field(discriminator="type"),
 ]

@@ -18,7 +18,14 @@ from .models import ProjectConfig
 from .problems import Problem, ProjectError
 from .yaml_marks import Marked, Path, load_marked
 
-__all__ = ["CONFIG_FILE", "Project", "did_you_mean", "load_project", "parse_project"]
+__all__ = [
+    "CONFIG_FILE",
+    "Project",
+    "did_you_mean",
+    "load_project",
+    "load_section",
+    "parse_project",
+]
 
 CONFIG_FILE = "listrak-sync.yml"
 
@@ -70,6 +77,30 @@ def load_project(root: str | FsPath) -> Project:
     except OSError as exc:
         raise ProjectError.single(file, f"cannot read: {exc.strerror}") from None
     return parse_project(text, folder, display=str(file))
+
+
+def load_section(file: str | FsPath, section: str) -> tuple[ProjectConfig, Marked]:
+    """Only ``section`` of another YAML file (its other keys are ignored), validated as that
+    section of the project file, with problems at that file's lines: e.g. ``pull --config``.
+
+    The other sections of the config are defaults; take ``section`` from it. The ``Marked``
+    places later problems (an unset variable named there) in that file."""
+    if section not in ProjectConfig.model_fields:
+        raise ValueError(f"no project section named {section!r}")
+    path = FsPath(file)
+    try:
+        text = path.read_text("utf-8")
+    except OSError as exc:
+        raise ProjectError.single(path, f"cannot read: {exc.strerror}") from None
+    marked = load_marked(text, str(path))
+    if marked.problems:
+        raise ProjectError(marked.problems)
+    data = marked.data if isinstance(marked.data, dict) else {}
+    try:
+        config = ProjectConfig.model_validate({section: data.get(section) or {}})
+    except ValidationError as exc:
+        raise ProjectError(_problems(exc, marked)) from None
+    return config, marked
 
 
 def parse_project(text: str, root: FsPath, *, display: str | None = None) -> Project:
@@ -216,10 +247,14 @@ def _problem(error: ErrorDetails, marked: Marked) -> Problem:
         hint = "one of: " + ", ".join(_split(ctx.get("expected_tags", ""))) if ctx else None
     elif kind == "string_pattern_mismatch" and is_key:
         message = f"{where}: name {path[-1]!r} is not allowed"
-        hint = "names start with a letter and use letters, digits, _ and -"
+        # Project names allow `-`; source names (table names) do not.
+        dash = ", _ and -" if "\\-" in str(ctx.get("pattern", "")) else " and _"
+        hint = f"names start with a letter and use letters, digits{dash}"
     else:
         text = error["msg"].removeprefix("Value error, ")
         message = f"{where}: {text}"
+        # A validator may raise PydanticCustomError with a `hint` in its context.
+        hint = str(ctx["hint"]) if ctx.get("hint") else None
     return marked.problem(path, message, hint, key=is_key)
 
 

@@ -1,7 +1,8 @@
 """The project file, ``listrak-sync.yml``, as pydantic models.
 
 Sections: ``warehouse``, ``listrak`` (API hosts), ``credentials``, ``destinations``, ``segments``,
-``campaigns``, ``schedules``. Unknown keys are errors (a typo must not silently do nothing).
+``campaigns``, ``schedules``, ``sources`` (what ``pull`` reads; models in ``source.config``).
+Unknown keys are errors (a typo must not silently do nothing).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pydantic import (
 )
 
 from ..audiences.filters import FilterNode
+from ..source.config import Source, SourceName
 from ..warehouse import WarehouseError
 from ..warehouse import parse as parse_warehouse
 from .credentials import Credential
@@ -273,3 +275,5 @@ class ProjectConfig(BaseModel):
     segments: dict[Name, Segment] = Field(default_factory=dict)
     campaigns: dict[Name, Campaign] = Field(default_factory=dict)
     schedules: dict[Name, Schedule] = Field(default_factory=dict)
+    # Source names become table names, so they cannot contain `-`.
+    sources: dict[SourceName, Source] = Field(default_factory=dict)

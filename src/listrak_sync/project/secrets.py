@@ -16,9 +16,13 @@ from pathlib import Path
 import yaml
 from pydantic import SecretStr
 
+from ..files.config import SftpTarget
+from ..source.config import HttpSink
 from .credentials import EnvRef, ListrakCredential, SecretFileRef, SftpCredential
+from .destinations import ProjectFilesDestination
 from .loader import Project
 from .problems import Problem, ProjectError
+from .yaml_marks import Marked
 from .yaml_marks import Path as DataPath
 
 __all__ = [
@@ -27,7 +31,9 @@ __all__ = [
     "credential_problems",
     "read_secrets_file",
     "resolve_listrak",
+    "resolve_secret",
     "resolve_sftp",
+    "sftp_target",
 ]
 
 
@@ -112,6 +118,20 @@ def _fields(credential: ListrakCredential | SftpCredential) -> dict[str, object]
     }
 
 
+def _secret_refs(project: Project) -> list[tuple[DataPath, str | EnvRef | SecretFileRef]]:
+    """Every value the project takes from the environment or the secrets file, with its path."""
+    refs: list[tuple[DataPath, str | EnvRef | SecretFileRef]] = []
+    for name, credential in project.config.credentials.items():
+        for field, ref in _fields(credential).items():
+            assert isinstance(ref, str | EnvRef | SecretFileRef)
+            refs.append((("credentials", name, field), ref))
+    for name, source in project.config.sources.items():
+        events = getattr(source, "events", None)
+        if events is not None and isinstance(events.sink, HttpSink):
+            refs.append((("sources", name, "events", "sink", "write_key"), events.sink.write_key))
+    return refs
+
+
 def credential_problems(project: Project) -> list[Problem]:
     """Every credential value that cannot be resolved (unset variable, missing secret, a secrets
     file with loose permissions), each at the place it is referenced."""
@@ -121,20 +141,36 @@ def credential_problems(project: Project) -> list[Problem]:
     except ProjectError as exc:
         return list(exc.problems)
     problems: list[Problem] = []
-    for name, credential in project.config.credentials.items():
-        for field, ref in _fields(credential).items():
-            assert isinstance(ref, str | EnvRef | SecretFileRef)
-            try:
-                _lookup(ref, secrets, secrets_path)
-            except LookupError as exc:
-                path: DataPath = ("credentials", name, field)
-                hint = (
-                    f"export {ref.env}=..."
-                    if isinstance(ref, EnvRef)
-                    else f"add `{getattr(ref, 'secret', '')}: ...` to {secrets_path}"
-                )
-                problems.append(project.problem(path, str(exc), hint))
+    for path, ref in _secret_refs(project):
+        try:
+            _lookup(ref, secrets, secrets_path)
+        except LookupError as exc:
+            hint = (
+                f"export {ref.env}=..."
+                if isinstance(ref, EnvRef)
+                else f"add `{getattr(ref, 'secret', '')}: ...` to {secrets_path}"
+            )
+            problems.append(project.problem(path, str(exc), hint))
     return problems
+
+
+def resolve_secret(
+    project: Project,
+    ref: EnvRef | SecretFileRef,
+    path: DataPath,
+    *,
+    marked: Marked | None = None,
+) -> SecretStr:
+    """A value written ``{env: NAME}`` or ``{secret: NAME}`` at ``path`` (e.g. an event sink's
+    write key); an unresolvable one is a ProjectError at that place in ``marked`` (the project
+    file unless the value came from another file)."""
+    secrets_path = project.path(project.config.secrets_file)
+    try:
+        return _lookup(ref, read_secrets_file(secrets_path), secrets_path)
+    except LookupError as exc:
+        where = marked or project.marked
+        dotted = ".".join(str(p) for p in path)
+        raise ProjectError([where.problem(path, f"{dotted}: {exc}")]) from None
 
 
 def _resolve(
@@ -173,4 +209,28 @@ def resolve_sftp(project: Project, name: str) -> ResolvedSftp:
         values.get("password"),
         values.get("private_key"),
         values.get("passphrase"),
+    )
+
+
+def sftp_target(project: Project, destination: str) -> SftpTarget:
+    """The upload target of the ``listrak_files`` destination ``destination``: its ``sftp:``
+    settings with the login of the credential it names (key text stays in memory)."""
+    found = project.config.destinations.get(destination)
+    if not isinstance(found, ProjectFilesDestination) or found.sftp is None:
+        raise ProjectError.single(
+            project.config_file,
+            f"no listrak_files destination named {destination!r} with an `sftp:` block",
+        )
+    settings = found.sftp
+    login = resolve_sftp(project, settings.credential)
+    known_hosts = project.path(str(settings.known_hosts))
+    return SftpTarget(
+        **settings.model_dump(
+            include={"host", "port", "remote_dir", "attempts", "connect_timeout", "credential"}
+        ),
+        known_hosts=known_hosts,
+        username=login.username,
+        password=login.password,
+        private_key_data=login.private_key,
+        passphrase=login.passphrase,
     )

@@ -14,7 +14,6 @@ from .config import (
     Source,
     SourcesSection,
 )
-from .project import load_sources
 from .pull import Puller, PullOptions, PullResult
 
 __all__ = [
@@ -29,5 +28,4 @@ __all__ = [
     "SmsSource",
     "Source",
     "SourcesSection",
-    "load_sources",
 ]

@@ -18,14 +18,15 @@ from rich.progress import SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ..listrak import ClientSettings, Credentials, ListrakClient, ListrakError
-from ..project import Project, ProjectError, resolve_listrak
+from ..project import Project, ProjectError, load_project, load_section, resolve_listrak
 from ..project.cli import ProjectOption, print_problems
+from ..project.secrets import resolve_secret
+from ..project.yaml_marks import Marked
 from ..state import LockHeld
 from ..sync.hooks import checkpoint
 from ..sync.workspace import Workspace
 from ..warehouse import WarehouseError, connect
 from .config import EventsConfig, HttpSink, Source
-from .project import load_sources, resolve_secret
 from .pull import Puller, PullOptions, PullResult
 from .sinks import EventSink, HttpEventSink, JsonlEventSink, Outbox
 from .streams import MAX_PAGE_SIZE, Progress
@@ -93,7 +94,12 @@ def pull(
 ) -> None:
     """Pull Listrak email and SMS subscriber state (and email engagement) into the warehouse."""
     try:
-        loaded, sources = load_sources(project, config)
+        loaded = load_project(project)
+        sources = loaded.config.sources
+        where: Marked = loaded.marked  # the file the sources were written in
+        if config is not None:
+            section, where = load_section(config, "sources")
+            sources = section.sources
     except ProjectError as exc:
         print_problems(exc.problems)
         raise typer.Exit(1) from None
@@ -131,7 +137,10 @@ def pull(
             sink = settings.sink
             if isinstance(sink, HttpSink):
                 key = resolve_secret(
-                    loaded, sink.write_key, f"sources.{source}.events.sink.write_key"
+                    loaded,
+                    sink.write_key,
+                    ("sources", source, "events", "sink", "write_key"),
+                    marked=where,
                 )
                 return HttpEventSink(
                     sink.url,

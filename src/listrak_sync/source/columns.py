@@ -19,9 +19,11 @@ import pyarrow.compute as pc
 __all__ = [
     "ColumnSpec",
     "FieldColumn",
+    "field_reader",
     "page_batch",
     "resolve_field_columns",
     "snake_case",
+    "with_fields",
 ]
 
 TIMESTAMP = pa.timestamp("s")
@@ -83,6 +85,22 @@ class ColumnSpec:
 
 def member(key: str) -> Callable[[dict[str, Any]], Any]:
     return lambda item: item.get(key)
+
+
+def with_fields(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Index each contact's ``segmentationFieldValues`` by field id (``_fields``), in place,
+    so each profile field column reads its value with one lookup."""
+    for item in items:
+        item["_fields"] = {
+            int(v["segmentationFieldId"]): v.get("value")
+            for v in item.get("segmentationFieldValues") or []
+        }
+    return items
+
+
+def field_reader(field_id: int) -> Callable[[dict[str, Any]], Any]:
+    """The value reader of a profile field column (items prepared by :func:`with_fields`)."""
+    return lambda item: item["_fields"].get(field_id)
 
 
 def _array(values: list[Any], type_: pa.DataType) -> pa.Array:

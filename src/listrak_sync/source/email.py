@@ -23,9 +23,17 @@ import pyarrow as pa
 
 from ..listrak import ListrakClient
 from ..warehouse import Warehouse
-from .columns import TIMESTAMP, ColumnSpec, FieldColumn, member, resolve_field_columns
+from .columns import (
+    TIMESTAMP,
+    ColumnSpec,
+    FieldColumn,
+    field_reader,
+    member,
+    resolve_field_columns,
+    with_fields,
+)
 from .config import EmailSource
-from .sql import latest_rows, merge, q, replace, stage_name
+from .sql import counts_by, latest_rows, merge, newest, q, replace, stage_name
 from .streams import PAGE_COLUMN, Stream
 
 __all__ = ["CONTACT_COLUMNS", "MAX_FIELDS_PER_REQUEST", "EmailContacts", "list_fields"]
@@ -52,19 +60,6 @@ _CHANGED = "greatest(subscribe_date, resubscribe_date, unsubscribe_date)"
 def _lower(item: dict[str, Any]) -> Any:
     address = item.get("emailAddress")
     return address.strip().lower() if isinstance(address, str) else None
-
-
-def _with_fields(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    for item in items:
-        item["_fields"] = {
-            int(v["segmentationFieldId"]): v.get("value")
-            for v in item.get("segmentationFieldValues") or []
-        }
-    return items
-
-
-def _field_reader(field_id: int) -> Any:
-    return lambda item: item["_fields"].get(field_id)
 
 
 async def list_fields(client: ListrakClient, list_id: int) -> dict[int, str]:
@@ -174,7 +169,7 @@ class EmailContacts:
                 if index == 0:
                     columns += [ColumnSpec(n, t, member(k)) for n, t, k in _BASE]
                 columns += [
-                    ColumnSpec(f.column, pa.string(), _field_reader(f.field_id)) for f in fields
+                    ColumnSpec(f.column, pa.string(), field_reader(f.field_id)) for f in fields
                 ]
                 constants: dict[str, pa.Scalar] = {}
                 if index == 0:
@@ -193,7 +188,7 @@ class EmailContacts:
                         columns=columns,
                         params={**params, **({"segmentationFieldIds": ids} if ids else {})},
                         constants=constants,
-                        prepare=_with_fields,
+                        prepare=with_fields,
                         label=f"{self.name} {state.lower()}",
                     )
                 )
@@ -207,9 +202,18 @@ class EmailContacts:
         first = self.pass_stage(0)
         base = [*CONTACT_COLUMNS[:1], "email_lower", *(c[0] for c in _BASE)]
         zero = [*base, *(f.column for f in passes[0]), "pulled_at", "run_id"]
-        select = latest_rows(
-            q(first), ["email_lower"], [f"{_CHANGED} DESC NULLS LAST", f"{PAGE_COLUMN} DESC"], zero
-        )
+        # An address read in both state streams changed between the reads. Its dates only move
+        # forward, so the later read has each date at least as new; with second-resolution
+        # dates the newest change can tie, and the (re)subscribe and unsubscribe dates then
+        # tell which read came last. Page numbers count per stream, so they only break ties
+        # within one stream.
+        newest_first = [
+            f"{_CHANGED} DESC NULLS LAST",
+            "resubscribe_date DESC NULLS LAST",
+            "unsubscribe_date DESC NULLS LAST",
+            f"{PAGE_COLUMN} DESC",
+        ]
+        select = latest_rows(q(first), ["email_lower"], newest_first, zero)
         parts = [f"({select}) p0"]
         picked = [f"p0.{q(c)}" for c in base]
         picked.append("(p0.subscription_state = 'Subscribed') AS subscribed")
@@ -239,21 +243,15 @@ class EmailContacts:
 
     def cursor(self, warehouse: Warehouse) -> datetime | None:
         """The newest contact date this pull saw: where the next incremental pull starts."""
-        found = warehouse.query(f"SELECT max(changed_at) AS m FROM {q(self.stage)}")
-        value = found.column("m")[0].as_py()
-        return value if isinstance(value, datetime) else None
+        return newest(warehouse, self.stage, "changed_at")
 
     def counts(self, warehouse: Warehouse) -> dict[str, int]:
         """Rows of this pull by subscription state (the run summary)."""
-        found = warehouse.query(
-            f"SELECT subscription_state AS s, count(*) AS n FROM {q(self.stage)} GROUP BY 1"
+        found = counts_by(
+            warehouse,
+            f"SELECT subscription_state AS s, count(*) AS n FROM {q(self.stage)} GROUP BY 1",
         )
-        return {
-            f"contacts_{str(s).lower()}": int(n)
-            for s, n in zip(
-                found.column("s").to_pylist(), found.column("n").to_pylist(), strict=True
-            )
-        }
+        return {f"contacts_{str(s).lower()}": n for s, n in found.items()}
 
     def table_matches(self, warehouse: Warehouse) -> bool:
         """Whether the existing table has this pull's columns (else the pull must be full)."""

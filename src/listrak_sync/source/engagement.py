@@ -20,7 +20,7 @@ from ..listrak import ListrakClient
 from ..warehouse import Warehouse
 from .columns import TIMESTAMP, ColumnSpec, member
 from .config import EngagementConfig
-from .sql import latest_rows, merge, q, stage_name
+from .sql import latest_rows, merge, newest, q, stage_name
 from .streams import PAGE_COLUMN, Stream
 
 __all__ = ["ACTIVITY_COLUMNS", "MESSAGE_COLUMNS", "Engagement"]
@@ -207,9 +207,7 @@ class Engagement:
         )
 
     def cursor(self, warehouse: Warehouse) -> datetime | None:
-        found = warehouse.query(f"SELECT max(send_date) AS m FROM {q(self.messages_stage)}")
-        value = found.column("m")[0].as_py()
-        return value if isinstance(value, datetime) else None
+        return newest(warehouse, self.messages_stage, "send_date")
 
     def counts(self, warehouse: Warehouse) -> dict[str, int]:
         found = warehouse.query(

@@ -7,12 +7,15 @@ not (or ``false``/``null``, see ``unsubscribed_trait``). Events go to contacts w
 changed since the last pull whose events were recorded (the first such pull: every contact).
 
 The previous state is a snapshot (Parquet, ``SnapshotStore``) of ``email_lower, email,
-subscribed, user_id, state_at``; the comparison runs in a local DuckDB file in the run's work
-folder, fed by streaming the pulled rows out of the warehouse, so no list is held in Python.
+subscribed, user_id, state_at, changes``; the comparison runs in a local DuckDB file in the
+run's work folder, fed by streaming the pulled rows out of the warehouse, so no list is held in
+Python.
 
 Every event's ``messageId`` is a UUID derived from the change it reports (source, address,
-state, user id, and the Listrak date of the change), so a pull replayed after a crash yields
-the same ids and the outbox keeps one of each.
+state, user id, the Listrak date of the change, and the contact's change number), so a pull
+replayed after a crash yields the same ids and the outbox keeps one of each. The change number
+(``changes``, counted in the snapshot) is what tells apart a subscribe and a resubscribe in the
+same second: Listrak's dates have second resolution, so state and date alone can repeat.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from ..warehouse import Warehouse
 from .config import EventsConfig
 from .engagement import FLAG_EVENTS
 
-__all__ = ["IDENTIFY_SCHEMA", "IdentifyDiff", "identify_event", "track_events"]
+__all__ = ["IDENTIFY_SCHEMA", "SNAPSHOT_SCHEMA", "IdentifyDiff", "identify_event", "track_events"]
 
 _NAMESPACE = uuid.UUID("6f1c3b1e-8a53-4c1f-9a4e-6b7f2f0c9d21")
 IDENTIFY_SCHEMA = pa.schema(
@@ -43,6 +46,14 @@ IDENTIFY_SCHEMA = pa.schema(
         pa.field("user_id", pa.string()),
         pa.field("state_at", pa.timestamp("s")),
     ]
+)
+# The snapshot adds how many identify changes each contact has had (null: none counted yet,
+# e.g. a snapshot written before the column existed).
+SNAPSHOT_SCHEMA = IDENTIFY_SCHEMA.append(pa.field("changes", pa.int64()))
+# A contact of this pull (``c``) whose identify state differs from the snapshot's (``p``).
+_CHANGED = (
+    "(p.email_lower IS NULL OR p.subscribed IS DISTINCT FROM c.subscribed"
+    " OR p.user_id IS DISTINCT FROM c.user_id)"
 )
 _CONTEXT = {"library": {"name": "listrak-sync", "version": __version__}}
 
@@ -63,7 +74,9 @@ def identify_event(
     subscribed: bool,
     user_id: str | None,
     state_at: datetime | None,
+    change: int,
 ) -> dict[str, Any]:
+    """The identify event of a contact's ``change``-th change (its number in the snapshot)."""
     trait = f"{config.trait_prefix}{list_id}"
     traits: dict[str, Any] = {"email": email}
     if subscribed:
@@ -74,7 +87,9 @@ def identify_event(
         traits[trait] = None
     event: dict[str, Any] = {
         "type": "identify",
-        "messageId": _message_id(source, "identify", email.lower(), subscribed, user_id, state_at),
+        "messageId": _message_id(
+            source, "identify", email.lower(), subscribed, user_id, state_at, change
+        ),
         "anonymousId": email,
         "traits": traits,
         "context": _CONTEXT,
@@ -96,12 +111,14 @@ class IdentifyDiff:
         self._con = duckdb.connect(str(self._file))
         self._con.execute(f"SET temp_directory = '{workdir / 'tmp'}'")
         self.full = full
+        self._con.execute(
+            "CREATE TABLE prev (email_lower VARCHAR, email VARCHAR, subscribed BOOLEAN,"
+            " user_id VARCHAR, state_at TIMESTAMP, changes BIGINT)"
+        )
         if previous is not None and previous.exists():
-            self._con.execute("CREATE TABLE prev AS SELECT * FROM read_parquet(?)", [str(previous)])
-        else:
+            # By name: an older snapshot without ``changes`` loads with it null.
             self._con.execute(
-                "CREATE TABLE prev (email_lower VARCHAR, email VARCHAR, subscribed BOOLEAN,"
-                " user_id VARCHAR, state_at TIMESTAMP)"
+                "INSERT INTO prev BY NAME SELECT * FROM read_parquet(?)", [str(previous)]
             )
 
     def load(self, warehouse: Warehouse, select: str) -> None:
@@ -116,17 +133,16 @@ class IdentifyDiff:
             self._con.unregister("incoming")
 
     def changes(self, *, chunk: int = 10_000) -> Iterator[tuple[Any, ...]]:
-        """``(email, subscribed, user_id, state_at)`` of each contact to identify."""
+        """``(email, subscribed, user_id, state_at, change)`` of each contact to identify."""
         sql = (
-            "SELECT c.email, c.subscribed, c.user_id, c.state_at FROM cur c"
-            " LEFT JOIN prev p USING (email_lower)"
-            " WHERE p.email_lower IS NULL OR p.subscribed IS DISTINCT FROM c.subscribed"
-            " OR p.user_id IS DISTINCT FROM c.user_id"
+            "SELECT c.email, c.subscribed, c.user_id, c.state_at, coalesce(p.changes, 0) + 1"
+            f" FROM cur c LEFT JOIN prev p USING (email_lower) WHERE {_CHANGED}"
         )
         if self.full:
             # Gone from a full read while subscribed: no longer subscribed.
             sql += (
-                " UNION ALL SELECT p.email, FALSE, p.user_id, p.state_at FROM prev p"
+                " UNION ALL SELECT p.email, FALSE, p.user_id, p.state_at,"
+                " coalesce(p.changes, 0) + 1 FROM prev p"
                 " WHERE p.subscribed AND p.email_lower NOT IN (SELECT email_lower FROM cur)"
             )
         result = self._con.execute(sql + " ORDER BY 1")
@@ -134,16 +150,21 @@ class IdentifyDiff:
             yield from rows
 
     def commit_snapshot(self, snapshots: SnapshotStore, name: str) -> int:
-        """Replace the snapshot with the state after this pull."""
-        if self.full:
-            sql = "SELECT * FROM cur"
-        else:
+        """Replace the snapshot with the state after this pull (changed contacts count one
+        more change, as ``changes`` numbered them)."""
+        sql = (
+            "SELECT c.*, CASE WHEN "
+            + _CHANGED
+            + " THEN coalesce(p.changes, 0) + 1 ELSE p.changes END AS changes"
+            " FROM cur c LEFT JOIN prev p USING (email_lower)"
+        )
+        if not self.full:
             sql = (
                 "SELECT * FROM prev WHERE email_lower NOT IN (SELECT email_lower FROM cur)"
-                " UNION ALL SELECT * FROM cur"
+                f" UNION ALL {sql}"
             )
         reader = self._con.sql(sql).to_arrow_reader(65_536)
-        return snapshots.replace(name, (b.cast(IDENTIFY_SCHEMA) for b in reader), IDENTIFY_SCHEMA)
+        return snapshots.replace(name, (b.cast(SNAPSHOT_SCHEMA) for b in reader), SNAPSHOT_SCHEMA)
 
     def close(self) -> None:
         self._con.close()

@@ -355,9 +355,9 @@ class Puller:
     def _identifies(
         self, name: str, source: EmailSource, config: EventsConfig, diff: IdentifyDiff
     ) -> Iterator[dict[str, Any]]:
-        for email, subscribed, user_id, state_at in diff.changes():
+        for email, subscribed, user_id, state_at, change in diff.changes():
             yield identify_event(
-                name, source.list_id, config, email, bool(subscribed), user_id, state_at
+                name, source.list_id, config, email, bool(subscribed), user_id, state_at, change
             )
 
     def _tracks(self, name: str, list_id: int, select: str) -> Iterator[dict[str, Any]]:

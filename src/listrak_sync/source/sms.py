@@ -25,9 +25,17 @@ import pyarrow as pa
 
 from ..listrak import ListrakClient
 from ..warehouse import Warehouse
-from .columns import TIMESTAMP, ColumnSpec, FieldColumn, member, resolve_field_columns
+from .columns import (
+    TIMESTAMP,
+    ColumnSpec,
+    FieldColumn,
+    field_reader,
+    member,
+    resolve_field_columns,
+    with_fields,
+)
 from .config import SmsSource
-from .sql import latest_rows, merge, q, replace, stage_name
+from .sql import counts_by, latest_rows, merge, newest, q, replace, stage_name
 from .streams import PAGE_COLUMN, Stream
 
 __all__ = ["SMS_CONTACT_COLUMNS", "SmsPull"]
@@ -46,21 +54,8 @@ _OPT_OUT_COLUMNS = ("sender_code_id", "phone_number", "opt_out_date", "opt_out_r
 _TRAILING = ("pulled_at", "run_id")
 
 
-def _with_fields(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    for item in items:
-        item["_fields"] = {
-            int(v["segmentationFieldId"]): v.get("value")
-            for v in item.get("segmentationFieldValues") or []
-        }
-    return items
-
-
 def _constant(value: Any) -> Callable[[dict[str, Any]], Any]:
     return lambda _: value
-
-
-def _field_reader(field_id: int) -> Any:
-    return lambda item: item["_fields"].get(field_id)
 
 
 @dataclass
@@ -140,7 +135,7 @@ class SmsPull:
             "pulled_at": pa.scalar(pulled_at, TIMESTAMP),
             "run_id": pa.scalar(run_id, pa.string()),
         }
-        fields = [ColumnSpec(f.column, pa.string(), _field_reader(f.field_id)) for f in self.fields]
+        fields = [ColumnSpec(f.column, pa.string(), field_reader(f.field_id)) for f in self.fields]
         streams: list[Stream] = []
         for phone_list in self.phone_lists:
             for opted_out in (False, True):
@@ -163,7 +158,7 @@ class SmsPull:
                             "phone_list_id": pa.scalar(phone_list, pa.int64()),
                             **trailing,
                         },
-                        prepare=_with_fields,
+                        prepare=with_fields,
                         label=f"{self.name} list {phone_list}"
                         + (" opted out" if opted_out else ""),
                     )
@@ -220,21 +215,15 @@ class SmsPull:
         )
 
     def opt_outs_cursor(self, warehouse: Warehouse) -> datetime | None:
-        found = warehouse.query(f"SELECT max(opt_out_date) AS m FROM {q(self.opt_outs_stage)}")
-        value = found.column("m")[0].as_py()
-        return value if isinstance(value, datetime) else None
+        return newest(warehouse, self.opt_outs_stage, "opt_out_date")
 
     def counts(self, warehouse: Warehouse) -> dict[str, int]:
-        found = warehouse.query(
+        found = counts_by(
+            warehouse,
             "SELECT CASE WHEN opted_out THEN 'opted_out' ELSE 'opted_in' END AS s, count(*) AS n"
-            f" FROM {q(self.contacts_stage)} GROUP BY 1"
+            f" FROM {q(self.contacts_stage)} GROUP BY 1",
         )
-        counts = {
-            f"sms_{s}": int(n)
-            for s, n in zip(
-                found.column("s").to_pylist(), found.column("n").to_pylist(), strict=True
-            )
-        }
+        counts = {f"sms_{s}": n for s, n in found.items()}
         opt = warehouse.query(f"SELECT count(*) AS n FROM {q(self.opt_outs_stage)}")
         counts["sms_opt_outs_read"] = int(opt.column("n")[0].as_py())
         return counts

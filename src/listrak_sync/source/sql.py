@@ -8,10 +8,12 @@ never row by row in Python.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
 from ..warehouse import Warehouse
 
-__all__ = ["latest_rows", "merge", "q", "replace", "stage_name"]
+__all__ = ["counts_by", "latest_rows", "merge", "newest", "q", "replace", "stage_name"]
 
 
 def q(name: str) -> str:
@@ -87,3 +89,17 @@ def warehouse_has(warehouse: Warehouse, table: str) -> bool:
 def drop(warehouse: Warehouse, tables: Sequence[str]) -> None:
     if tables:
         warehouse.execute("; ".join(f"DROP TABLE IF EXISTS {q(t)}" for t in tables))
+
+
+def newest(warehouse: Warehouse, table: str, column: str) -> datetime | None:
+    """The latest timestamp in ``column`` of ``table``; None when it has none."""
+    found = warehouse.query(f"SELECT max({q(column)}) AS m FROM {q(table)}")
+    value = found.column("m")[0].as_py()
+    return value if isinstance(value, datetime) else None
+
+
+def counts_by(warehouse: Warehouse, select: str) -> dict[Any, int]:
+    """``{s: n}`` of a ``SELECT ... AS s, count(*) AS n ... GROUP BY 1`` query."""
+    found = warehouse.query(select)
+    groups, counts = found.column("s").to_pylist(), found.column("n").to_pylist()
+    return {group: int(n) for group, n in zip(groups, counts, strict=True)}

@@ -13,19 +13,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pyarrow as pa
 
-from ..listrak import ListrakApiError, Session
+from ..listrak import Session
 from ..state import StateStore
 from ..warehouse import Warehouse
 from .columns import ColumnSpec, page_batch, schema_of
 
-__all__ = ["MAX_PAGE_SIZE", "Journal", "Progress", "Stream", "pages", "run_stream"]
+__all__ = ["MAX_PAGE_SIZE", "Journal", "Progress", "Stream", "run_stream"]
 
 MAX_PAGE_SIZE = 5000
 PAGE_COLUMN = "_page"
@@ -76,47 +75,6 @@ class Journal:
         self.store.set_checkpoint(self.scope, f"{self.run_id}/{key}", json.dumps(value))
 
 
-def _next_cursor(value: Any) -> str | None:
-    # The specs call nextPageCursor a URI; Listrak sends a bare cursor. Accept both.
-    if not value:
-        return None
-    text = str(value)
-    if "cursor=" in text:
-        found = parse_qs(urlsplit(text).query).get("cursor")
-        return found[0] if found else None
-    return text
-
-
-async def pages(
-    session: Session,
-    path: str,
-    *,
-    operation: str,
-    params: Mapping[str, Any] | None = None,
-    start: str = "Start",
-    page_size: int = MAX_PAGE_SIZE,
-) -> AsyncIterator[tuple[list[dict[str, Any]], str | None]]:
-    """``(items, next cursor)`` for each page from ``start``, which may be a journaled cursor."""
-    cursor: str | None = start
-    seen: set[str] = set()
-    while cursor is not None:
-        query = {**(params or {}), "cursor": cursor, "count": page_size}
-        answer = await session.call("GET", path, operation=operation, params=query)
-        data = answer.get("data") or []
-        following = _next_cursor(answer.get("nextPageCursor")) if data else None
-        if following is not None and following in seen:
-            raise ListrakApiError(
-                "the API returned a page cursor it had returned before",
-                method="GET",
-                path=path,
-                operation=operation,
-            )
-        if following is not None:
-            seen.add(following)
-        yield data, following
-        cursor = following
-
-
 async def run_stream(
     stream: Stream,
     warehouse: Warehouse,
@@ -139,13 +97,12 @@ async def run_stream(
     queue: asyncio.Queue[tuple[list[dict[str, Any]], str | None] | None] = asyncio.Queue(2)
 
     async def produce() -> None:
-        async for page in pages(
-            stream.session,
+        async for page in stream.session.cursor_pages(
             stream.path,
             operation=stream.operation,
             params=stream.params,
             start=str(state["next"]),
-            page_size=page_size,
+            count=page_size,
         ):
             await queue.put(page)
         await queue.put(None)

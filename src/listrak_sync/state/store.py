@@ -14,14 +14,14 @@ from __future__ import annotations
 import json
 import os
 import socket
-import sqlite3
 import uuid
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
+
+from .sqlite import WalDatabase
 
 __all__ = [
     "LockHeld",
@@ -134,38 +134,13 @@ class RowOutcome:
     reason: str | None = None
 
 
-class StateStore:
+class StateStore(WalDatabase):
     """Run records and the journal that makes runs resumable."""
 
     def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
-        if str(path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        # autocommit mode: each statement commits at once unless inside ``transaction()``.
-        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=10000")
-        self._db.executescript(_SCHEMA)
-
-    def close(self) -> None:
-        self._db.close()
-
-    def __enter__(self) -> StateStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        # NORMAL: a commit survives the process being killed (what resuming relies on); only
+        # an OS crash or power loss may drop the last ones.
+        super().__init__(path, schema=_SCHEMA, synchronous="NORMAL")
 
     # -- runs -----------------------------------------------------------------------------
 

@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import re
-from importlib import resources
 from pathlib import Path
 
 import pytest
-import yaml
 
 from listrak_sync.emulator import EmulatorServer
 from listrak_sync.emulator.admin_client import EmulatorAdmin, EmulatorAdminError
+from listrak_sync.emulator.cli import sample_seed
 from listrak_sync.emulator.email import import_queue
 from tests.conftest import Emulator
 from tests.emulator.email.helpers import BASE, email_column, import_body, run_import
 
 
 def test_sample_seed_loads_and_dumps(emulator: Emulator) -> None:
-    seed = yaml.safe_load(
-        resources.files("listrak_sync.emulator").joinpath("sample_seed.yml").read_text("utf-8")
-    )
+    seed = sample_seed()
     seed.pop("clients")
     emulator.admin.seed(seed)
     state = emulator.admin.state()["email"]

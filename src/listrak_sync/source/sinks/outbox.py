@@ -12,13 +12,13 @@ cannot enqueue them again, then pruned.
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from ...state.sqlite import WalDatabase
 
 __all__ = ["Outbox", "QueuedEvent"]
 
@@ -45,35 +45,10 @@ class QueuedEvent:
     body: str  # the event's JSON, as sent
 
 
-class Outbox:
+class Outbox(WalDatabase):
     def __init__(self, path: Path | str) -> None:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
         # An enqueued event must survive a crash: it may be the only record of the change.
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA busy_timeout=10000")
-        self._db.executescript(_SCHEMA)
-
-    def close(self) -> None:
-        self._db.close()
-
-    def __enter__(self) -> Outbox:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        super().__init__(path, schema=_SCHEMA, synchronous="FULL")
 
     def add(self, source: str, events: Iterable[dict[str, Any]], *, chunk: int = 5000) -> int:
         """Enqueue events (each has a ``messageId``); returns how many were new."""
@@ -82,7 +57,7 @@ class Outbox:
         now = time.time()
 
         def flush() -> int:
-            with self._transaction() as db:
+            with self.transaction() as db:
                 before = db.total_changes
                 db.executemany(
                     "INSERT OR IGNORE INTO events (source, message_id, body, enqueued_at)"
@@ -116,7 +91,7 @@ class Outbox:
         self._finish(seqs, "rejected", reason)
 
     def attempt_failed(self, seqs: Iterable[int], error: str) -> None:
-        with self._transaction() as db:
+        with self.transaction() as db:
             db.executemany(
                 "UPDATE events SET attempts = attempts + 1, last_error = ? WHERE seq = ?",
                 [(error, seq) for seq in seqs],
@@ -124,7 +99,7 @@ class Outbox:
 
     def _finish(self, seqs: Iterable[int], status: str, reason: str | None) -> None:
         now = time.time()
-        with self._transaction() as db:
+        with self.transaction() as db:
             db.executemany(
                 "UPDATE events SET status = ?, finished_at = ?, attempts = attempts + 1,"
                 " last_error = coalesce(?, last_error) WHERE seq = ?",
