@@ -1,41 +1,114 @@
-"""The ``listrak-sync`` command: one entry point, one sub-command group per part of the product."""
+"""The ``listrak-sync`` command: one entry point, one sub-command group per part of the product.
+
+Sub-commands are registered by module path and help line, so running one imports only its own
+part of the product (see lazy_group.py). ``help`` is the line ``listrak-sync --help`` shows: the
+first paragraph of the command's docstring or its Typer app's help (tests/test_cli_startup.py
+checks they agree).
+"""
 
 from __future__ import annotations
 
 import typer
 
-from .audiences.cli import campaigns_app, segments_app
-from .demo import demo
-from .emulator.cli import app as emulator_app
-from .events.cli import events_app
-from .events.cli import serve as _events_serve
-from .files.cli import export as _files_export
-from .project.cli import init as _project_init
-from .project.cli import validate as _project_validate
-from .source.cli import pull as _source_pull
-from .sync.cli import sync_app
-from .warehouse.sample_data.cli import sample_data
+from .lazy_group import LazyCommand, LazyGroup
 
 __all__ = ["app"]
+
+
+class _Commands(LazyGroup):
+    # Commands first, then groups: the order Typer lists them in.
+    lazy_commands = (
+        LazyCommand(
+            "demo",
+            "Run the main job against the embedded emulator and sample data, then exit.",
+            "listrak_sync.demo:demo",
+        ),
+        LazyCommand(
+            "export",
+            "Validate customers, products, orders and order items and deliver them to Listrak.",
+            "listrak_sync.files.cli:export",
+        ),
+        LazyCommand(
+            "init",
+            "Create a working sample project: config, secrets, and sample data in a DuckDB file.",
+            "listrak_sync.project.cli:init",
+        ),
+        LazyCommand(
+            "validate",
+            "Check the project: config, references, credentials, segment SQL and filters,"
+            " attributes.",
+            "listrak_sync.project.cli:validate",
+        ),
+        LazyCommand(
+            "sample-data",
+            "Create customer_360, merged_customers, orders, order_items, products, sms_opt_status"
+            " and\nemail_opt_status: realistic, deliberately messy retail data.",
+            "listrak_sync.warehouse.sample_data.cli:sample_data",
+        ),
+        LazyCommand(
+            "pull",
+            "Pull Listrak email and SMS subscriber state (and email engagement) into the"
+            " warehouse.",
+            "listrak_sync.source.cli:pull",
+        ),
+        LazyCommand(
+            "serve",
+            "Serve the Segment-compatible event endpoint until SIGTERM or Ctrl-C.",
+            "listrak_sync.events.cli:serve",
+        ),
+        LazyCommand(
+            "emulator",
+            "Run a local Listrak emulator, or manage a running one.",
+            "listrak_sync.emulator.cli:app",
+        ),
+        LazyCommand(
+            "segments",
+            "Segments: list them, show their SQL, count who is in them.",
+            "listrak_sync.audiences.cli:segments_app",
+        ),
+        LazyCommand(
+            "campaigns",
+            "Campaigns: list them, show them, preview who gets what.",
+            "listrak_sync.audiences.cli:campaigns_app",
+        ),
+        LazyCommand(
+            "plan",
+            "What a sync would do, per destination: counts, steps, sample rows. Nothing is sent.",
+            "listrak_sync.sync.cli:sync_app",
+            merge=True,
+        ),
+        LazyCommand(
+            "sync",
+            "Bring each destination of CAMPAIGN in step with its audience (resuming a killed run).",
+            "listrak_sync.sync.cli:sync_app",
+            merge=True,
+        ),
+        LazyCommand(
+            "runs",
+            "Run history (latest first), or one run: counts, imports, row outcomes.",
+            "listrak_sync.sync.cli:sync_app",
+            merge=True,
+        ),
+        LazyCommand(
+            "events",
+            "The event destination: test mappings, inspect and retry dead letters.",
+            "listrak_sync.events.cli:events_app",
+        ),
+    )
+
 
 app = typer.Typer(
     name="listrak-sync",
     help="Move audiences from your warehouse into Listrak, and Listrak's subscriber state back.",
+    cls=_Commands,
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,  # locals may hold secrets
 )
-app.add_typer(emulator_app, name="emulator")
-app.command("demo")(demo)
-app.command("export")(_files_export)
-app.command("init")(_project_init)
-app.command("validate")(_project_validate)
-app.add_typer(segments_app, name="segments")
-app.add_typer(campaigns_app, name="campaigns")
-app.command("sample-data")(sample_data)
-app.command("pull")(_source_pull)
-app.add_typer(sync_app)  # plan, sync, runs
-app.command("serve")(_events_serve)
-app.add_typer(events_app, name="events")
+
+
+@app.callback()
+def _root() -> None:
+    """Without a callback Typer would not build a group, the app having no eager commands."""
 
 
 if __name__ == "__main__":  # pragma: no cover

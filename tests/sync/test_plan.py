@@ -14,18 +14,16 @@ from listrak_sync.sync.plan import SNAPSHOT_SCHEMA, PlanFiles, audience_schema, 
 
 def _audience(files: PlanFiles, rows: list[tuple[str, str | None]]) -> None:
     schema = audience_schema(1)
-    pq.write_table(
-        pa.table(
-            [
-                [f"C{i}" for i in range(len(rows))],
-                ["all"] * len(rows),
-                [key for key, _ in rows],
-                [city for _, city in rows],
-            ],
-            schema=schema,
-        ),
-        files.audience,
+    table = pa.table(
+        [
+            [f"C{i}" for i in range(len(rows))],
+            ["all"] * len(rows),
+            [key for key, _ in rows],
+            [city for _, city in rows],
+        ],
+        schema=schema,
     )
+    assert files.load_audience(table.to_batches()) == len(rows)
 
 
 def _snapshot(path: Path, rows: list[dict[str, object]]) -> Path:
@@ -219,3 +217,43 @@ def test_previous_from_remote_keeps_ownership(files: PlanFiles, tmp_path: Path) 
     assert rows["theirs@x.com"]["member"] is False
     assert rows["left-list@x.com"]["member"] is False  # not subscribed in Listrak any more
     assert rows["mine@x.com"]["attr_hash"] is not None
+
+
+def test_unchanged_rows_stay_out_of_the_plan_and_keep_their_snapshot_row(
+    files: PlanFiles, tmp_path: Path
+) -> None:
+    boston = _hash_of(files, "Boston")
+    kept = [
+        {"key": "same@x.com", "attr_hash": boston, "owned": True, "state": "s1", "run_id": "r0"},
+        {"key": "outside@x.com", "member": False, "declined": True, "run_id": "r9"},
+    ]
+    snapshot = _snapshot(tmp_path / "snap.parquet", [*kept, {"key": "gone@x.com"}])
+    _audience(files, [("same@x.com", "Boston"), ("new@x.com", "Reno")])
+    files.previous_from_snapshot(snapshot)
+
+    summary = files.build(GROUPS)
+
+    assert summary.counts == {"enter": 1, "change": 0, "same": 1, "leave": 1, "rest": 1}
+    assert sorted(pq.read_table(files.plan).column("key").to_pylist()) == [
+        "gone@x.com",
+        "new@x.com",
+    ]
+    defaults = {"add-0001": ("added", "Subscribed"), "flag_off-0001": ("applied", "Updated")}
+    rows = {r["key"]: r for batch in files.next_snapshot(defaults, "r1") for r in batch.to_pylist()}
+    expected = pa.Table.from_pylist(
+        [
+            {"attr_hash": None, "member": True, "owned": False, "declined": False, "state": None}
+            | row
+            for row in kept
+        ],
+        schema=SNAPSHOT_SCHEMA,
+    ).to_pylist()
+    assert [rows["same@x.com"], rows["outside@x.com"]] == expected
+    assert rows["new@x.com"]["run_id"] == rows["gone@x.com"]["run_id"] == "r1"
+    assert rows["gone@x.com"]["member"] is False
+
+
+def test_build_needs_a_loaded_audience(files: PlanFiles) -> None:
+    files.previous_from_snapshot(None)
+    with pytest.raises(RuntimeError, match="load_audience"):
+        files.build(GROUPS)

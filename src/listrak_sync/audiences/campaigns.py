@@ -417,7 +417,9 @@ class AudienceUnit:
                 continue
             self._tally(batch)
             ok = pc.equal(batch.column("_status"), "ok")
-            kept = batch.filter(ok).select(columns)
+            # Usually every row is deliverable: skip the filter's copy of the batch.
+            kept = batch if pc.all(ok).as_py() else batch.filter(ok)
+            kept = kept.select(columns)
             if kept.num_rows:
                 yield kept
 

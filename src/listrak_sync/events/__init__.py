@@ -6,6 +6,7 @@ the resulting updates in a durable SQLite queue and delivers them to Listrak in 
 
 from typing import TYPE_CHECKING
 
+from .._exports import lazy_exports
 from .config import (
     MAX_MAPPINGS,
     AllOf,
@@ -23,14 +24,14 @@ from .config import (
     TypeIs,
     UpdateProfileFields,
 )
-from .deadletter import RetryReport, retry_dead_letters
-from .intake import hash_write_key
-from .mappings import FieldName, Rejection, Update, apply_mappings
-from .queue import DeadLetter, Queue, QueuedUpdate
-from .server import EventServer
-from .service import EventService, client_settings
 
 if TYPE_CHECKING:
+    from .deadletter import RetryReport, retry_dead_letters
+    from .intake import hash_write_key
+    from .mappings import FieldName, Rejection, Update, apply_mappings
+    from .queue import DeadLetter, Queue, QueuedUpdate
+    from .server import EventServer
+    from .service import EventService, client_settings
     from .setup import EventsFile, EventsSetup, load_setup
 
 __all__ = [
@@ -68,11 +69,27 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    # `setup` reads the project (which embeds EventDestination): imported on first use, so that
-    # loading the project config, which imports `events.config`, is not circular.
-    if name in ("EventsFile", "EventsSetup", "load_setup"):
-        from . import setup
-
-        return getattr(setup, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# The project config imports `events.config`: the server (uvicorn, prometheus-client) and the
+# rest load on first use. `setup` must load late anyway: it reads the project, which embeds
+# EventDestination, so an eager import would be circular.
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "RetryReport": "deadletter",
+        "retry_dead_letters": "deadletter",
+        "hash_write_key": "intake",
+        "FieldName": "mappings",
+        "Rejection": "mappings",
+        "Update": "mappings",
+        "apply_mappings": "mappings",
+        "DeadLetter": "queue",
+        "Queue": "queue",
+        "QueuedUpdate": "queue",
+        "EventServer": "server",
+        "EventService": "service",
+        "client_settings": "service",
+        "EventsFile": "setup",
+        "EventsSetup": "setup",
+        "load_setup": "setup",
+    },
+)

@@ -1,6 +1,9 @@
 """Customers, products, orders and order items to Listrak: validated CSV files (local folder or
 SFTP) and the Data Import API."""
 
+from typing import TYPE_CHECKING
+
+from .._exports import lazy_exports
 from .config import (
     DatasetSource,
     ListrakDataDestination,
@@ -9,11 +12,13 @@ from .config import (
     SftpTarget,
     ValidationRules,
 )
-from .export import DatasetReport, Exporter, ExportError, ExportReport
-from .issues import IssueLog, RowIssue
-from .mapping import MappingError
 from .schemas import DATASET_NAMES, DATASETS, Column, Dataset, DatasetName
-from .sftp import HostKeyError, SftpAuthError, SftpError, Upload, upload_files
+
+if TYPE_CHECKING:
+    from .export import DatasetReport, Exporter, ExportError, ExportReport
+    from .issues import IssueLog, RowIssue
+    from .mapping import MappingError
+    from .sftp import HostKeyError, SftpAuthError, SftpError, Upload, upload_files
 
 __all__ = [
     "DATASETS",
@@ -40,3 +45,22 @@ __all__ = [
     "ValidationRules",
     "upload_files",
 ]
+
+# The project config imports `files.config`; the exporter (pyarrow, asyncssh) loads on first use.
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "DatasetReport": "export",
+        "Exporter": "export",
+        "ExportError": "export",
+        "ExportReport": "export",
+        "IssueLog": "issues",
+        "RowIssue": "issues",
+        "MappingError": "mapping",
+        "HostKeyError": "sftp",
+        "SftpAuthError": "sftp",
+        "SftpError": "sftp",
+        "Upload": "sftp",
+        "upload_files": "sftp",
+    },
+)

@@ -9,8 +9,6 @@ import typer
 from rich.console import Console
 
 from .problems import Problem, ProjectError
-from .scaffold import scaffold
-from .validate import validate_project
 
 __all__ = ["ProjectOption", "init", "print_problems", "validate"]
 
@@ -48,6 +46,9 @@ def validate(
     """Check the project: config, references, credentials, segment SQL and filters, attributes.
 
     Exit code 0 when clean, 1 when there are problems (all of them are listed)."""
+    # Imported here: other commands import this module for ProjectOption and print_problems.
+    from .validate import validate_project
+
     _, problems = validate_project(project, check_warehouse=not offline)
     if problems:
         print_problems(problems)
@@ -68,6 +69,8 @@ def init(
     """Create a working sample project: config, secrets, and sample data in a DuckDB file.
 
     Its destinations target the emulator (`listrak-sync emulator --sample`)."""
+    from .scaffold import scaffold  # imported here for the reason given in validate()
+
     try:
         created = scaffold(directory, customers=customers, seed=seed, force=force)
     except ProjectError as exc:

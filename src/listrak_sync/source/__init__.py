@@ -4,6 +4,9 @@ Email list contacts (with profile fields), SMS list contacts and opt-outs, email
 their activity land in warehouse tables; changes can be emitted as Segment-spec events.
 """
 
+from typing import TYPE_CHECKING
+
+from .._exports import lazy_exports
 from .config import (
     EmailSource,
     EngagementConfig,
@@ -14,7 +17,9 @@ from .config import (
     Source,
     SourcesSection,
 )
-from .pull import Puller, PullOptions, PullResult
+
+if TYPE_CHECKING:
+    from .pull import Puller, PullOptions, PullResult
 
 __all__ = [
     "EmailSource",
@@ -29,3 +34,8 @@ __all__ = [
     "Source",
     "SourcesSection",
 ]
+
+# The project config imports `source.config`; the puller (DuckDB, sqlglot) loads on first use.
+__getattr__ = lazy_exports(
+    __name__, {"Puller": "pull", "PullOptions": "pull", "PullResult": "pull"}
+)

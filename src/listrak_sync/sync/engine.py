@@ -34,7 +34,7 @@ from ..project.secrets import resolve_listrak
 from ..state import LockHeld, RowOutcome, Run, StateStore, Step
 from . import hooks, registry
 from .context import RunContext
-from .destination import Effect, StepResult, SyncDestination
+from .destination import Effect, StepGroup, StepResult, SyncDestination
 from .errors import SyncError
 from .options import SyncOptions
 from .plan import (
@@ -260,17 +260,24 @@ class UnitSync:
         """Prepare, read the audience and the previous state, and write the plan."""
         with self._phase(ctx, "prepare", "preparing the destination"):
             ctx.target = await self.destination.prepare(ctx)
-        with self._phase(ctx, "audience", "reading the audience"):
-            await asyncio.to_thread(self._write_audience, ctx)
         snapshot = self.snapshots.path(self.snapshot_name)
         first = not snapshot.exists()
-        compared_with = "snapshot"
         with self._phase(ctx, "previous", "reading the previous state"):
             compared_with = await self._previous(ctx, snapshot, first)
-        with self._phase(ctx, "plan", "planning"):
-            groups = self.destination.step_groups(ctx)
-            summary = await asyncio.to_thread(ctx.files.build, groups)
+        groups = self.destination.step_groups(ctx)
+        summary = await asyncio.to_thread(self._diff, ctx, groups)
         return summary, compared_with
+
+    def _diff(self, ctx: RunContext, groups: list[StepGroup]) -> PlanSummary:
+        """Read the audience into the planning connection and plan against it, in one thread
+        (the connection never crosses threads)."""
+        try:
+            with self._phase(ctx, "audience", "reading the audience"):
+                self._load_audience(ctx)
+            with self._phase(ctx, "plan", "planning"):
+                return ctx.files.build(groups)
+        finally:
+            ctx.files.close()
 
     async def _previous(self, ctx: RunContext, snapshot: Path, first: bool) -> str:
         """Write ``previous.parquet``; returns what it was compared with."""
@@ -287,11 +294,12 @@ class UnitSync:
             await asyncio.to_thread(ctx.files.previous_from_snapshot, snapshot)
         return compared_with
 
-    def _write_audience(self, ctx: RunContext) -> None:
+    def _load_audience(self, ctx: RunContext) -> None:
+        """Stream the audience from the warehouse into the planning connection, attributes
+        as the text sent to Listrak (a batch at a time: no per-row Python, no file)."""
         schema = audience_schema(len(ctx.attributes))
-        target = ctx.files.audience
-        staged = target.with_name(target.name + ".staged")
-        with pq.ParquetWriter(staged, schema, compression="snappy") as writer:
+
+        def batches() -> Iterator[pa.RecordBatch]:
             for batch in self.unit.batches():
                 renamed = pa.RecordBatch.from_arrays(
                     [
@@ -303,17 +311,16 @@ class UnitSync:
                     names=schema.names,
                 )
                 normalized = self.destination.normalize(ctx, renamed)
-                writer.write_batch(
-                    pa.RecordBatch.from_arrays(
-                        [
-                            c if c.type == pa.string() else c.cast(pa.string())
-                            for c in normalized.columns
-                        ],
-                        schema=schema,
-                    )
+                yield pa.RecordBatch.from_arrays(
+                    [
+                        c if c.type == pa.string() else c.cast(pa.string())
+                        for c in normalized.columns
+                    ],
+                    schema=schema,
                 )
                 self.reporter.audience_rows(self.target, batch.num_rows)
-        os.replace(staged, target)
+
+        ctx.files.load_audience(batches())
 
     async def _write_remote(self, ctx: RunContext) -> bool:
         source = await self.destination.remote(ctx)

@@ -1,20 +1,23 @@
 """The plan: the current audience diffed against what the destination held, in DuckDB.
 
-Inputs are Parquet files in the run's work folder: ``audience.parquet`` (the audience as
-delivered, attributes as the text sent to Listrak) and ``previous.parquet`` (the last committed
-snapshot, or what Listrak holds on a first / ``--full`` run). One query classifies every key —
-``enter``, ``change`` (attribute hash differs), ``same``, ``leave``, ``rest`` (a previous
-non-member still outside the audience) — assigns rows to the destination's step groups and cuts
-the groups into parts; the result is ``plan.parquet``, written once and read by every step, so a
-resumed run applies exactly the plan it journaled. The next snapshot is computed from the plan
-and the per-step results the same way. No Python runs per row.
+The audience is loaded straight from the warehouse's Arrow batches into the run's DuckDB
+connection (``load_audience``; attributes as the text sent to Listrak) and diffed against
+``previous.parquet`` in the run's work folder (the last committed snapshot, or what Listrak
+holds on a first / ``--full`` run). One query classifies every key — ``enter``, ``change``
+(attribute hash differs), ``same``, ``leave``, ``rest`` (a previous non-member still outside the
+audience) — assigns rows to the destination's step groups and cuts the groups into parts. The
+result is ``plan.parquet``, written once and read by every step, so a resumed run applies exactly
+the plan it journaled. It holds every row a step takes or whose snapshot row may change; an
+unchanged member (``same`` or ``rest`` taken by no step) keeps its previous row, so it is left
+out of the plan and copied from ``previous.parquet`` when the next snapshot is computed from the
+plan and the per-step results. No Python runs per row.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -105,6 +108,12 @@ def _connect() -> duckdb.DuckDBPyConnection:
     return duckdb.connect(config={"threads": os.cpu_count() or 1, "memory_limit": "2GB"})
 
 
+# Plan rows whose snapshot row the run may change: every row a step takes, and every change
+# other than an unchanged member (``same``) or non-member (``rest``). The others keep their
+# previous row, so the plan leaves them out (a 1% churn plans 1% of the audience, not all of it).
+_PLANNED = "grp IS NOT NULL OR change NOT IN ('same', 'rest')"
+
+
 def _copy(con: duckdb.DuckDBPyConnection, query: str, target: Path) -> None:
     """Write ``query`` to ``target`` atomically: a kill leaves the old file or none."""
     staged = target.with_name(target.name + ".staged")
@@ -119,11 +128,35 @@ class PlanFiles:
     def __init__(self, workdir: Path, attributes: int) -> None:
         self.workdir = workdir
         self.attributes = attributes
-        self.audience = workdir / "audience.parquet"
         self.remote = workdir / "remote.parquet"
         self.previous = workdir / "previous.parquet"
         self.plan = workdir / "plan.parquet"
         self.results = workdir / "results"
+        # The planning connection: holds the audience from ``load_audience`` until ``build``.
+        self._planning: duckdb.DuckDBPyConnection | None = None
+
+    # --- audience --------------------------------------------------------------------------
+
+    def load_audience(self, batches: Iterable[pa.RecordBatch]) -> int:
+        """Take the audience (``audience_schema`` batches, attributes as the text sent) into
+        the planning connection; returns its row count. Nothing is written to disk: the plan
+        keeps what a resumed run needs."""
+        self.close()
+        schema = audience_schema(self.attributes)
+        reader = pa.RecordBatchReader.from_batches(schema, batches)
+        con = _connect()
+        self._planning = con
+        con.register("audience_stream", reader)
+        con.execute("CREATE TEMP TABLE audience AS SELECT * FROM audience_stream")
+        con.unregister("audience_stream")
+        found = con.execute("SELECT count(*) FROM audience").fetchone()
+        return int(found[0]) if found else 0
+
+    def close(self) -> None:
+        """Drop the planning connection and the audience it holds."""
+        if self._planning is not None:
+            self._planning.close()
+            self._planning = None
 
     # --- previous --------------------------------------------------------------------------
 
@@ -165,7 +198,11 @@ class PlanFiles:
     # --- plan ------------------------------------------------------------------------------
 
     def build(self, groups: Sequence[StepGroup]) -> PlanSummary:
-        """Diff audience and previous, assign step groups and parts; write ``plan.parquet``."""
+        """Diff the loaded audience and previous, assign step groups and parts; write
+        ``plan.parquet``. The planning connection is closed afterwards."""
+        con = self._planning
+        if con is None:
+            raise RuntimeError("no audience to plan: call load_audience() first")
         n = self.attributes
         attrs = "".join(f", a.attr_{i}" for i in range(n))
         cases = " ".join(f"WHEN {g.where} THEN {i}" for i, g in enumerate(groups))
@@ -173,6 +210,8 @@ class PlanFiles:
         kinds = " ".join(f"WHEN {i} THEN {_lit(g.kind)}" for i, g in enumerate(groups))
         rows_cap = " ".join(f"WHEN {i} THEN {int(g.max_rows)}" for i, g in enumerate(groups))
         bytes_cap = " ".join(f"WHEN {i} THEN {int(g.max_bytes)}" for i, g in enumerate(groups))
+        removing = [str(i) for i, g in enumerate(groups) if g.removes]
+        removes_sql = f"grp IN ({', '.join(removing)})" if removing else "FALSE"
         # CSV bytes of a row, over-estimated (values quoted, attribute text counted twice for
         # doubled quotes).
         # Parts are cut on cumulative size with the widest row kept in reserve, so no part
@@ -180,15 +219,13 @@ class PlanFiles:
         size = " + ".join(
             ["strlen(key) + 3"] + [f"coalesce(2 * strlen(attr_{i}), 0) + 3" for i in range(n)]
         )
-        con = _connect()
         try:
             con.execute(
                 f"""
                 CREATE TEMP TABLE diff AS
                 SELECT *, {group_sql}::INTEGER AS grp FROM (
                 WITH a AS (
-                    SELECT *, {_hash_sql(n, "aud")} AS attr_hash
-                    FROM read_parquet({_lit(self.audience)}) aud
+                    SELECT *, {_hash_sql(n, "aud")} AS attr_hash FROM audience aud
                 ), p AS (SELECT * FROM read_parquet({_lit(self.previous)}))
                 SELECT coalesce(a.key, p.key) AS key,
                     CASE
@@ -209,6 +246,7 @@ class PlanFiles:
                 )
                 """
             )
+            con.execute("DROP TABLE audience")
             con.execute(
                 f"""
                 CREATE TEMP TABLE cut AS
@@ -236,14 +274,21 @@ class PlanFiles:
             _copy(
                 con,
                 f"SELECT d.* EXCLUDE (grp), {step_expr} AS step_id"
-                " FROM diff d LEFT JOIN cut c ON c.key = d.key",
+                f" FROM (SELECT * FROM diff WHERE {_PLANNED}) d LEFT JOIN cut c ON c.key = d.key",
                 self.plan,
             )
             counts = dict.fromkeys(CHANGES, 0)
-            for change, count in con.execute(
-                "SELECT change, count(*) FROM diff GROUP BY 1"
+            removals = members = 0
+            for change, count, removed, member in con.execute(
+                f"""
+                SELECT change, count(*), count(*) FILTER (WHERE {removes_sql}),
+                    count(*) FILTER (WHERE prev_member AND NOT prev_declined)
+                FROM diff GROUP BY 1
+                """
             ).fetchall():
                 counts[str(change)] = int(count)
+                removals += int(removed)
+                members += int(member)
             steps: list[PlannedStep] = []
             by_kind: dict[str, int] = {}
             rows = con.execute(
@@ -253,19 +298,8 @@ class PlanFiles:
                 kind = groups[int(grp)].kind
                 steps.append(PlannedStep(f"{kind}-{int(part):04d}", kind, int(count)))
                 by_kind[kind] = by_kind.get(kind, 0) + int(count)
-            removing = [i for i, g in enumerate(groups) if g.removes]
-            removals = 0
-            if removing:
-                found = con.execute(
-                    f"SELECT count(*) FROM diff WHERE grp IN ({', '.join(map(str, removing))})"
-                ).fetchone()
-                removals = int(found[0]) if found else 0
-            found = con.execute(
-                "SELECT count(*) FROM diff WHERE prev_member AND NOT prev_declined"
-            ).fetchone()
-            members = int(found[0]) if found else 0
         finally:
-            con.close()
+            self.close()
         return PlanSummary(counts, steps, removals, members, by_kind)
 
     def summary_sample(self, limit: int = 10) -> list[dict[str, Any]]:
@@ -372,6 +406,13 @@ class PlanFiles:
                     OR (eff IS NULL AND change = 'leave')
                     OR (eff IS NULL AND change IN ('enter', 'change') AND NOT prev_exists),
                     FALSE)
+                UNION ALL
+                -- Rows the plan leaves out are unchanged: their previous row, as the plan
+                -- would have carried it over.
+                SELECT key, attr_hash, coalesce(member, FALSE), coalesce(owned, FALSE),
+                    coalesce(declined, FALSE), state, run_id
+                FROM read_parquet({_lit(self.previous)}) s
+                ANTI JOIN (SELECT key FROM read_parquet({_lit(self.plan)})) p ON p.key = s.key
             """
             reader = con.sql(query, params=[run_id]).to_arrow_reader(65_536)
             for batch in reader:

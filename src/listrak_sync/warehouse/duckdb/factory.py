@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .adapter import DuckDBWarehouse
 from .configuration import DuckDBConfig
+
+if TYPE_CHECKING:
+    from .adapter import DuckDBWarehouse
 
 __all__ = ["config_from_url", "open_warehouse"]
 
@@ -15,4 +18,6 @@ def config_from_url(url: str) -> DuckDBConfig:
 
 
 def open_warehouse(config: DuckDBConfig, base_dir: Path | None = None) -> DuckDBWarehouse:
+    from .adapter import DuckDBWarehouse  # the duckdb driver loads when a warehouse is opened
+
     return DuckDBWarehouse(config.resolved(base_dir))

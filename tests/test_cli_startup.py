@@ -1,0 +1,105 @@
+"""Start-up of ``listrak-sync``: a command imports only its own part of the product.
+
+Fresh interpreters report which modules got imported; no timings are asserted.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import subprocess
+import sys
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from listrak_sync.cli import _Commands, app
+from listrak_sync.lazy_group import LazyCommand
+
+HEAVY = ("asyncssh", "uvicorn", "duckdb", "pyarrow", "sqlglot", "prometheus_client")
+
+
+def _imported_after(code: str) -> set[str]:
+    """Run ``code`` in a fresh interpreter; the top-level packages and listrak_sync modules it
+    imported."""
+    probe = (
+        "import json, sys\n"
+        f"{code}\n"
+        "names = {n.partition('.')[0] for n in sys.modules} | {n for n in sys.modules "
+        "if n.startswith('listrak_sync.')}\n"
+        "print(json.dumps(sorted(names)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    return set(json.loads(done.stdout.splitlines()[-1]))
+
+
+def _run_cli(*args: str) -> str:
+    """``listrak-sync ARGS`` (which must exit 0) inside the probe, its output sent to stderr."""
+    return (
+        "import contextlib\n"
+        "from listrak_sync.cli import app\n"
+        "with contextlib.redirect_stdout(sys.stderr):\n"
+        "    try:\n"
+        f"        app({list(args)!r})\n"
+        "    except SystemExit as exit:\n"
+        "        assert exit.code in (0, None), exit.code\n"
+    )
+
+
+def test_importing_the_cli_imports_no_part_of_the_product() -> None:
+    imported = _imported_after("import listrak_sync.cli")
+    assert not imported & set(HEAVY)
+    product = {name for name in imported if name.startswith("listrak_sync.")}
+    assert product == {"listrak_sync.cli", "listrak_sync.lazy_group"}
+
+
+def test_root_help_lists_every_command_without_loading_them() -> None:
+    imported = _imported_after(_run_cli("--help"))
+    assert not imported & set(HEAVY)
+    assert not any(name.startswith("listrak_sync.project") for name in imported)
+
+    result = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "250"})
+    assert result.exit_code == 0
+    text = " ".join(result.output.replace("│", " ").split())
+    for command in _Commands.lazy_commands:
+        assert f"{command.name} {' '.join(command.help.split())}" in text
+
+
+@pytest.mark.parametrize("command", ["validate", "init"])
+def test_project_command_help_skips_the_heavy_parts(command: str) -> None:
+    imported = _imported_after(_run_cli(command, "--help"))
+    assert not imported & {"asyncssh", "uvicorn", "duckdb", "sqlglot", "prometheus_client"}
+
+
+def test_loading_a_project_config_skips_the_exporter_server_and_drivers() -> None:
+    imported = _imported_after("import listrak_sync.project.loader, listrak_sync.project.models")
+    assert not imported & {"asyncssh", "uvicorn", "duckdb", "sqlglot", "prometheus_client"}
+
+
+@pytest.mark.parametrize("lazy", _Commands.lazy_commands, ids=lambda lazy: lazy.name)
+def test_listed_help_is_the_commands_own(lazy: LazyCommand) -> None:
+    real = lazy.load()
+    assert real.name == lazy.name
+    # The command list shows the first paragraph of the help (typer.rich_utils).
+    assert inspect.cleandoc(real.help or "").split("\n\n")[0] == lazy.help
+
+
+def test_merged_apps_have_every_command_registered() -> None:
+    names = {command.name for command in _Commands.lazy_commands}
+    for lazy in _Commands.lazy_commands:
+        if lazy.merge:
+            module_name, _, attribute = lazy.target.partition(":")
+            sub_app = getattr(__import__(module_name, fromlist=[attribute]), attribute)
+            holder = typer.Typer()
+            holder.callback()(lambda: None)
+            holder.add_typer(sub_app)
+            assert set(typer.main.get_group(holder).commands) <= names
+
+
+def test_unknown_command_still_suggests_a_close_one() -> None:
+    result = CliRunner().invoke(app, ["synk"], env={"COLUMNS": "250"})
+    assert result.exit_code == 2
+    assert "No such command 'synk'. Did you mean 'sync'?" in result.output
