@@ -177,3 +177,16 @@ def test_unknown_import_and_sender_code(emulator: Emulator) -> None:
         assert (missing.status_code, error(missing)) == (404, "ERROR_UNABLE_TO_LOCATE_RESOURCE")
         nowhere = http.post("/sms/v1/ShortCode/999/ContactImport", json=_request("a\n"))
         assert nowhere.status_code == 404
+
+
+def test_files_with_bare_carriage_returns_are_read_like_any_other(emulator: Emulator) -> None:
+    # Old Mac line endings: a bare \r ends a line for Listrak's importer as for Arrow's reader.
+    seed(emulator, PEOPLE)
+    csv = "phone,tier,points,first\r2155550301,gold,12,Ann\r2155550304,silver,5,Cy\r"
+    with emulator.http(SMS_CLIENT) as http:
+        started = http.post(f"{BASE}/ContactImport", json=_request(csv))
+        assert started.status_code == 201, started.text
+        done = wait_for_import(http, started.json()["resourceId"])
+        assert done["status"] == "Completed"
+        assert _values(http, "2155550301") == {11: "gold", 12: "12"}
+        assert _values(http, "2155550304") == {11: "silver", 12: "5"}

@@ -8,6 +8,7 @@ from typing import Any
 from ..modules import ApiModule
 from ..routing import OperationTable
 from ..state import EmulatorState
+from .catalog import forget
 from .contacts import install_contacts
 from .fields import install_fields
 from .imports import install_imports, resume_imports
@@ -22,6 +23,7 @@ __all__ = ["module"]
 
 def _install(state: EmulatorState) -> OperationTable:
     state.register_schema(SCHEMA)
+    state.on_reset(forget)
     table = OperationTable()
     install_sender_codes(state, table)
     install_phone_lists(state, table)

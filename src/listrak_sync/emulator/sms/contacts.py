@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import duckdb
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -13,18 +14,28 @@ from ..parsing import query_bool, query_datetime
 from ..responses import created, listrak_time, paged, resource, updated
 from ..routing import OperationTable, body
 from ..state import Client, EmulatorState
+from .fields import field_map
+from .lookups import ContactFacts, look_up
 from .paging import encode_cursor, page_request
-from .phone_lists import find_list, list_for_write
+from .phone_lists import PhoneList, find_list, list_for_write
 from .phones import phone_or_error
-from .profiles import apply_profile, contact_resources, parse_profile
-from .sender_codes import find_sender_code, now
+from .profiles import (
+    ProfileChange,
+    contact_resource,
+    contact_resources,
+    has_custom_values,
+    parse_profile,
+    profile_writes,
+)
+from .sender_codes import SenderCode, find_sender_code, now
 from .subscriptions import (
     contact_or_404,
-    find_contact,
+    own_subscriptions,
     path_phone,
     refuse_banned,
-    subscribe,
+    subscription_write,
 )
+from .writes import Statement, apply_writes
 
 __all__ = ["install_contacts"]
 
@@ -46,6 +57,27 @@ def _body_object(request: Request) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise ListrakHTTPError.invalid_parameter("contactResource", "Send a JSON object.")
     return doc
+
+
+def _create_writes(
+    sender: SenderCode,
+    phone_list: PhoneList,
+    change: ProfileChange,
+    at: datetime,
+    facts: ContactFacts,
+) -> list[Statement]:
+    """Create Contact's writes, given what exists for the number (``facts``)."""
+    phone = facts.phone
+    current = facts.subscriptions.get(phone_list.phone_list_id)
+    subscribing = subscription_write(phone_list, phone, at, current)
+    return [
+        (
+            "INSERT INTO sms_contact VALUES (?, ?, ?, 'Active', FALSE, NULL, NULL)",
+            [sender.sender_code_id, phone, at],
+        ),
+        *profile_writes(phone, change, facts),
+        subscribing,
+    ]
 
 
 def install_contacts(state: EmulatorState, table: OperationTable) -> None:
@@ -111,26 +143,30 @@ def install_contacts(state: EmulatorState, table: OperationTable) -> None:
             )
         change = parse_profile(state, doc)
         with state.lock, state.cursor() as cur:
-            if find_contact(cur, sender, phone) is not None:
+            at = now(state)
+            # Blind first, as if nothing about the number existed yet (see writes.py).
+            unknown = ContactFacts(phone)
+            try:
+                apply_writes(cur, _create_writes(sender, phone_list, change, at, unknown))
+                return created(phone)
+            except duckdb.ConstraintException:
+                pass
+            facts = look_up(
+                cur,
+                phone,
+                sender_code_id=sender.sender_code_id,
+                person=True,
+                subscription=phone_list,
+                values=has_custom_values(change),
+            )
+            if facts.contact is not None:
                 raise ListrakHTTPError(
                     400,
                     "ERROR_PHONE_NUMBER_FOUND",
                     f"The phoneNumber {phone} already exists on sender code "
                     f"{sender.sender_code_id}.",
                 )
-            at = now(state)
-            cur.execute("BEGIN TRANSACTION")
-            try:
-                cur.execute(
-                    "INSERT INTO sms_contact VALUES (?, ?, ?, 'Active', FALSE, NULL, NULL)",
-                    [sender.sender_code_id, phone, at],
-                )
-                apply_profile(cur, phone, change)
-                subscribe(cur, phone_list, phone, at)
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
-            cur.execute("COMMIT")
+            apply_writes(cur, _create_writes(sender, phone_list, change, at, facts))
         return created(phone)
 
     @table.operation("GET", f"{base}/Contact/{{phoneNumber}}", "Contact_GetContactResource", "sms")
@@ -138,20 +174,36 @@ def install_contacts(state: EmulatorState, table: OperationTable) -> None:
         sender = find_sender_code(state, request)
         phone = path_phone(request, sender)
         with state.cursor() as cur:
-            contact = find_contact(cur, sender, phone)
-            if contact is None:
-                raise ListrakHTTPError.not_found("senderCodeId and phoneNumber")
-            first = cur.execute(
-                "SELECT min(s.subscribe_date) FROM sms_subscription s "
-                "JOIN sms_list l USING (phone_list_id) WHERE l.sender_code_id = ? AND s.phone = ?",
-                [sender.sender_code_id, phone],
-            ).fetchone()
-            details = contact_resources(cur, [phone])[phone]
+            facts = look_up(
+                cur,
+                phone,
+                sender_code_id=sender.sender_code_id,
+                person=True,
+                subscriptions=True,
+                values=True,
+            )
+        contact = facts.contact
+        if contact is None:
+            raise ListrakHTTPError.not_found("senderCodeId and phoneNumber")
+        first = min(
+            (
+                sub.subscribe_date
+                for sub in own_subscriptions(state, sender, facts)
+                if sub.subscribe_date is not None
+            ),
+            default=None,
+        )
+        fields = field_map(state)
+        values = [
+            {"segmentationFieldId": field_id, "value": facts.values[field_id]}
+            for field_id in sorted(facts.values)
+            if field_id in fields and fields[field_id].status_flag == "Active"
+        ]
         return resource(
             {
-                "subscribeDate": listrak_time(first[0] if first else None),
+                "subscribeDate": listrak_time(first),
                 "unsubscribeDate": listrak_time(contact.opt_out_date),
-                **details,
+                **contact_resource(phone, facts.person, values),
                 "optedOut": contact.opted_out,
             }
         )
@@ -164,29 +216,35 @@ def install_contacts(state: EmulatorState, table: OperationTable) -> None:
         phone = phone_or_error(doc.get("phoneNumber"), sender.country)
         change = parse_profile(state, doc)
         with state.lock, state.cursor() as cur:
-            contact = contact_or_404(cur, sender, phone)
+            facts = look_up(
+                cur,
+                phone,
+                sender_code_id=sender.sender_code_id,
+                person=True,
+                values=has_custom_values(change),
+            )
+            contact = contact_or_404(facts, sender)
             refuse_banned(contact)
             at = now(state)
-            cur.execute("BEGIN TRANSACTION")
-            try:
-                apply_profile(cur, phone, change)
-                # Opting out is one-way here: optedOut false never opts a contact back in.
-                if doc.get("optedOut") is True and not contact.opted_out:
-                    cur.execute(
+            writes = profile_writes(phone, change, facts)
+            # Opting out is one-way here: optedOut false never opts a contact back in.
+            if doc.get("optedOut") is True and not contact.opted_out:
+                writes.append(
+                    (
                         "UPDATE sms_contact SET opted_out = TRUE, opt_out_date = ?, "
                         "opt_out_reason = 'API' WHERE sender_code_id = ? AND phone = ?",
                         [at, sender.sender_code_id, phone],
                     )
-                    cur.execute(
+                )
+                writes.append(
+                    (
                         "UPDATE sms_subscription SET state = 'Unsubscribed', unsubscribe_date = ? "
                         "WHERE phone = ? AND state <> 'Unsubscribed' AND phone_list_id IN "
                         "(SELECT phone_list_id FROM sms_list WHERE sender_code_id = ?)",
                         [at, phone, sender.sender_code_id],
                     )
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
-            cur.execute("COMMIT")
+                )
+            apply_writes(cur, writes)
         return updated(phone)
 
     @table.operation("GET", f"{base}/OptOut", "Contact_GetOptOuts", "sms")

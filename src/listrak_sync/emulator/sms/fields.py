@@ -13,9 +13,13 @@ import alike, so both paths accept and normalise exactly the same values.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
+import duckdb
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -24,6 +28,7 @@ from ..parsing import path_int
 from ..responses import collection, resource
 from ..routing import OperationTable
 from ..state import Client, EmulatorState
+from .catalog import CachedTable, cached
 from .sender_codes import find_sender_code
 
 __all__ = [
@@ -32,6 +37,7 @@ __all__ = [
     "check_values",
     "field_map",
     "install_fields",
+    "plain_value",
     "seed_field",
     "value_sql",
 ]
@@ -48,6 +54,9 @@ SYSTEM_COLUMNS = {
 }
 _TRUE = ("true", "on", "yes", "1")
 _FALSE = ("false", "off", "no", "0")
+# Forms whose outcome under ``value_sql`` is certain without asking DuckDB (see plain_value).
+_PLAIN_NUMBER = re.compile(r"-?[0-9]{1,15}(\.[0-9]{1,15})?")
+_ISO_DATE = re.compile(r"[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}")
 
 
 @dataclass(frozen=True)
@@ -99,10 +108,40 @@ def value_sql(data_type: str, column: str) -> tuple[str, str]:
     return "TRUE", column
 
 
-def field_map(state: EmulatorState) -> dict[int, Field]:
-    with state.cursor() as cur:
-        rows = cur.execute("SELECT * FROM sms_field ORDER BY field_id").fetchall()
+def plain_value(data_type: str, value: str) -> str | None:
+    """The normalised form ``value_sql`` gives a plainly valid value, or None to ask DuckDB.
+
+    Per-contact calls would otherwise spend a DuckDB statement per value. Only forms whose SQL
+    outcome is certain are answered (``12.5``, ``Yes``, ``2024-05-01``, any Text); anything
+    else, valid or not, goes to ``value_sql``, so both paths accept exactly the same values.
+    """
+    if data_type == "Text":
+        return value
+    if data_type == "Number":
+        return value if _PLAIN_NUMBER.fullmatch(value) else None
+    if data_type == "Checkbox":
+        word = value.lower() if value.isascii() else ""
+        return "true" if word in _TRUE else "false" if word in _FALSE else None
+    if data_type == "Date" and _ISO_DATE.fullmatch(value):
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            return None
+        return value
+    return None
+
+
+def _load(cur: duckdb.DuckDBPyConnection) -> dict[int, Field]:
+    rows = cur.execute("SELECT * FROM sms_field ORDER BY field_id").fetchall()
     return {row[0]: Field(*row) for row in rows}
+
+
+_FIELDS = CachedTable("sms_field", _load)
+
+
+def field_map(state: EmulatorState) -> Mapping[int, Field]:
+    """Every profile field by id, in id order (from the catalog copy, see ``catalog.py``)."""
+    return cached(state, _FIELDS)
 
 
 def check_values(state: EmulatorState, values: list[dict[str, Any]]) -> list[tuple[Field, str]]:
@@ -132,6 +171,10 @@ def check_values(state: EmulatorState, values: list[dict[str, Any]]) -> list[tup
             )
         if value == "":
             checked.append((field, ""))
+            continue
+        plain = plain_value(field.data_type, value)
+        if plain is not None:
+            checked.append((field, plain))
             continue
         valid, normalised = value_sql(field.data_type, "v")
         with state.cursor() as cur:

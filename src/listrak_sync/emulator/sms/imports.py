@@ -79,13 +79,20 @@ def _start(state: EmulatorState, import_id: int) -> None:
 
 
 def _column_count(data: bytes, qualifier: str) -> int:
-    first = data.split(b"\n", 1)[0].decode("utf-8", errors="replace").rstrip("\r")
+    # Lines may end in \r\n, \n or a bare \r (old Mac files), as Arrow's reader accepts.
+    lines = data.splitlines()
+    first = lines[0].decode("utf-8", errors="replace") if lines else ""
     reader = csv.reader(
         [first],
         quotechar=qualifier or '"',
         quoting=csv.QUOTE_MINIMAL if qualifier else csv.QUOTE_NONE,
     )
-    return len(next(reader, []))
+    try:
+        return len(next(reader, []))
+    except csv.Error as exc:
+        raise ListrakHTTPError.invalid_parameter(
+            "fileStream", f"The first line is not delimited text ({exc})."
+        ) from None
 
 
 def _check_request(state: EmulatorState, doc: dict[str, Any]) -> tuple[bytes, list[dict[str, Any]]]:

@@ -9,9 +9,11 @@ for clients written against the envelope.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import duckdb
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -20,10 +22,18 @@ from ..parsing import path_int, query_str
 from ..responses import compact, listrak_time, paged
 from ..routing import OperationTable
 from ..state import Client, EmulatorState
+from .catalog import CachedTable, cached
 from .paging import encode_cursor, page_request
 from .sender_codes import SenderCode, find_sender_code, now
 
-__all__ = ["PhoneList", "find_list", "install_phone_lists", "list_for_write", "seed_phone_list"]
+__all__ = [
+    "PhoneList",
+    "find_list",
+    "install_phone_lists",
+    "list_for_write",
+    "phone_lists",
+    "seed_phone_list",
+]
 
 _STATUSES = {"active": "Active", "inactive": "Inactive"}
 
@@ -51,13 +61,22 @@ class PhoneList:
         }
 
 
+def _load(cur: duckdb.DuckDBPyConnection) -> dict[int, PhoneList]:
+    rows = cur.execute("SELECT * FROM sms_list ORDER BY phone_list_id").fetchall()
+    return {row[0]: PhoneList(*row) for row in rows}
+
+
+_LISTS = CachedTable("sms_list", _load)
+
+
+def phone_lists(state: EmulatorState) -> Mapping[int, PhoneList]:
+    """Every SMS list by id, in id order (from the catalog copy, see ``catalog.py``)."""
+    return cached(state, _LISTS)
+
+
 def _lookup(state: EmulatorState, sender: SenderCode, phone_list_id: int) -> PhoneList | None:
-    with state.cursor() as cur:
-        row = cur.execute(
-            "SELECT * FROM sms_list WHERE phone_list_id = ? AND sender_code_id = ?",
-            [phone_list_id, sender.sender_code_id],
-        ).fetchone()
-    return PhoneList(*row) if row else None
+    found = phone_lists(state).get(phone_list_id)
+    return found if found is not None and found.sender_code_id == sender.sender_code_id else None
 
 
 def find_list(state: EmulatorState, sender: SenderCode, request: Request) -> PhoneList:
@@ -137,14 +156,16 @@ def install_phone_lists(state: EmulatorState, table: OperationTable) -> None:
         after = int(page.after) if page.after is not None and page.after.isdigit() else None
         if page.after is not None and after is None:
             raise ListrakHTTPError.invalid_parameter("cursor")
-        with state.cursor() as cur:
-            rows = cur.execute(
-                "SELECT * FROM sms_list WHERE sender_code_id = ? AND status = ? "
-                "AND phone_list_id > ? ORDER BY phone_list_id LIMIT ?",
-                [sender.sender_code_id, status, after if after is not None else -1, page.count + 1],
-            ).fetchall()
-        lists = [PhoneList(*row) for row in rows[: page.count]]
-        cursor = encode_cursor(str(lists[-1].phone_list_id)) if len(rows) > page.count else None
+        start = after if after is not None else -1
+        matching = [
+            entry
+            for entry in phone_lists(state).values()
+            if entry.sender_code_id == sender.sender_code_id
+            and entry.status == status
+            and entry.phone_list_id > start
+        ]
+        lists = matching[: page.count]
+        cursor = encode_cursor(str(lists[-1].phone_list_id)) if len(matching) > page.count else None
         return paged([entry.resource() for entry in lists], cursor)
 
     @table.operation(

@@ -5,6 +5,10 @@ each phone number's profile: system fields and profile field values, shared by e
 code), the sender code (which numbers exist on it, and their opt-out, ban and suspension), and
 the SMS list (subscriptions). Phone numbers are stored normalised (see ``phones.py``), so
 every comparison is a plain equality.
+
+DuckDB answers point lookups from single-column indexes only: a lookup by the composite keys
+(``sender_code_id, phone``) scans the whole table, which grows with every contact. The
+``phone`` indexes keep per-contact calls (see ``lookups.py``) at a constant cost.
 """
 
 from __future__ import annotations
@@ -76,6 +80,9 @@ CREATE TABLE IF NOT EXISTS sms_subscription (
     pending_age_gate BOOLEAN NOT NULL,
     PRIMARY KEY (phone_list_id, phone)
 );
+CREATE INDEX IF NOT EXISTS sms_contact_phone ON sms_contact (phone);
+CREATE INDEX IF NOT EXISTS sms_field_value_phone ON sms_field_value (phone);
+CREATE INDEX IF NOT EXISTS sms_subscription_phone ON sms_subscription (phone);
 CREATE TABLE IF NOT EXISTS sms_import (
     import_id INTEGER PRIMARY KEY DEFAULT nextval('sms_import_id'),
     sender_code_id INTEGER NOT NULL,

@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from ..responses import compact, listrak_time
 from ..state import EmulatorState
+from .catalog import forget
 from .fields import DATA_TYPES, seed_field, value_sql
 from .imports import set_imports_paused
 from .phone_lists import seed_phone_list
@@ -48,6 +49,14 @@ def seed_sms(state: EmulatorState, doc: dict[str, Any]) -> None:
     unknown = set(doc) - {"senderCodes", "fields", "importsPaused"}
     if unknown:
         raise ValueError(f"unknown key(s) in the sms seed: {', '.join(sorted(unknown))}")
+    try:
+        _seed(state, doc)
+    finally:
+        # Also after a seed that failed part way: what it wrote before failing stays.
+        forget(state)
+
+
+def _seed(state: EmulatorState, doc: dict[str, Any]) -> None:
     for field in doc.get("fields", []):
         seed_field(state, field)
     for entry in doc.get("senderCodes", []):

@@ -4,10 +4,12 @@ every other SMS route starts with."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import duckdb
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -16,8 +18,16 @@ from ..parsing import path_int
 from ..responses import collection, resource
 from ..routing import OperationTable
 from ..state import Client, EmulatorState
+from .catalog import CachedTable, cached
 
-__all__ = ["SenderCode", "find_sender_code", "install_sender_codes", "now", "seed_sender_code"]
+__all__ = [
+    "SenderCode",
+    "find_sender_code",
+    "install_sender_codes",
+    "now",
+    "seed_sender_code",
+    "sender_codes",
+]
 
 _OWN_COLUMNS = {"shortCodeId", "code", "country", "disabled"}
 
@@ -58,16 +68,25 @@ def _from_row(row: tuple[Any, ...]) -> SenderCode:
     return SenderCode(sender_code_id, code, country, disabled, json.loads(settings))
 
 
+def _load(cur: duckdb.DuckDBPyConnection) -> dict[int, SenderCode]:
+    rows = cur.execute("SELECT * FROM sms_sender_code ORDER BY sender_code_id").fetchall()
+    return {row[0]: _from_row(row) for row in rows}
+
+
+_SENDER_CODES = CachedTable("sms_sender_code", _load)
+
+
+def sender_codes(state: EmulatorState) -> Mapping[int, SenderCode]:
+    """Every sender code by id, in id order (from the catalog copy, see ``catalog.py``)."""
+    return cached(state, _SENDER_CODES)
+
+
 def find_sender_code(state: EmulatorState, request: Request) -> SenderCode:
     """The route's sender code, or the 404 Listrak answers for an unknown ``senderCodeId``."""
-    sender_code_id = path_int(request, "senderCodeId")
-    with state.cursor() as cur:
-        row = cur.execute(
-            "SELECT * FROM sms_sender_code WHERE sender_code_id = ?", [sender_code_id]
-        ).fetchone()
-    if row is None:
+    found = sender_codes(state).get(path_int(request, "senderCodeId"))
+    if found is None:
         raise ListrakHTTPError.not_found("senderCodeId")
-    return _from_row(row)
+    return found
 
 
 def seed_sender_code(state: EmulatorState, doc: dict[str, Any]) -> int:
@@ -97,9 +116,7 @@ def seed_sender_code(state: EmulatorState, doc: dict[str, Any]) -> int:
 def install_sender_codes(state: EmulatorState, table: OperationTable) -> None:
     @table.operation("GET", "/sms/v1/ShortCode", "SenderCode_GetShortCodeCollection", "sms")
     async def get_sender_codes(request: Request, client: Client) -> Response:
-        with state.cursor() as cur:
-            rows = cur.execute("SELECT * FROM sms_sender_code ORDER BY 1").fetchall()
-        return collection([_from_row(row).resource() for row in rows])
+        return collection([sender.resource() for sender in sender_codes(state).values()])
 
     @table.operation(
         "GET", "/sms/v1/ShortCode/{senderCodeId}", "SenderCode_GetShortCodeResource", "sms"
