@@ -13,7 +13,6 @@ file once more; the import only sets values, so that repeat changes nothing.)
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -21,7 +20,6 @@ import pyarrow.compute as pc
 
 from ...listrak import ImportColumn, ImportContactFile, ImportContactFileMapping
 from ...listrak._csv import csv_parts
-from ...listrak._imports import poll_until_done
 from ...state import Step
 from .contacts import SmsTarget
 from .fields import FieldMatch
@@ -81,18 +79,5 @@ async def import_attributes(
         ids.append(import_id)
         ctx.submitted(step, ",".join(str(i) for i in ids))
     for import_id in ids:
-
-        async def fetch(import_id: int = import_id) -> Any:
-            return await sms.contact_import(target.sender_code_id, import_id)
-
-        await poll_until_done(
-            fetch,
-            lambda status: status.status,
-            import_file_id=import_id,
-            interval=settings.import_poll_interval,
-            max_interval=settings.import_poll_max_interval,
-            limit=settings.import_timeout,
-            sleep=asyncio.sleep,
-            context={"path": f"/ShortCode/{target.sender_code_id}/ContactImport/{import_id}"},
-        )
+        await sms.wait_for_contact_import(target.sender_code_id, import_id)
     return {"imports": ids, "import_rows": table.num_rows}
