@@ -132,13 +132,7 @@ class SyncProject:
     def cli_env(
         self, pause_at: str | None = None, client: Mapping[str, Any] | None = None
     ) -> dict[str, str]:
-        settings = json.dumps({**FAST, **(client or {})})
-        env = {**os.environ, SECRET_ENV: EMAIL_CLIENT[1], "LISTRAK_SYNC_CLIENT_SETTINGS": settings}
-        env.pop(PAUSE_AT, None)
-        if pause_at is not None:
-            env[PAUSE_AT] = pause_at
-            env[PAUSE_FILE] = str(self.root / "paused")
-        return env
+        return cli_env(self.root, SECRET_ENV, EMAIL_CLIENT[1], pause_at, client)
 
     def cli(
         self, *args: str, client: Mapping[str, Any] | None = None
@@ -153,33 +147,56 @@ class SyncProject:
 
     def kill_at(self, point: str, *args: str, client: Mapping[str, Any] | None = None) -> None:
         """Start ``sync``, wait until it reaches ``point``, and SIGKILL it there."""
-        signal_file = self.root / "paused"
-        signal_file.unlink(missing_ok=True)
-        process = subprocess.Popen(
-            [CLI, "sync", self.campaign, *args, "-p", str(self.root)],
-            env=self.cli_env(point, client),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        deadline = time.monotonic() + 90
-        try:
-            while not signal_file.exists():
-                if process.poll() is not None:
-                    raise AssertionError(
-                        f"sync ended (exit {process.returncode}) before {point}: "
-                        f"{process.stderr.read() if process.stderr else ''}"
-                    )
-                if time.monotonic() > deadline:
-                    raise AssertionError(f"sync never reached {point}")
-                time.sleep(0.02)
-            assert signal_file.read_text() == point
-        finally:
-            process.kill()  # SIGKILL
-            process.wait(timeout=30)
-            if process.stderr:
-                process.stderr.close()
-        assert process.returncode == -9
+        kill_sync_at(self.root, [self.campaign, *args], point, self.cli_env(point, client))
+
+
+def cli_env(
+    root: Path,
+    secret_env: str,
+    secret: str,
+    pause_at: str | None = None,
+    client: Mapping[str, Any] | None = None,
+) -> dict[str, str]:
+    """The environment of a CLI subprocess: its secret, fast client settings, a pause point."""
+    settings = json.dumps({**FAST, **(client or {})})
+    env = {**os.environ, secret_env: secret, "LISTRAK_SYNC_CLIENT_SETTINGS": settings}
+    env.pop(PAUSE_AT, None)
+    if pause_at is not None:
+        env[PAUSE_AT] = pause_at
+        env[PAUSE_FILE] = str(root / "paused")
+    return env
+
+
+def kill_sync_at(root: Path, args: list[str], point: str, env: Mapping[str, str]) -> None:
+    """Start ``listrak-sync sync ARGS`` in ``root``, wait until it pauses at ``point`` (``env``
+    carries the pause point), and SIGKILL it there."""
+    signal_file = root / "paused"
+    signal_file.unlink(missing_ok=True)
+    process = subprocess.Popen(
+        [CLI, "sync", *args, "-p", str(root)],
+        env=dict(env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 90
+    try:
+        while not signal_file.exists():
+            if process.poll() is not None:
+                raise AssertionError(
+                    f"sync ended (exit {process.returncode}) before {point}: "
+                    f"{process.stderr.read() if process.stderr else ''}"
+                )
+            if time.monotonic() > deadline:
+                raise AssertionError(f"sync never reached {point}")
+            time.sleep(0.02)
+        assert signal_file.read_text() == point
+    finally:
+        process.kill()  # SIGKILL
+        process.wait(timeout=30)
+        if process.stderr:
+            process.stderr.close()
+    assert process.returncode == -9
 
 
 def list_state(emulator: Emulator, list_name: str = "Newsletter") -> dict[str, Any]:

@@ -8,16 +8,13 @@ import whose id was journaled is polled, not sent again.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import time
 from typing import Any
 
 import pytest
 
-from listrak_sync.sync.hooks import PAUSE_AT, PAUSE_FILE
 from tests.conftest import SMS_CLIENT
-from tests.sync.helpers import CLI, FAST
+from tests.sync.helpers import CLI, cli_env, kill_sync_at
 
 from .conftest import LIST, SECRET_ENV, Person, SmsProject
 
@@ -54,45 +51,11 @@ def _people(changed: bool) -> list[Person]:
 
 
 def _env(project: SmsProject, point: str | None) -> dict[str, str]:
-    env = {
-        **os.environ,
-        SECRET_ENV: SMS_CLIENT[1],
-        "LISTRAK_SYNC_CLIENT_SETTINGS": json.dumps(FAST),
-    }
-    env.pop(PAUSE_AT, None)
-    if point is not None:
-        env[PAUSE_AT] = point
-        env[PAUSE_FILE] = str(project.root / "paused")
-    return env
+    return cli_env(project.root, SECRET_ENV, SMS_CLIENT[1], point)
 
 
 def _kill_at(project: SmsProject, point: str) -> None:
-    signal_file = project.root / "paused"
-    signal_file.unlink(missing_ok=True)
-    process = subprocess.Popen(
-        [CLI, "sync", "texts", "-p", str(project.root)],
-        env=_env(project, point),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 90
-    try:
-        while not signal_file.exists():
-            if process.poll() is not None:
-                raise AssertionError(
-                    f"sync ended (exit {process.returncode}) before {point}: "
-                    f"{process.stderr.read() if process.stderr else ''}"
-                )
-            assert time.monotonic() < deadline, f"sync never reached {point}"
-            time.sleep(0.02)
-        assert signal_file.read_text() == point
-    finally:
-        process.kill()  # SIGKILL
-        process.wait(timeout=30)
-        if process.stderr:
-            process.stderr.close()
-    assert process.returncode == -9
+    kill_sync_at(project.root, ["texts"], point, _env(project, point))
 
 
 def _imports(project: SmsProject) -> list[dict[str, Any]]:
