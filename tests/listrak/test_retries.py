@@ -252,7 +252,7 @@ async def test_blind_429s_pause_the_integration_and_cut_the_rate(
     assert metrics.rate_limited > 0
     assert metrics.errors_by_code["HTTP_429"] == metrics.rate_limited
     assert metrics.retries_by_reason["429 rate limited"] == metrics.rate_limited
-    pacer = client.session("email").pacer
-    assert pacer.decreases >= 1
-    # With no Retry-After to go by, the whole integration still held for the blind pause.
-    assert max(sleep.calls) >= 0.9 * client.settings.pacing.blind_pause
+    assert client.session("email").pacer.decreases >= 1
+    # Paced after the first 429s: the requests queued for a connection slot did not burst out
+    # together (they did when the pacer's turn was taken before queueing: 68 of 80 got a 429).
+    assert metrics.rate_limited <= 20

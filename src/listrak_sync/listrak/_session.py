@@ -329,8 +329,11 @@ class Session:
         context = {"method": method, "path": full_path, "operation": operation}
         refreshes = 0
         while True:
-            sent_at = await self.pacer.acquire()
             async with self._slots:
+                # The pacer's turn is taken inside the slot, right before sending: a turn taken
+                # while queueing for a slot would let a queue of requests burst out together,
+                # unpaced, after a 429 had cut the rate.
+                sent_at = await self.pacer.acquire()
                 token = await self.tokens.get()
                 headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
                 content: AsyncIterator[bytes] | None = None
