@@ -94,7 +94,7 @@ class TokenSource:
                 "refreshing the %s integration's token: %s",
                 self.integration,
                 why,
-                extra={"event": "token_refresh", "integration": self.integration},
+                extra={"kind": "token_refresh", "integration": self.integration},
             )
         token = await self._request_token()
         if self._fetched:

@@ -143,7 +143,7 @@ class ListrakClient:
                 "Listrak (%s): %s",
                 names,
                 self.metrics.summary(),
-                extra={"event": "summary", "integration": names, **_summary(self.metrics)},
+                extra={"kind": "summary", "integration": names, **_summary(self.metrics)},
             )
 
     async def __aenter__(self) -> ListrakClient:

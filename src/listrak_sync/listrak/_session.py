@@ -188,7 +188,7 @@ class Session:
                         "sending it again",
                         method,
                         mask_text(self._prefix + path),
-                        extra={"event": "adopted", "method": method, "operation": operation},
+                        extra={"kind": "adopted", "method": method, "operation": operation},
                     )
                     return found
 
@@ -232,7 +232,7 @@ class Session:
             attempt + 1,
             policy.attempts,
             extra={
-                "event": "retry",
+                "kind": "retry",
                 "integration": self.integration,
                 "method": exc.method,
                 "operation": exc.operation,
