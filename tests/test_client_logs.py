@@ -75,3 +75,19 @@ def test_json_lines_carry_the_fields_and_mask_phones(logger: logging.Logger) -> 
         "info",
     )
     assert line["logger"] == CLIENT_LOGGER
+
+
+def test_the_summary_of_a_healthy_run_is_left_out_of_the_text_format(
+    logger: logging.Logger,
+) -> None:
+    out = io.StringIO()
+    configure_client_logs("text", stream=out, terminal=False)
+    logger.info("Listrak (email): 3 requests", extra={"kind": "summary", "eventful": False})
+    logger.info(
+        "Listrak (email): 9 requests, 1 retries", extra={"kind": "summary", "eventful": True}
+    )
+    assert out.getvalue() == "Listrak (email): 9 requests, 1 retries\n"
+    json_out = io.StringIO()
+    configure_client_logs("json", stream=json_out)
+    logger.info("Listrak (email): 3 requests", extra={"kind": "summary", "eventful": False})
+    assert json.loads(json_out.getvalue())["eventful"] is False

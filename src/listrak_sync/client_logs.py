@@ -3,7 +3,9 @@
 The client logs on ``listrak_sync.listrak``: one line per retry (``retrying GET /email/v1/List in
 2.1 s: connection refused (attempt 2 of 8)``), one per token refresh and per import adopted after
 a lost answer, and a closing summary of its requests. ``--log-format text`` (the default) prints
-them as they are, except that on a terminal retry lines are rate-limited: at most one every
+them as they are, except that the summary of a run that saw no retry, 429, adopted import or
+token refresh is left out (a healthy run stays quiet), and on a terminal retry lines are
+rate-limited: at most one every
 :data:`RETRY_LINE_INTERVAL` seconds, the next one saying how many were left out, so a storm of
 retries does not scroll everything else away. ``--log-format json`` prints every line as one
 JSON object (structlog's renderer) with its fields (``kind``, ``reason``, ``attempt``, ...).
@@ -62,9 +64,12 @@ class _TextLines(logging.Handler):
             if self._left_out:
                 text += f" (and {self._left_out:,} more retries not shown)"
                 self._left_out = 0
-        elif self._left_out and getattr(record, "kind", None) == "summary":
-            self.stream.write(f"({self._left_out:,} more retries not shown)\n")
-            self._left_out = 0
+        elif getattr(record, "kind", None) == "summary":
+            if not getattr(record, "eventful", True):
+                return  # a healthy run stays quiet; the JSON format keeps every summary
+            if self._left_out:
+                self.stream.write(f"({self._left_out:,} more retries not shown)\n")
+                self._left_out = 0
         try:
             self.stream.write(text + "\n")
             self.stream.flush()

@@ -25,7 +25,14 @@ log = logging.getLogger("listrak_sync.listrak")
 
 
 def _summary(metrics: Metrics) -> dict[str, object]:
+    eventful = (
+        metrics.retries
+        or metrics.rate_limited
+        or metrics.imports_adopted
+        or metrics.token_refreshes
+    )
     return {
+        "eventful": bool(eventful),
         "requests": metrics.requests,
         "retries": metrics.retries,
         "retries_by_reason": dict(metrics.retries_by_reason),
