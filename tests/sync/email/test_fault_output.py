@@ -71,3 +71,30 @@ def test_json_log_lines(project: SyncProject) -> None:
     (summary,) = [line for line in lines if line.get("kind") == "summary"]
     assert summary["retries_by_reason"] == {"HTTP 503": 2}
     assert not [line for line in done.stderr.splitlines() if line.startswith("retrying")]
+
+
+def test_nothing_listening_fails_naming_the_url_and_the_setting(project: SyncProject) -> None:
+    import socket
+
+    import yaml
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config_path = project.root / "listrak-sync.yml"
+    config = yaml.safe_load(config_path.read_text())
+    config["listrak"] = {
+        "api_url": f"http://127.0.0.1:{port}",
+        "auth_url": f"http://127.0.0.1:{port}",
+    }
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    project.set_people(people(3))
+    done = project.cli("sync", "spring")
+    assert done.returncode == 1
+    text = " ".join(done.stderr.split())  # rich wraps the error message
+    assert f"cannot reach http://127.0.0.1:{port}/OAuth2/Token: connection refused" in text
+    assert "is listrak.auth_url right?" in text
+    assert "Traceback" not in text
+    retries = [line for line in done.stderr.splitlines() if line.startswith("retrying ")]
+    assert retries
+    assert all(": connection refused (attempt " in line for line in retries)
