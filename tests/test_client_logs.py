@@ -55,7 +55,7 @@ def test_retry_lines_are_rate_limited_on_a_terminal(logger: logging.Logger) -> N
     lines = out.getvalue().splitlines()
     assert len(lines) == 3
     assert lines[0].endswith("(attempt 2 of 8)")
-    assert lines[1] == "(5 more retries not shown)"
+    assert lines[1] == "(5 more retry or token lines not shown)"
     assert lines[2] == "Listrak (sms): 9 requests"
 
 

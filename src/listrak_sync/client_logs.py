@@ -4,10 +4,10 @@ The client logs on ``listrak_sync.listrak``: one line per retry (``retrying GET 
 2.1 s: connection refused (attempt 2 of 8)``), one per token refresh and per import adopted after
 a lost answer, and a closing summary of its requests. ``--log-format text`` (the default) prints
 them as they are, except that the summary of a run that saw no retry, 429, adopted import or
-token refresh is left out (a healthy run stays quiet), and on a terminal retry lines are
-rate-limited: at most one every
-:data:`RETRY_LINE_INTERVAL` seconds, the next one saying how many were left out, so a storm of
-retries does not scroll everything else away. ``--log-format json`` prints every line as one
+token refresh is left out (a healthy run stays quiet), and on a terminal retry lines (and token
+refresh lines) are rate-limited: at most one every :data:`RETRY_LINE_INTERVAL` seconds, the next
+one saying how many were left out, so a storm of retries does not scroll everything else away.
+``--log-format json`` prints every line as one
 JSON object (structlog's renderer) with its fields (``kind``, ``reason``, ``attempt``, ...).
 Either way, email addresses and phone numbers are masked (:func:`listrak_sync.masking.mask_text`).
 """
@@ -27,6 +27,9 @@ CLIENT_LOGGER = "listrak_sync.listrak"
 RETRY_LINE_INTERVAL = 5.0  # seconds between two retry lines on a terminal
 
 LogFormat = Literal["text", "json"]
+
+# Lines a storm repeats by the hundred: rate-limited together on a terminal.
+_FREQUENT = frozenset({"retry", "token_refresh"})
 
 
 class _MaskPii(logging.Filter):
@@ -55,20 +58,20 @@ class _TextLines(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         text = record.getMessage()
-        if getattr(record, "kind", None) == "retry" and self._interval is not None:
+        if getattr(record, "kind", None) in _FREQUENT and self._interval is not None:
             now = time.monotonic()
             if now - self._last_retry_line < self._interval:
                 self._left_out += 1
                 return
             self._last_retry_line = now
             if self._left_out:
-                text += f" (and {self._left_out:,} more retries not shown)"
+                text += f" (and {self._left_out:,} more retry or token lines not shown)"
                 self._left_out = 0
         elif getattr(record, "kind", None) == "summary":
             if not getattr(record, "eventful", True):
                 return  # a healthy run stays quiet; the JSON format keeps every summary
             if self._left_out:
-                self.stream.write(f"({self._left_out:,} more retries not shown)\n")
+                self.stream.write(f"({self._left_out:,} more retry or token lines not shown)\n")
                 self._left_out = 0
         try:
             self.stream.write(text + "\n")
