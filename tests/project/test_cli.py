@@ -6,6 +6,8 @@ import re
 import stat
 from pathlib import Path
 
+import duckdb
+import pytest
 from typer.testing import CliRunner
 
 from listrak_sync.cli import app
@@ -93,3 +95,79 @@ def test_unknown_names_exit_non_zero(tmp_path: Path) -> None:
 def test_examples_folder_matches_the_scaffold() -> None:
     for source, target in SAMPLE_FILES.items():
         assert (EXAMPLES / target).read_text() == sample_text(source), target
+
+
+# --- init never destroys a user's files ------------------------------------------------------
+
+
+def test_init_appends_only_the_missing_gitignore_lines(tmp_path: Path) -> None:
+    (tmp_path / ".gitignore").write_text(".env\nsecrets.yml\nnode_modules/")  # no final newline
+    code, output = run("init", str(tmp_path), "--customers", "0")
+    assert code == 0, output
+    lines = (tmp_path / ".gitignore").read_text().splitlines()
+    assert lines[:3] == [".env", "secrets.yml", "node_modules/"]
+    assert lines.count("secrets.yml") == 1
+    assert "*.duckdb" in lines
+    assert ".listrak-sync/" in lines
+    assert "added missing lines to" in output
+    # A second run (forced) adds nothing more.
+    assert run("init", str(tmp_path), "--customers", "0", "--force")[0] == 0
+    assert (tmp_path / ".gitignore").read_text().splitlines() == lines
+
+
+def test_init_force_replaces_the_config_but_never_the_secrets(tmp_path: Path) -> None:
+    assert run("init", str(tmp_path), "--customers", "0")[0] == 0
+    secrets = tmp_path / "secrets.yml"
+    secrets.write_text("listrak_email_client_secret: my-real-secret\n")
+    (tmp_path / "listrak-sync.yml").write_text("version: 1\n")
+    code, output = run("init", str(tmp_path), "--customers", "0", "--force")
+    assert code == 0, output
+    assert secrets.read_text() == "listrak_email_client_secret: my-real-secret\n"
+    assert (tmp_path / "listrak-sync.yml").read_text() == sample_text("listrak-sync.yml")
+    assert f"kept {secrets}" in output
+
+
+def test_a_refused_init_writes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "warehouse.duckdb").write_bytes(b"the user's own data")
+    (tmp_path / ".gitignore").write_text(".env\n")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    code, output = run("init", str(tmp_path))
+    assert code == 1
+    assert "a warehouse already exists here" in output
+    assert "--customers 0" in output  # the hint names an option init has
+    assert "Traceback" not in output
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    # Both conflicts at once, still nothing written, and the hint's option exists.
+    (tmp_path / "listrak-sync.yml").write_text("version: 1\n")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    code, output = run("init", str(tmp_path))
+    assert code == 1
+    assert "a project already exists here" in output
+    assert "a warehouse already exists here" in output
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    for option in re.findall(r"--[a-z-]+", output):
+        assert option in run("init", "--help")[1], option
+
+
+def test_init_in_the_current_folder_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, output = run("init", ".", "--customers", "0")
+    assert code == 0, output
+    assert "Project ready in the current folder." in output
+    assert "in .." not in output
+    assert "-p ." not in output
+
+
+def test_init_and_sample_data_default_to_the_same_seed(tmp_path: Path) -> None:
+    assert run("init", str(tmp_path / "a"), "--customers", "40")[0] == 0
+    target = tmp_path / "b.duckdb"
+    code, output = run("sample-data", "--customers", "40", "--warehouse", str(target))
+    assert code == 0, output
+    query = "SELECT string_agg(email, ',' ORDER BY customer_id) FROM merged_customers"
+    with duckdb.connect(str(tmp_path / "a" / "warehouse.duckdb"), read_only=True) as a:
+        left = a.execute(query).fetchone()
+    with duckdb.connect(str(target), read_only=True) as b:
+        right = b.execute(query).fetchone()
+    assert left == right

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from ..base import WarehouseError
 from ..factory import connect
+from . import DEFAULT_SEED
 from .generator import generate
 
 __all__ = ["sample_data"]
@@ -20,7 +21,7 @@ def sample_data(
     customers: Annotated[
         int, typer.Option("--customers", "-n", min=1, max=99_999_999, help="Customers to create.")
     ],
-    seed: Annotated[int, typer.Option(help="Same seed (and --as-of), same tables.")] = 0,
+    seed: Annotated[int, typer.Option(help="Same seed (and --as-of), same tables.")] = DEFAULT_SEED,
     warehouse: Annotated[
         str,
         typer.Option(
