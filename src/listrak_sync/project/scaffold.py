@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..warehouse import connect
 from .loader import CONFIG_FILE, parse_project
-from .problems import Problem, ProjectError
+from .problems import Problem, ProjectError, writing
 
 __all__ = ["SAMPLE_FILES", "ScaffoldResult", "sample_text", "scaffold"]
 
@@ -105,13 +105,15 @@ def scaffold(directory: Path, *, customers: int, seed: int, force: bool = False)
     directory.mkdir(parents=True, exist_ok=True)
     config = directory / CONFIG_FILE
     (result.overwritten if config.exists() else result.created).append(config)
-    config.write_text(config_text, encoding="utf-8")
+    with writing(config):
+        config.write_text(config_text, encoding="utf-8")
 
     example = directory / "secrets.example.yml"
     if example.exists():
         result.kept.append(example)  # the user's copy, maybe with notes of their own
     else:
-        example.write_text(sample_text("secrets.example.yml"), encoding="utf-8")
+        with writing(example):
+            example.write_text(sample_text("secrets.example.yml"), encoding="utf-8")
         result.created.append(example)
 
     gitignore = directory / ".gitignore"
@@ -120,7 +122,7 @@ def scaffold(directory: Path, *, customers: int, seed: int, force: bool = False)
         missing = _missing_lines(gitignore, wanted)
         if missing:
             current = gitignore.read_bytes()
-            with gitignore.open("a", encoding="utf-8") as handle:
+            with writing(gitignore), gitignore.open("a", encoding="utf-8") as handle:
                 if current and not current.endswith(b"\n"):
                     handle.write("\n")
                 handle.write("\n".join(missing) + "\n")
@@ -128,14 +130,16 @@ def scaffold(directory: Path, *, customers: int, seed: int, force: bool = False)
         else:
             result.kept.append(gitignore)
     else:
-        gitignore.write_text(wanted, encoding="utf-8")
+        with writing(gitignore):
+            gitignore.write_text(wanted, encoding="utf-8")
         result.created.append(gitignore)
 
     secrets = directory / SECRETS_FILE
     if secrets.exists():
         result.kept.append(secrets)
     else:
-        _write_private(secrets, sample_text("secrets.example.yml"))
+        with writing(secrets):
+            _write_private(secrets, sample_text("secrets.example.yml"))
         result.created.append(secrets)
 
     if customers:

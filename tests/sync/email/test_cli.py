@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import time
 
 import duckdb
 from typer.testing import CliRunner
@@ -12,7 +15,7 @@ from listrak_sync.cli import app
 from listrak_sync.state import StateStore
 from listrak_sync.sync import Workspace
 from tests.conftest import EMAIL_CLIENT
-from tests.sync.helpers import FAST, SECRET_ENV, Person, SyncProject, people, seed_list
+from tests.sync.helpers import CLI, FAST, SECRET_ENV, Person, SyncProject, people, seed_list
 
 runner = CliRunner()
 
@@ -138,3 +141,35 @@ def test_a_failed_run_is_resumed_or_abandoned(project: SyncProject) -> None:
     assert document["units"][0]["resumed"] == []
     with StateStore(Workspace.in_project(project.root).state_path) as store:
         assert store.run(failed.run_id).status == "interrupted"
+
+
+def test_ctrl_c_during_sync_exits_130_and_says_how_to_resume(project: SyncProject) -> None:
+    seed_list(project.emulator)
+    project.set_people(people(3))
+    signal_file = project.root / "paused"
+    process = subprocess.Popen(
+        [CLI, "sync", project.campaign, "-p", str(project.root)],
+        env=project.cli_env("planned"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 90
+    while not signal_file.exists():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "sync never reached the pause point"
+        time.sleep(0.02)
+    # asyncio turns a first Ctrl-C into cancelling the run, which needs the event loop; the pause
+    # point freezes the loop, so the second Ctrl-C (raised where the run stands) ends it here.
+    process.send_signal(signal.SIGINT)
+    try:
+        _, stderr = process.communicate(timeout=1)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "interrupted; run `sync` again to resume" in stderr
+    assert "Traceback" not in stderr
+    # And it does resume: the next sync finishes the run.
+    done = project.cli("sync", project.campaign)
+    assert done.returncode == 0, done.stderr
