@@ -1,7 +1,13 @@
-"""PII masking for previews: enough to recognise a row, not enough to read a person's data.
+"""PII masking: enough to recognise a row, not enough to read a person's data.
+
+The one rule for every human-readable output (previews, plans, run details, the demo); each
+command that shows people has ``--show-pii`` to reveal them. ``--json`` output is for programs
+and shows values as they are.
 
 Masked: the email and phone keys, and attributes whose names look personal (name, email, phone,
 birth, address, street, postal, zip, mobile). Other attributes (tiers, totals) show as they are.
+In free text (row keys such as ``email=jane@example.com``, refusal reasons), :func:`mask_text`
+masks every email address, phone number and quoted value.
 """
 
 from __future__ import annotations
@@ -9,7 +15,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["is_personal", "mask_email", "mask_phone", "mask_row", "mask_value"]
+__all__ = [
+    "is_personal",
+    "mask_email",
+    "mask_phone",
+    "mask_row",
+    "mask_text",
+    "mask_value",
+]
 
 _PERSONAL = re.compile(r"name|email|phone|birth|dob|address|street|postal|zip|mobile", re.I)
 
@@ -62,3 +75,32 @@ def mask_row(
         else:
             masked[column] = value
     return masked
+
+
+# In free text: a quoted value (reasons quote the value refused: "(value 'jane@x')"), an email
+# address, or a phone number: international (+ then digits, spaces, dots, dashes, parentheses) or
+# 10 to 15 digits in a row. Dates and times ("2026-12-03 02:14") are neither.
+_IN_TEXT = re.compile(
+    r"(?P<quoted>value '(?P<value>[^']*)')"
+    r"|(?P<email>[^\s'\"<>()=,;:]+@[^\s'\"<>(),;:]+)"
+    r"|(?P<phone>\+\d[\d ().-]{5,}\d|(?<![\w.-])\d{10,15}(?![\w.-]))"
+)
+
+
+def _mask_match(match: re.Match[str]) -> str:
+    if match["quoted"] is not None:
+        value = match["value"]
+        if "@" in value:
+            return f"value '{mask_email(value)}'"
+        if re.fullmatch(r"\+?[\d ().-]{7,}", value):
+            return f"value '{mask_phone(value)}'"
+        return f"value '{mask_value(value)}'"
+    if match["email"] is not None:
+        return mask_email(match["email"])
+    return mask_phone(match["phone"])
+
+
+def mask_text(text: str) -> str:
+    """``text`` with every email address, phone number and quoted value in it masked:
+    ``email=jane@example.com`` → ``email=j***@e***.com``."""
+    return _IN_TEXT.sub(_mask_match, text)

@@ -20,14 +20,14 @@ from tests.sync.helpers import CLI, FAST, SECRET_ENV, Person, SyncProject, peopl
 runner = CliRunner()
 
 
-def _run(project: SyncProject, *args: str) -> tuple[int, str]:
+def _run(project: SyncProject, *args: str, columns: int = 200) -> tuple[int, str]:
     result = runner.invoke(
         app,
         [*args, "-p", str(project.root)],
         env={
             SECRET_ENV: EMAIL_CLIENT[1],
             "LISTRAK_SYNC_CLIENT_SETTINGS": json.dumps(FAST),
-            "COLUMNS": "200",
+            "COLUMNS": str(columns),
         },
     )
     return result.exit_code, result.output
@@ -58,8 +58,11 @@ def test_plan_sync_and_runs(project: SyncProject) -> None:
     code, shown = _run(project, "runs", run_id)
     assert code == 0
     assert "customer_id=C800001" in shown
-    assert "not a valid email address (value 'bad-address')" in shown
+    assert "not a valid email address (value 'b***')" in shown  # PII masked
+    assert "bad-address" not in shown
     assert "subscribed 3" in shown  # the import's summary
+    code, revealed = _run(project, "runs", run_id, "--show-pii")
+    assert "not a valid email address (value 'bad-address')" in revealed
 
     code, raw = _run(project, "runs", run_id, "--json")
     document = json.loads(raw)
@@ -71,6 +74,61 @@ def test_plan_sync_and_runs(project: SyncProject) -> None:
     with duckdb.connect(str(project.root / "warehouse.duckdb")) as con:
         rows = con.execute("SELECT run_id, key, outcome FROM sync_outcomes").fetchall()
     assert rows == [(run_id, "customer_id=C800001", "invalid_key")]
+
+
+def test_plan_and_runs_mask_emails_unless_asked(project: SyncProject) -> None:
+    seed_list(project.emulator, banned=["person2@example.com"])
+    project.set_people(people(3))
+    code, planned = _run(project, "plan", "spring")
+    assert code == 0, planned
+    assert "p***@e***.com" in planned
+    assert "@example.com" not in planned
+    code, planned = _run(project, "plan", "spring", "--show-pii")
+    assert "person1@example.com" in planned
+
+    code, synced = _run(project, "sync", "spring")
+    assert code == 3, synced
+    assert "@example.com" not in synced
+    with StateStore(Workspace.in_project(project.root).state_path) as store:
+        run_id = store.runs()[0].run_id
+    code, shown = _run(project, "runs", run_id)
+    assert "p***@e***.com" in shown
+    assert "@example.com" not in shown
+    code, shown = _run(project, "runs", run_id, "--show-pii")
+    assert "person2@example.com" in shown
+
+
+def test_run_ids_stay_whole_in_a_narrow_terminal(project: SyncProject) -> None:
+    seed_list(project.emulator)
+    project.set_people(people(2))
+    assert _run(project, "sync", "spring")[0] == 0
+    with StateStore(Workspace.in_project(project.root).state_path) as store:
+        run = store.runs()[0]
+        (step,) = store.steps(run.run_id)
+    # A real process: the CLI's consoles take their width from COLUMNS when they are created.
+    for columns in (80, 50):
+        env = {**project.cli_env(), "COLUMNS": str(columns)}
+        listed = subprocess.run(
+            [CLI, "runs", "-p", str(project.root)], env=env, capture_output=True, text=True
+        )
+        assert listed.returncode == 0, listed.stderr
+        assert run.run_id in listed.stdout
+        assert "spring/newsletter" in listed.stdout
+        shown = subprocess.run(
+            [CLI, "runs", run.run_id, "-p", str(project.root)],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert shown.returncode == 0, shown.stderr
+        assert str(step.external_id) in shown.stdout
+        assert step.step_id in shown.stdout
+
+
+def test_runs_refuses_a_negative_outcome_count(project: SyncProject) -> None:
+    code, out = _run(project, "runs", "x", "--outcomes", "-1")
+    assert code == 2
+    assert "--outcomes" in out
 
 
 def test_sync_json_and_exit_codes(project: SyncProject) -> None:
