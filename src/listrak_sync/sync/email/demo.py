@@ -8,13 +8,13 @@ and enter), syncs again incrementally, and shows what the list holds.
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import yaml
 from rich.console import Console
 from rich.table import Table
 
+from ...audiences.masking import mask_email, mask_value
 from ...emulator.admin_client import EmulatorAdmin
 from ...project.loader import CONFIG_FILE, load_project
 from ...project.scaffold import scaffold
@@ -51,8 +51,7 @@ WHERE rn = 1;
 """
 
 
-def _project(folder: Path, base_url: str) -> Path:
-    root = folder / "demo-project"
+def _project(root: Path, base_url: str) -> Path:
     scaffold(root, customers=5_000, seed=42)
     config_file = root / CONFIG_FILE
     config = yaml.safe_load(config_file.read_text("utf-8"))
@@ -115,7 +114,7 @@ def _change_data(root: Path) -> None:
         warehouse.execute("DROP TABLE demo_members; DROP TABLE demo_newcomers")
 
 
-def _show_list(console: Console, base_url: str, field: str) -> None:
+def _show_list(console: Console, base_url: str, field: str, *, show_pii: bool) -> None:
     with EmulatorAdmin(base_url) as admin:
         state = admin.state(full=True)
     found = next(item for item in state["email"]["lists"] if item["listName"] == LIST_NAME)
@@ -127,7 +126,8 @@ def _show_list(console: Console, base_url: str, field: str) -> None:
         f"{values.count('on')} on, {values.count('off')} off; "
         f"{len(found['imports'])} list imports"
     )
-    table = Table(title="a few contacts as Listrak holds them")
+    masked = "" if show_pii else " (PII masked; --show-pii)"
+    table = Table(title=f"a few contacts as Listrak holds them{masked}")
     for column in ("email", "state", field, "FirstName", "City"):
         table.add_column(column)
     shown = [c for c in contacts if c["segmentationFieldValues"].get(field)][:4]
@@ -135,27 +135,28 @@ def _show_list(console: Console, base_url: str, field: str) -> None:
     for contact in shown:
         fields = contact["segmentationFieldValues"]
         table.add_row(
-            contact["emailAddress"],
+            contact["emailAddress"] if show_pii else mask_email(contact["emailAddress"]),
             contact["subscriptionState"],
             fields.get(field, ""),
-            fields.get("FirstName", ""),
+            fields.get("FirstName", "") if show_pii else mask_value(fields.get("FirstName", "")),
             fields.get("City", ""),
         )
     console.print(table)
 
 
-def email_demo(console: Console, base_url: str) -> None:
-    """Sync the sample campaign to the emulator's Newsletter list, change data, sync again."""
-    with tempfile.TemporaryDirectory(prefix="listrak-sync-demo-") as folder:
-        console.rule("Email list sync")
-        root = _project(Path(folder), base_url)
-        console.print(f"sample project with 5,000 customers in {root}")
-        first = _sync(root, console, "first sync")
-        _change_data(root)
-        second = _sync(root, console, "incremental sync after a data change")
-        _show_list(console, base_url, first.target_info.get("segment_field", CAMPAIGN))
-        if first.status not in ("succeeded", "partial") or second.status not in (
-            "succeeded",
-            "partial",
-        ):
-            raise RuntimeError(f"the demo sync ended {first.status} / {second.status}")
+def email_demo(console: Console, base_url: str, root: Path, *, show_pii: bool = False) -> None:
+    """Sync the sample campaign to the emulator's Newsletter list, change data, sync again;
+    the sample project is created in ``root``."""
+    console.rule("Email list sync")
+    _project(root, base_url)
+    console.print("a sample project with 5,000 customers (`listrak-sync init`)")
+    first = _sync(root, console, "first sync")
+    _change_data(root)
+    second = _sync(root, console, "incremental sync after a data change")
+    field = first.target_info.get("segment_field", CAMPAIGN)
+    _show_list(console, base_url, field, show_pii=show_pii)
+    if first.status not in ("succeeded", "partial") or second.status not in (
+        "succeeded",
+        "partial",
+    ):
+        raise RuntimeError(f"the demo sync ended {first.status} / {second.status}")
