@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import stat
 from pathlib import Path
@@ -171,3 +172,33 @@ def test_init_and_sample_data_default_to_the_same_seed(tmp_path: Path) -> None:
     with duckdb.connect(str(target), read_only=True) as b:
         right = b.execute(query).fetchone()
     assert left == right
+
+
+def test_the_sample_campaign_is_what_it_says(tmp_path: Path) -> None:
+    """spring_sale: recent buyers in North America (a country filter), minus an exclusion that
+    removes somebody; and the email counts of `segments size` and `campaigns preview` are
+    explained where they are shown."""
+    project = tmp_path / "shop"
+    assert run("init", str(project), "--customers", "3000")[0] == 0
+    code, output = run("campaigns", "list", "-p", str(project), "--json")
+    assert code == 0, output
+    (spring,) = [c for c in json.loads(output) if c["name"] == "spring_sale"]
+    assert "North America" in spring["description"]
+    segment = spring["segment"]
+
+    code, output = run("segments", "size", segment, "-p", str(project), "--by", "country", "--json")
+    assert code == 0, output
+    size = json.loads(output)
+    countries = {value for value, _ in size["breakdown"]}
+    assert countries
+    assert countries <= {"US", "USA", "us", "CA", "Canada", "ca"}
+
+    code, output = run("campaigns", "preview", "spring_sale", "-p", str(project), "--json")
+    assert code == 0, output
+    preview = json.loads(output)
+    assert 0 < sum(preview["groups"].values()) < size["size"]  # the exclusion removes somebody
+
+    code, output = run("segments", "size", segment, "-p", str(project))
+    assert "`campaigns preview` counts differently" in " ".join(output.split())
+    code, output = run("campaigns", "preview", "spring_sale", "-p", str(project), "--limit", "0")
+    assert "`segments size` counts only the reachable ones" in " ".join(output.split())

@@ -35,11 +35,14 @@ WHERE customer_id IN (SELECT customer_id FROM demo_members ORDER BY customer_id 
 -- 10 members become high churn risk: the campaign excludes them, so they leave
 UPDATE customer_360 SET churn_risk = 'high'
 WHERE customer_id IN (SELECT customer_id FROM demo_members ORDER BY customer_id DESC LIMIT 10);
--- 15 other customers buy twice this week: they become recent buyers and enter
+-- 15 other North American customers buy twice this week: they become recent buyers and enter
 CREATE OR REPLACE TABLE demo_newcomers AS
 SELECT DISTINCT o.customer_id FROM orders o JOIN customer_360 c USING (customer_id)
 WHERE o.customer_id NOT IN (SELECT customer_id FROM demo_members)
   AND coalesce(c.churn_risk, '') <> 'high'
+  AND c.country IN ('US', 'USA', 'us', 'CA', 'Canada', 'ca')
+  AND o.customer_id NOT IN (SELECT customer_id FROM orders
+                            WHERE status = 'Returned' AND order_date >= current_date - 60)
 ORDER BY 1 LIMIT 15;
 INSERT INTO orders
 SELECT * EXCLUDE (rn, n) REPLACE (order_id || '-demo' || n AS order_id,
@@ -106,9 +109,9 @@ def _change_data(root: Path) -> None:
 
         segments = SegmentResolver(project.config, warehouse)
         campaign = project.config.campaigns[CAMPAIGN]
+        excluded = "".join(f" EXCEPT {segments.sql(name)}" for name in campaign.exclude)
         warehouse.execute(
-            f"CREATE OR REPLACE TABLE demo_members AS {segments.sql(campaign.segment)}"
-            f" EXCEPT {segments.sql(campaign.exclude[0])}"
+            f"CREATE OR REPLACE TABLE demo_members AS {segments.sql(campaign.segment)}{excluded}"
         )
         warehouse.execute(_CHANGES)
         warehouse.execute("DROP TABLE demo_members; DROP TABLE demo_newcomers")
