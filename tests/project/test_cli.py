@@ -202,3 +202,21 @@ def test_the_sample_campaign_is_what_it_says(tmp_path: Path) -> None:
     assert "`campaigns preview` counts differently" in " ".join(output.split())
     code, output = run("campaigns", "preview", "spring_sale", "-p", str(project), "--limit", "0")
     assert "`segments size` counts only the reachable ones" in " ".join(output.split())
+
+
+def test_json_output_of_validate_and_segments(tmp_path: Path) -> None:
+    assert run("init", str(tmp_path), "--customers", "50")[0] == 0
+    code, output = run("validate", "-p", str(tmp_path), "--json")
+    assert code == 0, output
+    assert json.loads(output)["problems"] == []
+    code, output = run("segments", "show", "high_churn_risk", "-p", str(tmp_path), "--json")
+    assert code == 0, output
+    assert "churn_risk" in json.loads(output)["sql"]
+    code, output = run("segments", "list", "-p", str(tmp_path), "--json")
+    assert {"name": "high_churn_risk", "form": "sql", "description": None} in json.loads(output)
+    (tmp_path / "listrak-sync.yml").write_text("segments:\n  s: {sqll: x}\n")
+    code, output = run("validate", "-p", str(tmp_path), "--offline", "--json")
+    assert code == 1
+    (problem,) = json.loads(output)["problems"]
+    assert (problem["line"], problem["column"]) == (2, 7)
+    assert problem["hint"] == "did you mean 'sql'?"

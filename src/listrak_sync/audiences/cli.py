@@ -115,12 +115,22 @@ def segments_show(
     name: Annotated[str, typer.Argument(help="Segment name.")],
     project: ProjectOption = Path("."),
     as_of: AsOfOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """A segment's definition and the SQL it runs."""
     with _session(project) as (loaded, warehouse):
         assert warehouse is not None
         resolver = SegmentResolver(loaded.config, warehouse, as_of=_day(as_of))
         segment = resolver.definition(name)
+        if as_json:
+            document = {
+                "segment": name,
+                "definition": segment.model_dump(mode="json", by_alias=True, exclude_none=True),
+                "dialect": warehouse.dialect,
+                "sql": resolver.sql(name),
+            }
+            console.print_json(json.dumps(document))
+            return
         console.rule(f"segment {name}")
         if segment.description:
             console.print(segment.description)

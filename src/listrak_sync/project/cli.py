@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -43,6 +45,9 @@ def validate(
     offline: Annotated[
         bool, typer.Option("--offline", help="Skip the checks that need the warehouse.")
     ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the problems as one JSON document.")
+    ] = False,
 ) -> None:
     """Check the project: config, references, credentials, segment SQL and filters, attributes.
 
@@ -51,6 +56,15 @@ def validate(
     from .validate import validate_project
 
     _, problems = validate_project(project, check_warehouse=not offline)
+    if as_json:
+        document = {
+            "file": str(project / "listrak-sync.yml"),
+            "problems": [dataclasses.asdict(problem) for problem in problems],
+        }
+        console.print_json(json.dumps(document))
+        if problems:
+            raise typer.Exit(1)
+        return
     if problems:
         print_problems(problems)
         noun = "problem" if len(problems) == 1 else "problems"
