@@ -164,8 +164,9 @@ def test_init_in_the_current_folder_says_so(
 def test_init_and_sample_data_default_to_the_same_seed(tmp_path: Path) -> None:
     assert run("init", str(tmp_path / "a"), "--customers", "40")[0] == 0
     target = tmp_path / "b.duckdb"
-    code, output = run("sample-data", "--customers", "40", "--warehouse", str(target))
+    code, output = run("sample-data", "--customers", "40", "--warehouse", str(target), "--json")
     assert code == 0, output
+    assert json.loads(output)["seed"] == 42
     query = "SELECT string_agg(email, ',' ORDER BY customer_id) FROM merged_customers"
     with duckdb.connect(str(tmp_path / "a" / "warehouse.duckdb"), read_only=True) as a:
         left = a.execute(query).fetchone()
@@ -212,6 +213,10 @@ def test_json_output_of_validate_and_segments(tmp_path: Path) -> None:
     code, output = run("segments", "show", "high_churn_risk", "-p", str(tmp_path), "--json")
     assert code == 0, output
     assert "churn_risk" in json.loads(output)["sql"]
+    code, output = run("campaigns", "show", "spring_sale", "-p", str(tmp_path), "--json")
+    assert code == 0, output
+    shown = json.loads(output)
+    assert shown["destinations"]["newsletter"]["attributes"]["City"] == "city"
     code, output = run("segments", "list", "-p", str(tmp_path), "--json")
     assert {"name": "high_churn_risk", "form": "sql", "description": None} in json.loads(output)
     (tmp_path / "listrak-sync.yml").write_text("segments:\n  s: {sqll: x}\n")

@@ -235,12 +235,36 @@ def campaigns_show(
     project: ProjectOption = Path("."),
     sql: Annotated[bool, typer.Option("--sql", help="Also print each destination's SQL.")] = False,
     as_of: AsOfOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """A campaign's groups, split, destinations and the attributes each one receives."""
     with _session(project) as (loaded, warehouse):
         assert warehouse is not None
         audience = CampaignAudience(loaded.config, warehouse, name, as_of=_day(as_of))
         campaign = audience.definition
+        if as_json:
+            document = {
+                "campaign": name,
+                "definition": campaign.model_dump(mode="json", exclude_none=True),
+                "destinations": {
+                    target: {
+                        "type": rows.destination.type,
+                        "key": rows.key_name,
+                        "key_column": rows.key_column,
+                        "groups": rows.groups,
+                        "attribute_table": rows.attribute_table,
+                        "attributes": {a.name: a.column for a in rows.attributes},
+                        **(
+                            {"sql": rows.select().sql(dialect=audience.dialect, pretty=True)}
+                            if sql
+                            else {}
+                        ),
+                    }
+                    for target, rows in audience.destinations().items()
+                },
+            }
+            console.print_json(json.dumps(document))
+            return
         console.rule(f"campaign {name}")
         console.print(
             f"segment [bold]{campaign.segment}[/]"

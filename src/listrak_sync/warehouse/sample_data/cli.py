@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Annotated
 
@@ -38,6 +39,9 @@ def sample_data(
     replace: Annotated[
         bool, typer.Option("--replace", help="Overwrite sample tables that already exist.")
     ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print what was written as one JSON document.")
+    ] = False,
 ) -> None:
     """Create customer_360, merged_customers, orders, order_items, products, sms_opt_status and
     email_opt_status: realistic, deliberately messy retail data."""
@@ -57,6 +61,17 @@ def sample_data(
     except WarehouseError as exc:
         Console(stderr=True).print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
+    if as_json:
+        document = {
+            "warehouse": warehouse,
+            "customers": result.customers,
+            "seed": result.seed,
+            "as_of": result.as_of.isoformat(),
+            "rows": result.rows,
+            "seconds": round(result.seconds, 3),
+        }
+        console.print_json(json.dumps(document))
+        return
     table = Table(title="Sample data", caption=f"{warehouse}, seed {seed}, as of {result.as_of}")
     table.add_column("table")
     table.add_column("rows", justify="right")
