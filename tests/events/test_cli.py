@@ -162,3 +162,34 @@ def test_hash_key() -> None:
     result = runner.invoke(app, ["events", "hash-key"], input="my-key\n")
     assert result.exit_code == 0
     assert result.output.strip() == hash_write_key("my-key")
+
+
+def test_sample_project_profile_mapping_reads_segment_and_rudderstack_traits(
+    tmp_path: Path,
+) -> None:
+    import shutil
+
+    root = tmp_path / "sample"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "examples" / "sample-project", root)
+    traits = {"email": "ava.reed@example.com", "firstName": "Ava", "lastName": "Reed"}
+    shapes = {
+        "segment": {"type": "identify", "userId": "u1", "traits": traits},
+        "rudderstack": {"type": "identify", "userId": "u1", "context": {"traits": traits}},
+    }
+    for name, event in shapes.items():
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps(event), "utf-8")
+        result = runner.invoke(
+            app, ["events", "test", "profile", "--event", str(path), "--project", str(root)]
+        )
+        assert result.exit_code == 0, (name, result.output)
+        body = json.loads(result.output)["request"]["body"]
+        assert body == [
+            {
+                "emailAddress": "ava.reed@example.com",
+                "segmentationFieldValues": [
+                    {"segmentationFieldId": 1001, "value": "Ava"},
+                    {"segmentationFieldId": 1002, "value": "Reed"},
+                ],
+            }
+        ], name
