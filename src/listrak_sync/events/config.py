@@ -261,12 +261,17 @@ class RetryPolicy(BaseModel):
 
 
 class IntakeLimits(BaseModel):
-    """Segment's limits: 32 KB per event, 500 KB per batch request."""
+    """Segment's limits (32 KB per event, 500 KB per batch request), and what keeps a client
+    from holding the server: nesting depth, time to send headers and body, open connections."""
 
     model_config = _STRICT
 
     max_event_bytes: int = Field(default=32 * 1024, ge=1024)
     max_batch_bytes: int = Field(default=500 * 1024, ge=1024)
+    max_json_depth: int = Field(default=64, ge=8, le=512)
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    body_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    max_connections: int = Field(default=256, ge=1, le=100_000)
 
 
 class EventDestination(BaseModel):

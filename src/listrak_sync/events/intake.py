@@ -14,12 +14,14 @@ import binascii
 import hashlib
 import hmac
 import json
+import re
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 __all__ = [
+    "MAX_DEPTH",
     "MESSAGE_TYPES",
     "IntakeError",
     "hash_write_key",
@@ -30,6 +32,11 @@ __all__ = [
 ]
 
 MESSAGE_TYPES = ("track", "identify", "page", "screen", "group", "alias")
+# Segment messages nest a few levels (context.traits.address...); a body nested deeper than this
+# is refused before it is parsed, since Python's JSON parser recurses once per level.
+MAX_DEPTH = 64
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_BRACKET = re.compile(rb"[\[\]{}]")
 _OBJECTS = ("properties", "traits", "context", "integrations")
 _DATES = ("timestamp", "sentAt", "originalTimestamp")
 
@@ -77,7 +84,21 @@ def key_from_basic(header: str) -> str | None:
     return key or None
 
 
-def parse_json(raw: bytes) -> dict[str, Any]:
+def _depth(raw: bytes) -> int:
+    """How deep arrays and objects nest in ``raw`` (brackets inside strings do not count)."""
+    depth = deepest = 0
+    for found in _BRACKET.finditer(_STRING.sub(b"", raw)):
+        if found.group() in b"[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+def parse_json(raw: bytes, *, max_depth: int = MAX_DEPTH) -> dict[str, Any]:
+    if _depth(raw) > max_depth:
+        raise IntakeError(400, f"the body nests arrays and objects deeper than {max_depth} levels")
     try:
         doc = json.loads(raw)
     except UnicodeDecodeError:
