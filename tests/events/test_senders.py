@@ -152,3 +152,37 @@ def test_a_wrong_write_key_is_reported_to_the_library(emulator: Emulator, serve:
         client.shutdown()
     assert len(errors) == 1
     assert getattr(errors[0], "status", None) == 401
+
+
+def test_segment_library_across_a_sigkill_of_serve(
+    emulator: Emulator, tmp_path: Path, processes: list[Serve]
+) -> None:
+    # At least once: what the library could not deliver while `serve` was dead, it retries;
+    # what `serve` answered 200 before dying is in its queue file and goes out after the restart.
+    emails = seed_lists(emulator, contacts=200)
+    config = serve_config(tmp_path, emulator, MAPPINGS)
+    port = free_port()
+    first = Serve(config, port, tmp_path / "serve.log")
+    processes.append(first)
+    errors: list[Any] = []
+    client = SegmentClient(
+        WRITE_KEY,
+        host=first.url,
+        upload_size=20,
+        max_retries=12,
+        on_error=lambda error, batch: errors.append(error),
+    )
+    try:
+        for i, email in enumerate(emails[:100]):
+            client.identify(f"user-{i}", {"email": email, "tier": f"k-{i}"})
+        first.process.kill()
+        first.process.wait(timeout=30)
+        for i, email in enumerate(emails[100:], start=100):
+            client.identify(f"user-{i}", {"email": email, "tier": f"k-{i}"})
+        processes.append(Serve(config, port, tmp_path / "serve.log"))
+        client.flush()
+    finally:
+        client.shutdown()
+    assert errors == []
+    expected = {email: {FIELD_TIER: f"k-{i}"} for i, email in enumerate(emails)}
+    _wait_for_values(emulator, expected, "every identify, across the kill")
