@@ -194,3 +194,18 @@ def test_a_public_bind_address_is_warned_about(start: Any) -> None:
     assert any(line.get("event") == "listening beyond loopback" for line in _log_lines(serve))
     quiet = start()
     assert "warning" not in quiet.log.read_text()
+
+
+def test_depth_cap_counts_levels_not_brackets_in_strings() -> None:
+    from listrak_sync.events.intake import IntakeError, parse_json
+
+    def nested(levels: int) -> bytes:  # the outer object is level 1
+        return b'{"a":' + b"[" * (levels - 1) + b'"[[[[{{"' + b"]" * (levels - 1) + b"}"
+
+    assert parse_json(nested(64))["a"]
+    assert parse_json(b'{"s": "' + b"[" * 5000 + b'"}')  # brackets in a string are text
+    for levels in (65, 500, 5000):  # under and over the interpreter's recursion limit
+        with pytest.raises(IntakeError, match="deeper than 64 levels"):
+            parse_json(nested(levels))
+    with pytest.raises(IntakeError, match="deeper than 10 levels"):
+        parse_json(nested(11), max_depth=10)

@@ -14,7 +14,6 @@ import binascii
 import hashlib
 import hmac
 import json
-import re
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
@@ -32,11 +31,8 @@ __all__ = [
 ]
 
 MESSAGE_TYPES = ("track", "identify", "page", "screen", "group", "alias")
-# Segment messages nest a few levels (context.traits.address...); a body nested deeper than this
-# is refused before it is parsed, since Python's JSON parser recurses once per level.
+# Segment messages nest a few levels (context.traits.address...); deeper bodies are refused.
 MAX_DEPTH = 64
-_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
-_BRACKET = re.compile(rb"[\[\]{}]")
 _OBJECTS = ("properties", "traits", "context", "integrations")
 _DATES = ("timestamp", "sentAt", "originalTimestamp")
 
@@ -84,23 +80,28 @@ def key_from_basic(header: str) -> str | None:
     return key or None
 
 
-def _depth(raw: bytes) -> int:
-    """How deep arrays and objects nest in ``raw`` (brackets inside strings do not count)."""
-    depth = deepest = 0
-    for found in _BRACKET.finditer(_STRING.sub(b"", raw)):
-        if found.group() in b"[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        else:
-            depth -= 1
-    return deepest
+def _deeper_than(doc: Any, limit: int) -> bool:
+    """Whether arrays and objects in ``doc`` nest more than ``limit`` levels (iteratively: the
+    check itself must not recurse)."""
+    stack: list[tuple[Any, int]] = [(doc, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        for child in node.values() if isinstance(node, dict) else node:
+            if isinstance(child, dict | list):
+                stack.append((child, depth + 1))
+    return False
 
 
 def parse_json(raw: bytes, *, max_depth: int = MAX_DEPTH) -> dict[str, Any]:
-    if _depth(raw) > max_depth:
-        raise IntakeError(400, f"the body nests arrays and objects deeper than {max_depth} levels")
+    too_deep = IntakeError(400, f"the body nests arrays and objects deeper than {max_depth} levels")
     try:
         doc = json.loads(raw)
+    except RecursionError:
+        # Python's parser recurses once per level and gives up near the interpreter's
+        # recursion limit: a few KB of brackets get here, and are refused like any deep body.
+        raise too_deep from None
     except UnicodeDecodeError:
         raise IntakeError(400, "the body is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
@@ -109,6 +110,8 @@ def parse_json(raw: bytes, *, max_depth: int = MAX_DEPTH) -> dict[str, Any]:
         ) from None
     if not isinstance(doc, dict):
         raise IntakeError(400, "the body must be a JSON object")
+    if _deeper_than(doc, max_depth):
+        raise too_deep
     return doc
 
 
