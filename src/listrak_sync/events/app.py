@@ -5,9 +5,9 @@
 JSON ``{"success": false, "error": ..., "problems": [...]}``: 401 for a missing or wrong write
 key, 413 for a body over the limit, 408 for a body that does not arrive in time, 400 for
 anything else wrong with it (bodies nested deeper than ``limits.max_json_depth`` included),
-503 when the queue cannot store. A key in the ``Authorization`` header is checked before the body is read.
-Every refusal is one JSON log line; an unexpected error is a 500 with a JSON body and one log
-line naming the error, never a traceback.
+503 when the queue cannot store. A key in the ``Authorization`` header is checked before the
+body is read. Every refusal is one JSON log line; an unexpected error is a 500 with a JSON body
+and one log line naming the error, never a traceback.
 """
 
 from __future__ import annotations
