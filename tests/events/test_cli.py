@@ -152,7 +152,7 @@ def test_dead_letter_list_and_retry(tmp_path: Path) -> None:
             ((FIELD_TIER, "gold"),)
         ]
         assert [d.reason for d in queue.dead_letters()] == [
-            "no email address at $.context.traits.email"
+            "no email address at $.context.traits.email or $.traits.email"
         ]
     missing = runner.invoke(app, ["events", "dead-letter", "retry", "999", "--config", str(config)])
     assert missing.exit_code == 1

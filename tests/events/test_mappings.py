@@ -72,10 +72,14 @@ def test_paths_and_their_defaults() -> None:
     (update,) = apply_mappings(dest, _event())
     assert isinstance(update, Update)
     assert (update.email, update.fields) == ("ann@example.com", ((FIELD_TIER, "gold"),))
-    # The default is only $.context.traits.email; an identify's traits need the path given.
-    (refused,) = apply_mappings(dest, {"type": "identify", "traits": {"email": "b@example.com"}})
+    # The default reads $.context.traits.email (track), then $.traits.email (Segment's identify).
+    identify = {"type": "identify", "traits": {"email": "b@example.com"}, "properties": {"plan": 1}}
+    (found,) = apply_mappings(dest, identify)
+    assert isinstance(found, Update)
+    assert (found.email, found.fields) == ("b@example.com", ((FIELD_TIER, "1"),))
+    (refused,) = apply_mappings(dest, {"type": "identify", "traits": {"name": "b"}})
     assert isinstance(refused, Rejection)
-    assert refused.reason == "no email address at $.context.traits.email"
+    assert refused.reason == "no email address at $.context.traits.email or $.traits.email"
     fallback = _dest(
         {"type": "identify"},
         email=["$.context.traits.email", "$.traits.email"],

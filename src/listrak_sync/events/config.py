@@ -198,7 +198,8 @@ class UpdateProfileFields(BaseModel):
 
     type: Literal["update_profile_fields"] = "update_profile_fields"
     list_id: int = Field(gt=0)
-    email: Paths = Field(default_factory=lambda: ["$.context.traits.email"])
+    # Track calls carry the address in context.traits; Segment's identify calls in traits.
+    email: Paths = Field(default_factory=lambda: ["$.context.traits.email", "$.traits.email"])
     # Profile field id -> a literal value or a `$.path` into the event, or a list of them.
     fields: dict[int, FieldValue] = Field(default_factory=dict)
     audience: AudienceFields | None = None
