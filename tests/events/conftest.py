@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import base64
+import os
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -10,6 +14,7 @@ from typing import Any
 
 import httpx2
 import pytest
+import yaml
 
 from listrak_sync.events import EventDestination, EventServer, EventService, client_settings
 from listrak_sync.events.logs import make_logger
@@ -225,3 +230,98 @@ def start_server(emulator: Emulator, tmp_path: Path) -> Iterator[StartServer]:
     yield start
     for running in started:
         running.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def serve_config(
+    tmp_path: Path, emulator: Emulator, mappings: dict[str, Any] | None = None, **changes: Any
+) -> Path:
+    """A stand-alone events config for ``serve --config``; the secret comes from the env."""
+    doc = {
+        "listrak": {"api_url": emulator.base_url, "auth_url": emulator.base_url},
+        "credentials": {
+            "email": {
+                "type": "listrak",
+                "client_id": EMAIL_CLIENT[0],
+                "client_secret": {"env": "TEST_LISTRAK_EMAIL_SECRET"},
+            }
+        },
+        "destinations": {
+            "events": {
+                "type": "listrak_events",
+                "credential": "email",
+                "write_keys": [WRITE_KEY_HASH],
+                "queue_file": "state/events.sqlite",
+                "batch": {"max_contacts": 50, "max_wait_seconds": 0.05},
+                "retry": {
+                    "max_attempts": 1000,
+                    "initial_backoff_seconds": 0.05,
+                    "max_backoff_seconds": 0.2,
+                },
+                "mappings": mappings
+                or {
+                    "tier": {
+                        "trigger": {"event": "Tier Changed"},
+                        "action": {"list_id": LIST_A, "fields": {FIELD_TIER: "$.properties.tier"}},
+                    }
+                },
+                **changes,
+            }
+        },
+    }
+    path = tmp_path / "events.yml"
+    path.write_text(yaml.safe_dump(doc), "utf-8")
+    return path
+
+
+class Serve:
+    """One ``listrak-sync serve`` process."""
+
+    def __init__(self, config: Path, port: int, log: Path, *args: str) -> None:
+        self.url = f"http://127.0.0.1:{port}"
+        self.port = port
+        self.log = log
+        env = {**os.environ, "TEST_LISTRAK_EMAIL_SECRET": EMAIL_CLIENT[1]}
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "listrak_sync.cli",
+                "serve",
+                "--config",
+                str(config),
+                "--port",
+                str(port),
+                *args,
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log.open("ab"),
+        )
+        wait_for(self._healthy, timeout=60, what="the server to start")
+
+    def _healthy(self) -> bool:
+        if self.process.poll() is not None:
+            raise AssertionError(f"serve exited: {self.log.read_text()}")
+        try:
+            return httpx2.get(self.url + "/healthz", timeout=2).status_code == 200
+        except httpx2.TransportError:
+            return False
+
+    def post(self, path: str, body: object) -> httpx2.Response:
+        return httpx2.post(self.url + path, json=body, headers=auth(), timeout=30)
+
+
+@pytest.fixture
+def processes() -> Iterator[list[Serve]]:
+    started: list[Serve] = []
+    yield started
+    for serve in started:
+        if serve.process.poll() is None:
+            serve.process.kill()
+            serve.process.wait(timeout=30)

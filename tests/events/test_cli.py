@@ -152,7 +152,7 @@ def test_dead_letter_list_and_retry(tmp_path: Path) -> None:
             ((FIELD_TIER, "gold"),)
         ]
         assert [d.reason for d in queue.dead_letters()] == [
-            "no email address at $.context.traits.email"
+            "no email address at $.context.traits.email or $.traits.email"
         ]
     missing = runner.invoke(app, ["events", "dead-letter", "retry", "999", "--config", str(config)])
     assert missing.exit_code == 1
@@ -203,3 +203,34 @@ def test_serve_and_events_test_find_the_project_like_other_commands(tmp_path: Pa
     result = runner.invoke(app, ["serve"], env={"LISTRAK_SYNC_PROJECT": str(empty)})
     assert result.exit_code == 2
     assert str(empty / "listrak-sync.yml") in result.output
+
+
+def test_sample_project_profile_mapping_reads_segment_and_rudderstack_traits(
+    tmp_path: Path,
+) -> None:
+    import shutil
+
+    root = tmp_path / "sample"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "examples" / "sample-project", root)
+    traits = {"email": "ava.reed@example.com", "firstName": "Ava", "lastName": "Reed"}
+    shapes = {
+        "segment": {"type": "identify", "userId": "u1", "traits": traits},
+        "rudderstack": {"type": "identify", "userId": "u1", "context": {"traits": traits}},
+    }
+    for name, event in shapes.items():
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps(event), "utf-8")
+        result = runner.invoke(
+            app, ["events", "test", "profile", "--event", str(path), "--project", str(root)]
+        )
+        assert result.exit_code == 0, (name, result.output)
+        body = json.loads(result.output)["request"]["body"]
+        assert body == [
+            {
+                "emailAddress": "ava.reed@example.com",
+                "segmentationFieldValues": [
+                    {"segmentationFieldId": 1001, "value": "Ava"},
+                    {"segmentationFieldId": 1002, "value": "Reed"},
+                ],
+            }
+        ], name

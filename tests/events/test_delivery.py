@@ -355,7 +355,7 @@ def test_intake_rejections_are_dead_lettered_and_retried_with_the_fixed_mapping(
     }
     assert server.post("/v1/track", event).status_code == 200
     assert [r for _, r in _dead(server.queue_path)] == [
-        "no email address at $.context.traits.email"
+        "no email address at $.context.traits.email or $.traits.email"
     ]
     fixed = destination(
         mappings={

@@ -72,10 +72,14 @@ def test_paths_and_their_defaults() -> None:
     (update,) = apply_mappings(dest, _event())
     assert isinstance(update, Update)
     assert (update.email, update.fields) == ("ann@example.com", ((FIELD_TIER, "gold"),))
-    # The default is only $.context.traits.email; an identify's traits need the path given.
-    (refused,) = apply_mappings(dest, {"type": "identify", "traits": {"email": "b@example.com"}})
+    # The default reads $.context.traits.email (track), then $.traits.email (Segment's identify).
+    identify = {"type": "identify", "traits": {"email": "b@example.com"}, "properties": {"plan": 1}}
+    (found,) = apply_mappings(dest, identify)
+    assert isinstance(found, Update)
+    assert (found.email, found.fields) == ("b@example.com", ((FIELD_TIER, "1"),))
+    (refused,) = apply_mappings(dest, {"type": "identify", "traits": {"name": "b"}})
     assert isinstance(refused, Rejection)
-    assert refused.reason == "no email address at $.context.traits.email"
+    assert refused.reason == "no email address at $.context.traits.email or $.traits.email"
     fallback = _dest(
         {"type": "identify"},
         email=["$.context.traits.email", "$.traits.email"],
@@ -184,3 +188,45 @@ def test_trigger_and_path_defaults_over_http(emulator: Emulator, start_server: S
     )
     values = field_values(emulator, LIST_A, [FIELD_PLAN])
     assert [values[e].get(FIELD_PLAN) for e in emails] == ["gold-buyer", None, None]
+
+
+def test_a_field_takes_paths_tried_in_order() -> None:
+    # Segment's libraries put identify traits under `traits`; RudderStack's only under
+    # `context.traits`. One mapping serves both: the first path present wins.
+    dest = _dest(
+        {"type": "identify"},
+        email=["$.traits.email", "$.context.traits.email"],
+        fields={
+            FIELD_TIER: ["$.traits.tier", "$.context.traits.tier"],
+            FIELD_PLAN: ["$.traits.plan", "$.context.traits.plan", "basic"],  # literal fallback
+        },
+    )
+    segment = {"type": "identify", "userId": "u", "traits": {"email": "s@example.com", "tier": 1}}
+    rudder = {
+        "type": "identify",
+        "userId": "u",
+        "context": {"traits": {"email": "r@example.com", "tier": "gold", "plan": None}},
+    }
+    both = {
+        "type": "identify",
+        "userId": "u",
+        "traits": {"email": "b@example.com", "plan": "pro"},
+        "context": {"traits": {"email": "old@example.com", "plan": "old", "tier": "t"}},
+    }
+    updates = [apply_mappings(dest, event)[0] for event in (segment, rudder, both)]
+    assert [(u.email, u.fields) for u in updates if isinstance(u, Update)] == [
+        ("s@example.com", ((FIELD_TIER, "1"), (FIELD_PLAN, "basic"))),
+        ("r@example.com", ((FIELD_TIER, "gold"), (FIELD_PLAN, "basic"))),  # null is not present
+        ("b@example.com", ((FIELD_TIER, "t"), (FIELD_PLAN, "pro"))),
+    ]
+    only_paths = _dest({"type": "identify"}, fields={FIELD_TIER: ["$.traits.x", "$.context.x"]})
+    no_tier = {"type": "identify", "userId": "u", "context": {"traits": {"email": "r@x.com"}}}
+    (refused,) = apply_mappings(only_paths, no_tier)
+    assert isinstance(refused, Rejection)
+    assert refused.reason == (
+        "no profile field values in the event (looked at $.traits.x or $.context.x)"
+    )
+    with pytest.raises(ValidationError, match="an empty list of paths"):
+        _dest({"type": "identify"}, fields={FIELD_TIER: []})
+    with pytest.raises(ValidationError, match="cannot read path"):
+        _dest({"type": "identify"}, fields={FIELD_TIER: ["$.ok", "$.a.["]})

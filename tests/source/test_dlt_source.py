@@ -217,3 +217,23 @@ def test_missing_credentials_are_named(
     monkeypatch.delenv("SOURCES__LISTRAK__SMS_CREDENTIALS__CLIENT_SECRET")
     with pytest.raises(Exception, match="sms_credentials"):
         _run(dlt_env, listrak(sender_code_id=SENDER, base_url=emulator.base_url))
+
+
+def test_a_failing_resource_shows_its_own_error_only(
+    dlt_env: Path, emulator: Emulator, capfd: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    seed_email(
+        emulator,
+        50,
+        messages=[{"messageId": 9001, "subject": "S", "sendDate": "2026-03-01T10:00:00"}],
+    )
+    with pytest.raises(Exception, match="999") as failed:
+        _run(dlt_env, listrak(list_id=LIST_ID, fields=[999], base_url=emulator.base_url))
+
+    assert "email_contacts" in str(failed.value)
+    out, err = capfd.readouterr()
+    # Not the other resources' noise: dlt closing async generators that are mid-step.
+    printed = out + err + caplog.text
+    assert "already running" not in printed
+    assert "error occurred during closing" not in printed

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.source.conftest import SourceProject, email_source, seed_email
+from tests.source.conftest import LIST_ID, SourceProject, email_source, seed_email
 
 WRITE_KEY = "wk_test_5b1d"
 
@@ -25,6 +25,8 @@ class Endpoint:
         self.refuse: str | None = None  # answer 400 to a batch holding this anonymousId
         self.received: dict[str, dict[str, Any]] = {}
         self.requests = 0
+        self.sizes: list[int] = []  # body bytes of each accepted request
+        self.counts: list[int] = []  # events in each accepted request
         self.bad_auth = 0
         endpoint = self
 
@@ -57,6 +59,14 @@ class Endpoint:
                         self.send_header("Retry-After", "0")
                     self.end_headers()
                     return
+                if len(body) > 500 * 1024:  # Segment's limit per batch request
+                    action = "413"
+                if action is not None:
+                    self.send_response(int(action))
+                    self.end_headers()
+                    return
+                endpoint.sizes.append(len(body))
+                endpoint.counts.append(len(batch))
                 for event in batch:
                     endpoint.received[event["messageId"]] = event
                 self.send_response(200)
@@ -168,3 +178,59 @@ def test_refused_event_is_set_aside_not_blocking(
     endpoint.refuse = None
     assert project.pull().exit_code == 0
     assert len(endpoint.received) == 9
+
+
+def test_large_events_are_split_to_fit_segment_batch_limit(
+    project: SourceProject, endpoint: Endpoint
+) -> None:
+    # Segment takes at most 500 KB per batch request: with ~3.3 KB events, a batch of 500
+    # events must go out as several requests of at most 480 KB each, none lost or repeated.
+    contacts = [
+        {
+            "emailAddress": f"person{i:04d}.{'x' * 40}@example.com",
+            "subscribeDate": "2026-01-01T08:00:00",
+            "segmentationFieldValues": {"CustomerId": f"C{i:04d}-" + "y" * 3200},
+        }
+        for i in range(600)
+    ]
+    project.emulator.admin.seed(
+        {
+            "email": {
+                "lists": [
+                    {
+                        "listId": LIST_ID,
+                        "listName": "Newsletter",
+                        "segmentationFieldGroups": [
+                            {
+                                "segmentationFieldGroupName": "Profile",
+                                "segmentationFields": [
+                                    {
+                                        "segmentationFieldName": "CustomerId",
+                                        "segmentationFieldId": 103,
+                                        "maxLength": 4000,
+                                    }
+                                ],
+                            }
+                        ],
+                        "contacts": contacts,
+                    }
+                ]
+            }
+        }
+    )
+    project.env["TEST_WRITE_KEY"] = WRITE_KEY
+    source = _source(endpoint.url, batch_size=500)
+    source["events"]["user_id_field"] = 103
+    project.write({"news": source})
+
+    result = project.pull()
+
+    assert result.exit_code == 0, result.output
+    assert len(endpoint.received) == 600
+    assert all(len(e["userId"]) > 3200 for e in endpoint.received.values())
+    sizes = endpoint.sizes
+    assert max(sizes) <= 480_000 + 100  # the events, plus the envelope and sentAt
+    assert min(sizes[:-1]) > 400_000  # each request but the last is filled close to the limit
+    assert sum(endpoint.counts) == 600
+    assert len(sizes) == len(endpoint.counts) >= 4
+    assert endpoint.requests == len(sizes)  # none was refused as too large

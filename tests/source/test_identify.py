@@ -61,7 +61,8 @@ def test_first_pull_identifies_everyone_then_only_changes(project: SourceProject
     no_user = by_email["Person00003@Example.com"]  # no CustomerId value: no userId at all
     assert "userId" not in no_user
     unsubscribed = by_email["Person00010@Example.com"]
-    assert unsubscribed["traits"] == {"email": "Person00010@Example.com"}  # removed, not false
+    # false, not left out: Segment merges traits, so only false clears an earlier true.
+    assert unsubscribed["traits"] == {"email": "Person00010@Example.com", TRAIT: False}
     assert len({e["messageId"] for e in events}) == 12_000
     run = project.runs("news")[0]
     assert run.counts["identify_events"] == 12_000
@@ -88,9 +89,11 @@ def test_subscribe_unsubscribe_resubscribe_traits(project: SourceProject) -> Non
     mine = [e for e in _events(out) if e["anonymousId"] == "fresh@example.com"]
     assert [e["traits"] for e in mine] == [
         {"email": "fresh@example.com", TRAIT: True},
-        {"email": "fresh@example.com"},
+        {"email": "fresh@example.com", TRAIT: False},
         {"email": "fresh@example.com", TRAIT: True},
     ]
+    # The profile a Segment-style merge holds after each step says what Listrak says.
+    assert [profile[TRAIT] for profile in _merged(mine)] == [True, False, True]
     assert all("userId" not in e for e in mine)
     assert len({e["messageId"] for e in mine}) == 3
     assert len(_events(out)) == seen + 2  # nobody else changed
@@ -115,20 +118,44 @@ def test_changes_in_one_second_each_get_their_event(
 
     mine = [e for e in _events(out) if e["anonymousId"] == "fresh@example.com"]
     subscribed = {"email": "fresh@example.com", TRAIT: True}
-    left = {"email": "fresh@example.com"}
+    left = {"email": "fresh@example.com", TRAIT: False}
     assert [e["traits"] for e in mine] == [subscribed, left, subscribed, left, subscribed]
     assert {e["timestamp"] for e in mine} == {"2026-11-02T09:30:00Z"}
     assert len({e["messageId"] for e in mine}) == 5
     assert [r.counts["identify_events"] for r in reversed(project.runs("news"))] == [6, 1, 1, 1, 1]
 
 
-def test_trait_prefix_and_unsubscribed_as_false(project: SourceProject) -> None:
+def _merged(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The profile after each identify, merged as Segment merges traits: a trait sent replaces
+    the one held, a trait left out keeps its value."""
+    profile: dict[str, Any] = {}
+    states = []
+    for event in events:
+        profile = {**profile, **event["traits"]}
+        states.append(profile)
+    return states
+
+
+@pytest.mark.parametrize(
+    ("spelling", "unsubscribed"),
+    [
+        (False, {TRAIT.lower(): False}),  # YAML `false` unquoted
+        ("false", {TRAIT.lower(): False}),
+        (None, {TRAIT.lower(): None}),  # YAML `null` unquoted
+        ("null", {TRAIT.lower(): None}),
+        ("remove", {}),
+    ],
+)
+def test_trait_prefix_and_unsubscribed_spellings(
+    project: SourceProject, spelling: Any, unsubscribed: dict[str, Any]
+) -> None:
     seed_email(project.emulator, 10)
-    project.write({"news": _source(trait_prefix="listrak_list_", unsubscribed_trait="false")})
+    project.write({"news": _source(trait_prefix="listrak_list_", unsubscribed_trait=spelling)})
     assert project.pull().exit_code == 0
     by_email = {e["anonymousId"]: e for e in _events(project.root / "events" / "news.jsonl")}
     assert by_email["Person00001@Example.com"]["traits"][f"listrak_list_{LIST_ID}"] is True
-    assert by_email["Person00010@Example.com"]["traits"][f"listrak_list_{LIST_ID}"] is False
+    left = by_email["Person00010@Example.com"]["traits"]
+    assert left == {"email": "Person00010@Example.com", **unsubscribed}
 
 
 def test_no_events_flag_and_user_id_change(project: SourceProject) -> None:

@@ -3,12 +3,16 @@
 ``POST /v1/track`` (``/v1/t``), ``/v1/identify`` (``/v1/i``) and ``/v1/batch`` answer
 ``200 {"success": true}`` only once the events are committed to the queue file. Refusals are
 JSON ``{"success": false, "error": ..., "problems": [...]}``: 401 for a missing or wrong write
-key, 413 for a body over the limit, 400 for anything else wrong with it, 503 when the queue
-cannot store.
+key, 413 for a body over the limit, 408 for a body that does not arrive in time, 400 for
+anything else wrong with it (bodies nested deeper than ``limits.max_json_depth`` included),
+503 when the queue cannot store. A key in the ``Authorization`` header is checked before the
+body is read. Every refusal is one JSON log line; an unexpected error is a 500 with a JSON body
+and one log line naming the error, never a traceback.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
 import zlib
@@ -29,18 +33,23 @@ __all__ = ["create_app"]
 _AUTH_HEADERS = {"WWW-Authenticate": 'Basic realm="listrak-sync events"'}
 
 
-async def _read(request: Request, limit: int) -> bytes:
+async def _read(request: Request, limit: int, deadline: float) -> bytes:
     too_large = IntakeError(413, f"the body is larger than {limit} bytes")
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit and "gzip" not in _encoding(request):
         raise too_large
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit * 4 + 1024:  # compressed bodies are smaller; cap what we hold anyway
-            raise too_large
-        chunks.append(chunk)
+    try:
+        # A client that trickles its body must not hold a connection (and memory) forever.
+        async with asyncio.timeout(deadline):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit * 4 + 1024:  # compressed bodies are smaller; cap what we hold
+                    raise too_large
+                chunks.append(chunk)
+    except TimeoutError:
+        raise IntakeError(408, f"the body did not arrive within {deadline:g} s") from None
     raw = b"".join(chunks)
     if "gzip" in _encoding(request):
         inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
@@ -73,14 +82,17 @@ def _endpoint(
                     raise IntakeError(401, "invalid write key")
                 authorized = True
             limit = limits.max_event_bytes if kind is not None else limits.max_batch_bytes
-            doc = parse_json(await _read(request, limit))
+            raw = await _read(request, limit, limits.body_timeout_seconds)
+            doc = parse_json(raw, max_depth=limits.max_json_depth)
             if not authorized:
                 # Some libraries send the key in the body instead of the header.
                 key = doc.get("writeKey")
-                if not isinstance(key, str) or not key_matches(key, service.key_hashes):
+                if key is None:
                     raise IntakeError(
                         401, "a write key is required: HTTP basic auth with the key as user name"
                     )
+                if not isinstance(key, str) or not key_matches(key, service.key_hashes):
+                    raise IntakeError(401, "invalid write key")
             messages = messages_from(doc, kind, max_event_bytes=limits.max_event_bytes)
             try:
                 await service.accept(messages)
@@ -89,9 +101,13 @@ def _endpoint(
                 raise IntakeError(503, "the events could not be stored; try again") from None
         except IntakeError as exc:
             service.log.info("request refused", endpoint=name, status=exc.status, error=exc.message)
-            response: Response = JSONResponse(
-                exc.body(), exc.status, headers=_AUTH_HEADERS if exc.status == 401 else None
-            )
+            headers = _AUTH_HEADERS if exc.status == 401 else None
+            if exc.status in (408, 413):
+                headers = {"Connection": "close"}  # the rest of the body is not read
+            response: Response = JSONResponse(exc.body(), exc.status, headers=headers)
+        except Exception as exc:  # one readable line, no traceback, and the sender may retry
+            service.log.error("request failed", endpoint=name, error=type(exc).__name__)
+            response = JSONResponse({"success": False, "error": "internal error; try again"}, 500)
         else:
             response = JSONResponse({"success": True})
         service.metrics.requests.labels(name, str(response.status_code)).inc()

@@ -3,6 +3,7 @@ look after dead letters."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import sys
 from datetime import UTC, datetime
@@ -24,7 +25,7 @@ from .server import EventServer
 from .service import EventService, client_settings
 from .setup import EventsSetup, load_setup
 
-__all__ = ["events_app", "serve"]
+__all__ = ["events_app", "is_loopback", "serve"]
 
 console = Console()
 errors = Console(stderr=True)
@@ -93,7 +94,25 @@ def serve(
         f"({len(setup.destination.mappings)} mappings, queue {setup.queue_path})",
         highlight=False,
     )
+    if not is_loopback(host):
+        errors.print(
+            f"warning: listening on {host}, reachable from other machines. The write key travels "
+            "as HTTP basic auth, readable by anyone on the path: put a TLS reverse proxy in "
+            "front and let only it reach this port (see Running in production).",
+            highlight=False,
+        )
+        service.log.warning("listening beyond loopback", host=host, port=port)
     EventServer(service, host=host, port=port).run()
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` only accepts connections from this machine."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to any interface
 
 
 def _when(seconds: float) -> str:

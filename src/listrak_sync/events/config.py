@@ -2,7 +2,11 @@
 
 A mapping is a trigger (conditions on the event, combinable with ``all``/``any``) and an action,
 *Update Email Contact Profile Fields*. Values in an action are literals or JSON paths into the
-event (``$.properties.plan``); a literal that starts with ``$`` is written with ``$$``.
+event (``$.properties.plan``); a literal that starts with ``$`` is written with ``$$``. Every
+value may also be a list tried in order, the first present one winning
+(``[$.traits.plan, $.context.traits.plan]``): senders put the same trait in different places
+(Segment's libraries under ``traits``, RudderStack's only under ``context.traits``), and one
+mapping has to serve them all.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ __all__ = [
     "EventIsNot",
     "EventMapping",
     "EventType",
+    "FieldValue",
     "IntakeLimits",
     "PropertyEquals",
     "RetryPolicy",
@@ -50,6 +55,8 @@ _KEY_HASH = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 EventType = Literal["track", "identify", "page", "screen", "group", "alias"]
 Scalar = str | int | float | bool | None
+# A literal or `$.path`, or a list of them tried in order (the first present value wins).
+FieldValue = Scalar | list[Scalar]
 
 
 def _paths(value: Any) -> Any:
@@ -191,9 +198,10 @@ class UpdateProfileFields(BaseModel):
 
     type: Literal["update_profile_fields"] = "update_profile_fields"
     list_id: int = Field(gt=0)
-    email: Paths = Field(default_factory=lambda: ["$.context.traits.email"])
-    # Profile field id -> a literal value or a `$.path` into the event.
-    fields: dict[int, Scalar] = Field(default_factory=dict)
+    # Track calls carry the address in context.traits; Segment's identify calls in traits.
+    email: Paths = Field(default_factory=lambda: ["$.context.traits.email", "$.traits.email"])
+    # Profile field id -> a literal value or a `$.path` into the event, or a list of them.
+    fields: dict[int, FieldValue] = Field(default_factory=dict)
     audience: AudienceFields | None = None
     batching: bool = True
     credential: str | None = None  # another integration than the destination's
@@ -202,12 +210,15 @@ class UpdateProfileFields(BaseModel):
 
     @field_validator("fields")
     @classmethod
-    def _field_values(cls, value: dict[int, Scalar]) -> dict[int, Scalar]:
-        for field_id, item in value.items():
+    def _field_values(cls, value: dict[int, FieldValue]) -> dict[int, FieldValue]:
+        for field_id, given in value.items():
             if field_id <= 0:
                 raise ValueError(f"profile field id {field_id} is not a positive number")
-            if isinstance(item, str) and item.startswith("$") and not item.startswith("$$"):
-                JsonPath.parse(item)
+            if isinstance(given, list) and not given:
+                raise ValueError(f"profile field {field_id}: an empty list of paths")
+            for item in given if isinstance(given, list) else [given]:
+                if isinstance(item, str) and item.startswith("$") and not item.startswith("$$"):
+                    JsonPath.parse(item)
         return value
 
     @model_validator(mode="after")
@@ -251,12 +262,17 @@ class RetryPolicy(BaseModel):
 
 
 class IntakeLimits(BaseModel):
-    """Segment's limits: 32 KB per event, 500 KB per batch request."""
+    """Segment's limits (32 KB per event, 500 KB per batch request), and what keeps a client
+    from holding the server: nesting depth, time to send headers and body, open connections."""
 
     model_config = _STRICT
 
     max_event_bytes: int = Field(default=32 * 1024, ge=1024)
     max_batch_bytes: int = Field(default=500 * 1024, ge=1024)
+    max_json_depth: int = Field(default=64, ge=8, le=512)
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    body_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    max_connections: int = Field(default=256, ge=1, le=100_000)
 
 
 class EventDestination(BaseModel):

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 __all__ = [
+    "MAX_DEPTH",
     "MESSAGE_TYPES",
     "IntakeError",
     "hash_write_key",
@@ -30,6 +31,8 @@ __all__ = [
 ]
 
 MESSAGE_TYPES = ("track", "identify", "page", "screen", "group", "alias")
+# Segment messages nest a few levels (context.traits.address...); deeper bodies are refused.
+MAX_DEPTH = 64
 _OBJECTS = ("properties", "traits", "context", "integrations")
 _DATES = ("timestamp", "sentAt", "originalTimestamp")
 
@@ -77,9 +80,28 @@ def key_from_basic(header: str) -> str | None:
     return key or None
 
 
-def parse_json(raw: bytes) -> dict[str, Any]:
+def _deeper_than(doc: Any, limit: int) -> bool:
+    """Whether arrays and objects in ``doc`` nest more than ``limit`` levels (iteratively: the
+    check itself must not recurse)."""
+    stack: list[tuple[Any, int]] = [(doc, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        for child in node.values() if isinstance(node, dict) else node:
+            if isinstance(child, dict | list):
+                stack.append((child, depth + 1))
+    return False
+
+
+def parse_json(raw: bytes, *, max_depth: int = MAX_DEPTH) -> dict[str, Any]:
+    too_deep = IntakeError(400, f"the body nests arrays and objects deeper than {max_depth} levels")
     try:
         doc = json.loads(raw)
+    except RecursionError:
+        # Python's parser recurses once per level and gives up near the interpreter's
+        # recursion limit: a few KB of brackets get here, and are refused like any deep body.
+        raise too_deep from None
     except UnicodeDecodeError:
         raise IntakeError(400, "the body is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
@@ -88,6 +110,8 @@ def parse_json(raw: bytes) -> dict[str, Any]:
         ) from None
     if not isinstance(doc, dict):
         raise IntakeError(400, "the body must be a JSON object")
+    if _deeper_than(doc, max_depth):
+        raise too_deep
     return doc
 
 

@@ -22,6 +22,7 @@ from .config import (
     EventIs,
     EventIsNot,
     EventMapping,
+    FieldValue,
     PropertyEquals,
     TypeIs,
     UpdateProfileFields,
@@ -138,6 +139,18 @@ def _literal_or_path(item: Any, event: Mapping[str, Any]) -> tuple[str | None, A
     return None, item
 
 
+def _field_value(given: FieldValue, event: Mapping[str, Any]) -> tuple[str | None, Any]:
+    """``(where, value)`` of the first item of ``given`` present in ``event`` (not missing, not
+    null); ``(the items looked at, MISSING)`` when none is."""
+    looked: list[str] = []
+    for item in given if isinstance(given, list) else [given]:
+        source, value = _literal_or_path(item, event)
+        if value is not MISSING and value is not None:
+            return source, value
+        looked.append(source or "null")
+    return " or ".join(looked), MISSING
+
+
 def _audience_field(
     audience: AudienceFields, event: Mapping[str, Any]
 ) -> tuple[FieldName, str] | str:
@@ -180,9 +193,9 @@ def _apply(
     email = email.strip()
     fields: list[tuple[FieldRef, str]] = []
     looked: list[str] = []
-    for field_id, item in action.fields.items():
-        source, value = _literal_or_path(item, event)
-        if value is MISSING or value is None:
+    for field_id, given in action.fields.items():
+        source, value = _field_value(given, event)
+        if value is MISSING:
             looked.append(source or "null")
             continue  # an absent value leaves the field as it is
         try:

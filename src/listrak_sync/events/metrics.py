@@ -23,6 +23,11 @@ class EventMetrics:
         self.events = Counter(
             "listrak_events_received", "Accepted events by type.", ["type"], registry=r
         )
+        self.connections_closed = Counter(
+            "listrak_events_connections_closed",
+            "Connections closed by a guard: header_timeout or connection_refused (over the cap).",
+            ["reason"], registry=r,
+        )  # fmt: skip
         self.unmatched = Counter(
             "listrak_events_unmatched", "Accepted events no mapping matched.", registry=r
         )

@@ -27,10 +27,11 @@ Unknown keys are errors, as everywhere in the project file.
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -53,6 +54,17 @@ __all__ = [
 ]
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
+
+
+def _trait_spelling(value: Any) -> Any:
+    # YAML reads `false` and `null` unquoted as a boolean and a null: the same choices.
+    if value is False:
+        return "false"
+    if value is None:
+        return "null"
+    return value
+
+
 _IDENT = r"^[A-Za-z_][A-Za-z0-9_]*$"
 Identifier = Annotated[str, StringConstraints(pattern=_IDENT, max_length=63)]
 SourceName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]*$", max_length=40)]
@@ -104,9 +116,13 @@ class EventsConfig(BaseModel):
     # Profile field id (email) or contact column (e.g. `external_contact_id`) giving `userId`.
     user_id_field: int | Identifier | None = None
     trait_prefix: str = Field(default="Listrak_list_", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
-    # How an unsubscribed contact's list trait is sent: left out (Listrak's Segment source),
-    # false, or null (for destinations that only clear a trait when told).
-    unsubscribed_trait: Literal["remove", "false", "null"] = "remove"
+    # How an unsubscribed contact's list trait is sent: false (the default), null, or left out
+    # (`remove`, as Listrak's own Segment source does). Segment merges identify traits into the
+    # profile, so a trait left out keeps its last value: after an unsubscribe the profile would
+    # still say `true` forever. Only `false` (or `null`) clears it.
+    unsubscribed_trait: Annotated[
+        Literal["remove", "false", "null"], BeforeValidator(_trait_spelling)
+    ] = "false"
 
 
 class EngagementConfig(BaseModel):

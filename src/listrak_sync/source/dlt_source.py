@@ -11,6 +11,13 @@ Email contacts with more than 30 profile fields are read in several passes, whic
 joined on the address before a row is complete: those passes are staged in a scratch DuckDB
 file (the pull's staging and join, :meth:`.email.EmailContacts.build_stage`) and the joined
 rows are then yielded in batches. Up to 30 fields, rows stream straight through.
+
+The resources are plain generators, each driving the pull's async code on an event loop of its
+own (:func:`_blocking`). dlt runs async resources together on one shared loop and, when one of
+them fails, shuts that loop's async generators down while the others are still suspended in a
+step: every one of them then prints ``aclose(): asynchronous generator is already running``
+before the real error. A plain generator is only closed between items, and closes its own async
+generators in order.
 """
 
 from __future__ import annotations
@@ -18,11 +25,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import tempfile
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import dlt
 import pyarrow as pa
@@ -49,6 +56,32 @@ _NAME = "dlt"  # the source name the pull's helpers put in messages
 # Columns of the pull's run bookkeeping; dlt has its own (_dlt_load_id).
 _RUN_COLUMNS = frozenset({"pulled_at", "run_id", "_page"})
 _UTC_TIME = pa.timestamp("us", tz="UTC")
+_T = TypeVar("_T")
+
+
+def _blocking(make: Callable[[], AsyncIterator[_T]]) -> Iterator[_T]:
+    """The items of ``make()``, read on a private event loop one at a time; closing this
+    generator closes the async one (and any it opened) on that loop."""
+    loop = asyncio.new_event_loop()
+    items = make()
+
+    async def step() -> _T:
+        return await anext(items)
+
+    try:
+        while True:
+            try:
+                item = loop.run_until_complete(step())
+            except StopAsyncIteration:
+                return
+            yield item
+    finally:
+        try:
+            if isinstance(items, AsyncGenerator):
+                loop.run_until_complete(items.aclose())
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            loop.close()
 
 
 @configspec
@@ -240,25 +273,29 @@ def _email_resources(
         # A contact whose state changed during the read is seen twice: keep the newest.
         columns={"changed_at": {"dedup_sort": "desc"}},
     )
-    async def email_contacts(
+    def email_contacts(
         changed_at: dlt.sources.incremental[datetime] = dlt.sources.incremental(
             "changed_at", on_cursor_value_missing="include"
         ),
-    ) -> AsyncIterator[pa.RecordBatch]:
-        async with client() as listrak_client:
-            contacts = await EmailContacts.resolve(_NAME, config, "listrak", listrak_client)
-            since = _listrak_time(changed_at.start_value)
-            streams = contacts.streams(listrak_client, since, "dlt", _pulled_at())
-            columns = [c for c in contacts.columns if c not in _RUN_COLUMNS]
-            if len(contacts.passes()) > 1:
-                async for batch in _joined_passes(contacts, streams, columns, page_size):
-                    yield batch
-                return
-            for stream in streams:
-                async for batch in _batches(
-                    stream, page_size, partial(_with_state, columns=columns)
-                ):
-                    yield batch
+    ) -> Iterator[pa.RecordBatch]:
+        since = _listrak_time(changed_at.start_value)
+
+        async def read() -> AsyncIterator[pa.RecordBatch]:
+            async with client() as listrak_client:
+                contacts = await EmailContacts.resolve(_NAME, config, "listrak", listrak_client)
+                streams = contacts.streams(listrak_client, since, "dlt", _pulled_at())
+                columns = [c for c in contacts.columns if c not in _RUN_COLUMNS]
+                if len(contacts.passes()) > 1:
+                    async for batch in _joined_passes(contacts, streams, columns, page_size):
+                        yield batch
+                    return
+                for stream in streams:
+                    async for batch in _batches(
+                        stream, page_size, partial(_with_state, columns=columns)
+                    ):
+                        yield batch
+
+        yield from _blocking(read)
 
     initial = (
         datetime.combine(engagement.config.since, datetime.min.time(), UTC)
@@ -267,18 +304,22 @@ def _email_resources(
     )
 
     @dlt.resource(name="messages", primary_key="message_id", write_disposition="merge")
-    async def messages(
+    def messages(
         send_date: dlt.sources.incremental[datetime] = dlt.sources.incremental(
             "send_date", initial_value=initial, lag=lookback_days * 86400
         ),
-    ) -> AsyncIterator[pa.RecordBatch]:
+    ) -> Iterator[pa.RecordBatch]:
         # Opens and clicks keep arriving after a send: `lag` re-reads the messages sent in the
         # last `lookback_days` before the newest one seen, and so their activity.
-        async with client() as listrak_client:
-            start = _listrak_time(send_date.start_value)
-            stream = engagement.messages_stream(listrak_client, start, "dlt", _pulled_at())
-            async for batch in _batches(stream, page_size):
-                yield batch
+        start = _listrak_time(send_date.start_value)
+
+        async def read() -> AsyncIterator[pa.RecordBatch]:
+            async with client() as listrak_client:
+                stream = engagement.messages_stream(listrak_client, start, "dlt", _pulled_at())
+                async for batch in _batches(stream, page_size):
+                    yield batch
+
+        yield from _blocking(read)
 
     @dlt.transformer(
         data_from=messages,
@@ -286,42 +327,52 @@ def _email_resources(
         primary_key=("message_id", "email_lower"),
         write_disposition="merge",
     )
-    async def message_activity(page: pa.RecordBatch | pa.Table) -> AsyncIterator[pa.RecordBatch]:
-        async with client() as listrak_client:
-            for message_id in page.column("message_id").to_pylist():
-                stream = engagement.activity_stream(
-                    listrak_client, int(message_id), "dlt", _pulled_at()
-                )
-                async for batch in _batches(stream, page_size):
-                    yield batch
+    def message_activity(page: pa.RecordBatch | pa.Table) -> Iterator[pa.RecordBatch]:
+        async def read() -> AsyncIterator[pa.RecordBatch]:
+            async with client() as listrak_client:
+                for message_id in page.column("message_id").to_pylist():
+                    stream = engagement.activity_stream(
+                        listrak_client, int(message_id), "dlt", _pulled_at()
+                    )
+                    async for batch in _batches(stream, page_size):
+                        yield batch
+
+        yield from _blocking(read)
 
     return [email_contacts, messages, message_activity]
 
 
 def _sms_resources(config: SmsSource, client: Any, page_size: int) -> list[DltResource]:
     @dlt.resource(name="sms_contacts", write_disposition="replace")
-    async def sms_contacts() -> AsyncIterator[pa.RecordBatch]:
+    def sms_contacts() -> Iterator[pa.RecordBatch]:
         # Listrak's SMS list contacts carry no dates to read changes by: read whole each time.
-        async with client() as listrak_client:
-            sms = await SmsPull.resolve(_NAME, config, "listrak", listrak_client)
-            for stream in sms.streams(listrak_client, None, "dlt", _pulled_at()):
-                if stream.key != "opt_outs":
-                    async for batch in _batches(stream, page_size):
-                        yield batch
+        async def read() -> AsyncIterator[pa.RecordBatch]:
+            async with client() as listrak_client:
+                sms = await SmsPull.resolve(_NAME, config, "listrak", listrak_client)
+                for stream in sms.streams(listrak_client, None, "dlt", _pulled_at()):
+                    if stream.key != "opt_outs":
+                        async for batch in _batches(stream, page_size):
+                            yield batch
+
+        yield from _blocking(read)
 
     @dlt.resource(name="sms_opt_outs", primary_key="phone_number", write_disposition="merge")
-    async def sms_opt_outs(
+    def sms_opt_outs(
         opt_out_date: dlt.sources.incremental[datetime] = dlt.sources.incremental(
             "opt_out_date", on_cursor_value_missing="include"
         ),
-    ) -> AsyncIterator[pa.RecordBatch]:
-        async with client() as listrak_client:
-            # Opt-outs need no list or field lookups: an SmsPull without them.
-            sms = SmsPull(_NAME, config, "listrak", [], [])
-            since = _listrak_time(opt_out_date.start_value)
-            for stream in sms.streams(listrak_client, since, "dlt", _pulled_at()):
-                if stream.key == "opt_outs":
-                    async for batch in _batches(stream, page_size):
-                        yield batch
+    ) -> Iterator[pa.RecordBatch]:
+        since = _listrak_time(opt_out_date.start_value)
+
+        async def read() -> AsyncIterator[pa.RecordBatch]:
+            async with client() as listrak_client:
+                # Opt-outs need no list or field lookups: an SmsPull without them.
+                sms = SmsPull(_NAME, config, "listrak", [], [])
+                for stream in sms.streams(listrak_client, since, "dlt", _pulled_at()):
+                    if stream.key == "opt_outs":
+                        async for batch in _batches(stream, page_size):
+                            yield batch
+
+        yield from _blocking(read)
 
     return [sms_contacts, sms_opt_outs]

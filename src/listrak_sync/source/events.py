@@ -2,9 +2,11 @@
 
 Identify, as Listrak's Segment source sends it: ``anonymousId`` and ``traits.email`` are the
 address, ``userId`` is the chosen profile field when it has a value, and the trait
-``{trait_prefix}{listId}`` is ``true`` while the address is subscribed and left out when it is
-not (or ``false``/``null``, see ``unsubscribed_trait``). Events go to contacts whose state
-changed since the last pull whose events were recorded (the first such pull: every contact).
+``{trait_prefix}{listId}`` is ``true`` while the address is subscribed and ``false`` when it is
+not (or ``null``, or left out as Listrak's Segment source does, see ``unsubscribed_trait``:
+Segment merges identify traits, so a trait left out would keep saying ``true``). Events go to
+contacts whose state changed since the last pull whose events were recorded (the first such
+pull: every contact).
 
 The previous state is a snapshot (Parquet, ``SnapshotStore``) of ``email_lower, email,
 subscribed, user_id, state_at, changes``; the comparison runs in a local DuckDB file in the
