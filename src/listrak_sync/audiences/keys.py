@@ -14,6 +14,7 @@ reason), which the audience query then joins. A second run normalises only new v
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import phonenumbers
@@ -37,7 +38,12 @@ EMAIL_PATTERN = (
     r"@([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+([a-z0-9][a-z0-9-]{0,61})?[a-z]$"
 )
 PHONE_CACHE_TABLE = "listrak_sync_phone_e164"
-_PHONES_VERSION = str(getattr(phonenumbers, "__version__", "unknown"))
+# Cached answers are keyed by this: a new phonenumbers release or a change of our own rules
+# (``+rules2``: letters refused) re-normalises every value once.
+_PHONES_VERSION = str(getattr(phonenumbers, "__version__", "unknown")) + "+rules2"
+# An extension at the end (``ext. 12``, ``x12``, ``#12``) may hold letters; the number may not.
+_EXTENSION = re.compile(r"(?i)\s*(?:;\s*ext=|e?xt(?:ension|n)?\.?|x|#)\s*\d+\s*$")
+_LETTER = re.compile(r"[^\W\d_]")
 _CACHE_SCHEMA = pa.schema(
     [
         ("raw", pa.string()),
@@ -77,7 +83,19 @@ def email_status(key: exp.Expr) -> exp.Expr:
 
 
 def normalise_phone(raw: str, region: str) -> tuple[str | None, str | None]:
-    """``(E.164, None)`` or ``(None, reason)`` for one raw phone value."""
+    """``(E.164, None)`` or ``(None, reason)`` for one raw phone value.
+
+    Letters are refused: libphonenumber reads them as a keypad (``1-800-FLOWERS`` becomes
+    ``+18003569377``), and a warehouse value with letters is far more often a typo or a note
+    than a vanity number someone meant to text."""
+    number_part = _EXTENSION.sub("", raw.strip())
+    if number_part.lower().startswith("tel:"):
+        number_part = number_part[4:]
+    if _LETTER.search(number_part):
+        return None, (
+            "has letters; write the number in digits (vanity numbers like 1-800-FLOWERS "
+            "are refused)"
+        )
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException as exc:

@@ -47,8 +47,14 @@ class DuckDBConfig(BaseModel):
         return self.model_copy(update={"path": str(base_dir / self.path)})
 
     def duckdb_settings(self) -> dict[str, str | bool | int | float | list[str]]:
-        """The settings passed to ``duckdb.connect(config=...)``."""
-        settings: dict[str, str | bool | int | float | list[str]] = {}
+        """The settings passed to ``duckdb.connect(config=...)``.
+
+        External access is off: a warehouse connection reads and writes its own database and
+        Arrow data handed to it, never other files (a segment's ``read_csv('/etc/passwd')``
+        fails here even if it got past ``validate``), and installs no extensions."""
+        settings: dict[str, str | bool | int | float | list[str]] = {
+            "enable_external_access": False
+        }
         if self.threads is not None:
             settings["threads"] = self.threads
         if self.memory_limit is not None:
