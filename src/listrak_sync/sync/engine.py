@@ -32,6 +32,7 @@ from ..project.connection import open_warehouse
 from ..project.loader import Project
 from ..project.secrets import resolve_listrak
 from ..state import LockHeld, RowOutcome, Run, StateStore, Step
+from ..state.private import private_file
 from . import hooks, registry
 from .context import RunContext
 from .destination import Effect, StepGroup, StepResult, SyncDestination
@@ -328,7 +329,7 @@ class UnitSync:
             return False
         schema = remote_schema(len(ctx.attributes))
         target = ctx.files.remote
-        staged = target.with_name(target.name + ".staged")
+        staged = private_file(target.with_name(target.name + ".staged"))
         with pq.ParquetWriter(staged, schema, compression="snappy") as writer:
             async for batch in source:
                 writer.write_batch(batch.select(schema.names).cast(schema))

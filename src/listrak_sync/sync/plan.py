@@ -26,6 +26,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..state.private import private_file, private_folder, restrict
 from .destination import ROW_SCHEMA, StepGroup
 
 __all__ = [
@@ -119,6 +120,7 @@ def _copy(con: duckdb.DuckDBPyConnection, query: str, target: Path) -> None:
     staged = target.with_name(target.name + ".staged")
     options = "FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 122880"
     con.execute(f"COPY ({query}) TO {_lit(staged)} ({options})")
+    restrict(staged)  # DuckDB makes the file anew, with the umask's mode
     os.replace(staged, target)
 
 
@@ -163,7 +165,7 @@ class PlanFiles:
     def previous_from_snapshot(self, snapshot: Path | None) -> None:
         """The last committed snapshot (copied: the run must not see a later commit)."""
         if snapshot is not None and snapshot.exists():
-            staged = self.previous.with_name(self.previous.name + ".staged")
+            staged = private_file(self.previous.with_name(self.previous.name + ".staged"))
             shutil.copyfile(snapshot, staged)
             os.replace(staged, self.previous)
             return
@@ -334,9 +336,9 @@ class PlanFiles:
     # --- results and the next snapshot -----------------------------------------------------
 
     def save_results(self, step_id: str, rows: pa.Table) -> None:
-        self.results.mkdir(exist_ok=True)
+        private_folder(self.results)
         target = self.results / f"{step_id}.parquet"
-        staged = target.with_name(target.name + ".staged")
+        staged = private_file(target.with_name(target.name + ".staged"))
         table = (
             rows.select(ROW_SCHEMA.names)
             if "state" in rows.column_names

@@ -12,6 +12,7 @@ from types import TracebackType
 import duckdb
 import pyarrow as pa
 
+from ...state.private import restrict
 from ..base import Column, TableNotFound, WarehouseError, WriteMode
 from .configuration import DuckDBConfig
 from .exceptions import translate, translating
@@ -37,14 +38,21 @@ class DuckDBWarehouse:
 
     def __init__(self, config: DuckDBConfig | None = None) -> None:
         self.config = config or DuckDBConfig()
-        if not self.config.in_memory and not self.config.read_only:
-            Path(self.config.path).parent.mkdir(parents=True, exist_ok=True)
+        file = None if self.config.in_memory else Path(self.config.path)
+        created = False
+        if file is not None and not self.config.read_only:
+            file.parent.mkdir(parents=True, exist_ok=True)
+            created = not file.exists()
         with translating():
             self._con = duckdb.connect(
                 self.config.path,
                 read_only=self.config.read_only,
                 config=self.config.duckdb_settings(),
             )
+        if created and file is not None:
+            # A new database holds customer data: owner-only (DuckDB cannot open a file made
+            # empty beforehand, so the mode is set right after it creates it).
+            restrict(file)
         self._lock = threading.RLock()
         self._cursors: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()
 
