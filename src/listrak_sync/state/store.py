@@ -309,6 +309,15 @@ class StateStore(WalDatabase):
         ).fetchall()
         return [RowOutcome(*row) for row in rows]
 
+    def outcome_breakdown(self, run_id: str) -> list[tuple[str, str | None, int]]:
+        """(outcome, field, rows) of a run's row outcomes, most rows first."""
+        rows = self._db.execute(
+            "SELECT outcome, field, count(*) FROM row_outcomes WHERE run_id = ? "
+            "GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2",
+            (run_id,),
+        ).fetchall()
+        return [(str(o), f, int(n)) for o, f, n in rows]
+
     def outcome_counts(self, run_id: str) -> dict[str, int]:
         rows = self._db.execute(
             "SELECT outcome, count(*) FROM row_outcomes WHERE run_id = ? GROUP BY 1 ORDER BY 1",

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
-import re
 import tempfile
 import time
 from collections import Counter
@@ -46,6 +45,7 @@ from .plan import (
     audience_schema,
     remote_schema,
 )
+from .refusals import ADDRESS, PERMANENT_OUTCOMES, classify, snake_case
 from .report import Reporter, UnitOutcome
 from .workspace import Workspace
 
@@ -53,13 +53,6 @@ __all__ = ["SyncError", "plan_campaign", "snake_case", "sync_campaign"]
 
 _RESUMABLE_PHASES = ("planned", "applying", "committing")
 _PROBLEM_EFFECTS = (Effect.DECLINED.value, Effect.FAILED.value)
-
-
-def snake_case(word: str) -> str:
-    """``PreviouslyUnsubscribed`` -> ``previously_unsubscribed``; codes are lower-cased."""
-    if word.isupper() or "_" in word:
-        return word.lower()
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", word).lower()
 
 
 def sync_campaign(
@@ -558,7 +551,7 @@ class UnitSync:
         if not self.options.keep_work:
             self.workspace.remove_run_dir(run_id)
         run = self.store.run(run_id)
-        return self._outcome(
+        outcome = self._outcome(
             status,
             run=finished,
             plan=summary,
@@ -566,6 +559,10 @@ class UnitSync:
             audience=run.details.get("audience", {}),
             target_info=ctx.target,
         )
+        declined = self._declined_warning(run_id)
+        if declined:
+            outcome.warnings.append(declined)
+        return outcome
 
     def _timings(self, ctx: RunContext) -> dict[str, float]:
         """Seconds per phase; a resumed run adds its own to those of the killed process."""
@@ -599,15 +596,11 @@ class UnitSync:
                 effects[str(effect)] += int(count)
                 results[str(word)] += int(count)
             problems = listed.filter(pc.is_in(listed.column("effect"), pa.array(_PROBLEM_EFFECTS)))
-            for item in problems.select(["key", "result", "reason"]).to_pylist():
-                outcomes.append(
-                    RowOutcome(
-                        key=str(item["key"]),
-                        outcome=snake_case(str(item["result"])),
-                        field=None,
-                        reason=item["reason"] or _reason(str(item["result"])),
-                    )
-                )
+            columns = ["key", "result", "reason"]
+            if "field" in problems.column_names:
+                columns.append("field")
+            for item in problems.select(columns).to_pylist():
+                outcomes.append(self._row_outcome(str(item["key"]), str(item["result"]), item))
         rest = rows_total - listed_count
         if rest > 0 and result.default is not None:
             effects[result.default.value] += rest
@@ -617,10 +610,7 @@ class UnitSync:
                 if listed is not None and listed.num_rows:
                     keys = pc.filter(keys, pc.invert(pc.is_in(keys, listed.column("key"))))
                 word = str(result.default_result)
-                outcomes.extend(
-                    RowOutcome(key=str(k), outcome=snake_case(word), reason=_reason(word))
-                    for k in keys.to_pylist()
-                )
+                outcomes.extend(self._row_outcome(str(k), word, {}) for k in keys.to_pylist())
         document = {
             "summary": result.summary,
             "default": result.default.value if result.default else None,
@@ -629,6 +619,34 @@ class UnitSync:
             "results": dict(results),
         }
         return document, outcomes
+
+    def _row_outcome(self, key: str, word: str, item: dict[str, Any]) -> RowOutcome:
+        """A refused row as recorded: our name for the refusal, its reason, and the field it
+        is about (the key's own field for an address Listrak refuses)."""
+        refusal = classify(word, item.get("reason"))
+        field = item.get("field")
+        if field is None and refusal.about_address:
+            field = ADDRESS[self.destination.integration]
+        return RowOutcome(key=key, outcome=refusal.outcome, field=field, reason=refusal.reason)
+
+    def _declined_warning(self, run_id: str) -> str | None:
+        """Rows refused for good in this run, by refusal and field, as one warning line."""
+        found = [
+            (outcome, field, count)
+            for outcome, field, count in self.store.outcome_breakdown(run_id)
+            if outcome in PERMANENT_OUTCOMES
+        ]
+        if not found:
+            return None
+        total = sum(count for _, _, count in found)
+        parts = ", ".join(
+            f"{outcome} ({field}) {count:,}" if field else f"{outcome} {count:,}"
+            for outcome, field, count in found
+        )
+        return (
+            f"{total:,} row(s) declined by Listrak for good ({parts}); they are not sent again "
+            f"until their data changes. Details: `listrak-sync runs {run_id}`"
+        )
 
     def _totals(
         self, run_id: str, steps: list[Step], summary: PlanSummary
@@ -680,23 +698,6 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, ListrakError | SyncError):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"
-
-
-def _reason(word: str) -> str:
-    return _REASONS.get(word, f"Listrak answered {word}")
-
-
-_REASONS = {
-    "PreviouslyUnsubscribed": "the contact unsubscribed; listrak-sync never re-subscribes",
-    "Banned": "the address is banned in Listrak",
-    "Suppressed": "the address is on Listrak's suppression list",
-    "InvalidEmail": "Listrak does not accept the address",
-    "SkippedInvalidValue": "a value does not fit its profile field (type or length)",
-    "SkippedNotOnList": "the contact is not on the list",
-    "SkippedBlankEmail": "the address is blank",
-    "SkippedDuplicate": "the address appears twice in the import",
-    "SkippedMalformedRow": "Listrak could not read the row",
-}
 
 
 def _summary_from(doc: dict[str, Any]) -> PlanSummary:

@@ -339,14 +339,11 @@ class PlanFiles:
         private_folder(self.results)
         target = self.results / f"{step_id}.parquet"
         staged = private_file(target.with_name(target.name + ".staged"))
-        table = (
-            rows.select(ROW_SCHEMA.names)
-            if "state" in rows.column_names
-            else rows.append_column("state", pa.nulls(rows.num_rows, pa.string())).select(
-                ROW_SCHEMA.names
-            )
-        )
-        pq.write_table(table.cast(ROW_SCHEMA), staged)
+        table = rows
+        for name in ("state", "field"):
+            if name not in table.column_names:
+                table = table.append_column(name, pa.nulls(rows.num_rows, pa.string()))
+        pq.write_table(table.select(ROW_SCHEMA.names).cast(ROW_SCHEMA), staged)
         os.replace(staged, target)
 
     def _results_sql(self) -> str:

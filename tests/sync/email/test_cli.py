@@ -75,10 +75,11 @@ def test_sync_json_and_exit_codes(project: SyncProject) -> None:
     project.set_people(people(10))
 
     code, out = _run(project, "sync", "spring", "--json")
-    assert code == 3  # partial: one banned address
+    assert code == 0  # one banned address: declined for good, a warning
     document = json.loads(out)
-    assert document["exit_code"] == 3
-    assert document["units"][0]["run"]["counts"]["failed"] == 1
+    assert document["exit_code"] == 0
+    assert document["units"][0]["run"]["counts"]["declined"] == 1
+    assert any("banned (email) 1" in w for w in document["units"][0]["warnings"])
 
     project.set_people(people(6))
     code, out = _run(project, "sync", "spring")
@@ -93,7 +94,7 @@ def test_sync_json_and_exit_codes(project: SyncProject) -> None:
         store.release_lock("sync:spring/newsletter", "another process")
 
     code, out = _run(project, "sync", "spring", "--allow-large-removal")
-    assert code == 3  # still partial: the banned address is retried and refused again
+    assert code == 0, out  # the banned address is not sent again
 
 
 def test_unknown_campaign_and_destination_are_errors(project: SyncProject) -> None:

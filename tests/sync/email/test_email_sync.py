@@ -176,7 +176,7 @@ def test_add_mode_never_touches_leaving_members(project: SyncProject) -> None:
     assert flags(project.emulator)["person3@example.com"] == "on"
 
 
-def test_bad_emails_are_reported_and_listrak_refusals_retried(project: SyncProject) -> None:
+def test_bad_emails_are_reported_and_permanent_refusals_declined(project: SyncProject) -> None:
     seed_list(project.emulator, banned=["spam.trap@example.com"])
     project.set_people(
         [
@@ -189,25 +189,50 @@ def test_bad_emails_are_reported_and_listrak_refusals_retried(project: SyncProje
 
     outcome = project.sync()
 
-    assert outcome.status == "partial"
-    assert outcome.exit_code == 3
+    # A banned address is refused for good: declined, a warning, not a failure.
+    assert outcome.status == "succeeded"
+    assert outcome.exit_code == 0
     assert outcome.run is not None
     assert outcome.run.counts["rejected"] == 2
-    assert outcome.run.counts["failed"] == 1
+    assert outcome.run.counts["failed"] == 0
+    assert outcome.run.counts["declined"] == 1
+    assert any("banned (email) 1" in w for w in outcome.warnings), outcome.warnings
     with _store(project) as store:
         found = {(o.key, o.outcome, o.field) for o in store.outcomes(outcome.run.run_id)}
         reasons = [o.reason for o in store.outcomes(outcome.run.run_id, "invalid_key")]
     assert found == {
         ("customer_id=C800001", "invalid_key", "email"),
         ("customer_id=C800002", "missing_key", "email"),
-        ("spam.trap@example.com", "banned", None),
+        ("spam.trap@example.com", "banned", "email"),
     }
     assert reasons == ["not a valid email address (value 'not-an-email')"]
-    # Refusals are retried on the next run (and still refused); good rows are not re-sent.
+    # Declined rows are not sent again while their data is unchanged.
     again = project.sync()
-    assert again.status == "partial"
+    assert again.status == "succeeded"
     assert again.plan is not None
-    assert [s.rows for s in again.plan.steps] == [1]
+    assert again.plan.steps == []
+
+
+def test_a_refused_value_is_declined_with_its_field_until_it_changes(
+    project: SyncProject,
+) -> None:
+    seed_list(project.emulator)
+    project.set_people([*people(2), Person("C800001", "long@example.com", "x" * 300, "Boston")])
+
+    outcome = project.sync()
+
+    assert outcome.status == "succeeded"
+    assert outcome.run is not None
+    with _store(project) as store:
+        found = [(o.key, o.outcome, o.field) for o in store.outcomes(outcome.run.run_id)]
+    assert found == [("long@example.com", "invalid_value", "FirstName")]
+    assert "long@example.com" not in flags(project.emulator)
+    assert project.sync().plan.steps == []  # type: ignore[union-attr]
+    # Fixed in the warehouse: offered again, and added.
+    project.set_people([*people(2), Person("C800001", "long@example.com", "Lou", "Boston")])
+    fixed = project.sync()
+    assert fixed.status == "succeeded"
+    assert flags(project.emulator)["long@example.com"] == "on"
 
 
 def test_removal_guard_stops_a_large_removal_until_allowed(project: SyncProject) -> None:

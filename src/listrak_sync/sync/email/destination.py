@@ -32,7 +32,7 @@ from ...project.destinations import EmailDestination
 from ...state import Step
 from ..context import RunContext
 from ..destination import Effect, StepGroup, StepResult, SyncDestination, effect_rows
-from .fields import resolve_fields, resolve_list
+from .fields import refused_field, resolve_fields, resolve_list
 from .results import effect_of, uniform_result
 
 __all__ = ["EmailSync"]
@@ -141,7 +141,11 @@ class EmailSync(SyncDestination):
         size = int(ctx.client.settings.max_import_bytes * 0.9)
         rows = self.rows_per_import
         groups = [
-            StepGroup("add", "change = 'enter'", rows, size),
+            # A row declined before (banned, a refused value) whose data changed is offered
+            # again as an addition: it may never have reached the list.
+            StepGroup(
+                "add", "change = 'enter' OR (change = 'change' AND prev_declined)", rows, size
+            ),
             StepGroup("update", "change = 'change'", rows, size),
         ]
         if self.config.mode == "mirror":
@@ -207,7 +211,7 @@ class EmailSync(SyncDestination):
             return StepResult(record, default=effect_of(step.kind, word), default_result=word)
         return StepResult(
             record,
-            rows=await self._contact_results(ctx, list_id, import_id, step.kind),
+            rows=await self._contact_results(ctx, list_id, import_id, step.kind, rows),
             default=Effect.FAILED,
             default_result="NotReported",
         )
@@ -268,7 +272,7 @@ class EmailSync(SyncDestination):
         return import_id, ctx.submitted(step, str(import_id), file_name=import_file.file_name)
 
     async def _contact_results(
-        self, ctx: RunContext, list_id: int, import_id: int, kind: str
+        self, ctx: RunContext, list_id: int, import_id: int, kind: str, rows: pa.Table
     ) -> pa.Table:
         keys: list[str] = []
         words: list[str] = []
@@ -277,7 +281,28 @@ class EmailSync(SyncDestination):
                 keys.append(str(item.get("emailAddress") or "").strip().lower())
                 words.append(str(item.get("importResult") or "Unknown"))
         effects = {word: effect_of(kind, word).value for word in set(words)}
-        return effect_rows(keys, [effects[w] for w in words], words, [None] * len(keys))
+        fields = self._refused_fields(ctx, rows, keys, words)
+        return effect_rows(keys, [effects[w] for w in words], words, [None] * len(keys), fields)
+
+    def _refused_fields(
+        self, ctx: RunContext, rows: pa.Table, keys: list[str], words: list[str]
+    ) -> list[str | None]:
+        """For ``SkippedInvalidValue`` rows, the profile field whose value was refused
+        (Listrak does not say; the step's own values and the fields' rules do)."""
+        refused = {k for k, w in zip(keys, words, strict=True) if w == "SkippedInvalidValue"}
+        if not refused:
+            return [None] * len(keys)
+        specs = list(ctx.target.get("fields", []))
+        names = ["key", *(f"attr_{i}" for i in range(len(specs)))]
+        mine = rows.select(names).filter(pc.is_in(rows.column("key"), pa.array(sorted(refused))))
+        named = {
+            str(item["key"]): refused_field([item[f"attr_{i}"] for i in range(len(specs))], specs)
+            for item in mine.to_pylist()
+        }
+        return [
+            named.get(k) if w == "SkippedInvalidValue" else None
+            for k, w in zip(keys, words, strict=True)
+        ]
 
 
 def _as_text(column: pa.Array, data_type: str) -> pa.Array:

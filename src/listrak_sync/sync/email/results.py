@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ...listrak import ListImportSummary
 from ..destination import Effect
+from ..refusals import classify
 
 __all__ = ["KINDS", "effect_of", "uniform_result"]
 
@@ -55,9 +56,10 @@ _SUMMARY_WORDS = {
 
 
 def effect_of(kind: str, word: str) -> Effect:
-    """The effect of result ``word`` on a row of a ``kind`` step. Anything else (banned,
-    suppressed, invalid address or value, an unknown word) failed: recorded, retried next run."""
-    return _BY_KIND[kind].get(word, Effect.FAILED)
+    """The effect of result ``word`` on a row of a ``kind`` step. Any other word is a refusal:
+    declined when permanent (banned, suppressed, invalid address or value), failed otherwise
+    (retried next run); see ``refusals.py``."""
+    return _BY_KIND[kind].get(word) or classify(word).effect
 
 
 def uniform_result(kind: str, summary: ListImportSummary, rows: int) -> str | None:
