@@ -8,7 +8,10 @@ checks they agree).
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
+from typer import _click as click
 
 from .lazy_group import LazyCommand, LazyGroup
 
@@ -16,6 +19,20 @@ __all__ = ["app"]
 
 
 class _Commands(LazyGroup):
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; a warehouse file another process holds exits 5 (busy) with one
+        line saying who holds it, whichever command met it."""
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            # Imported here: the warehouse package (Arrow) is loaded only by commands using it.
+            from .warehouse.base import WarehouseBusy
+
+            if not isinstance(exc, WarehouseBusy):
+                raise
+            typer.echo(f"busy: {exc}", err=True)
+            raise typer.Exit(5) from None
+
     # Commands first, then groups: the order Typer lists them in.
     lazy_commands = (
         LazyCommand(

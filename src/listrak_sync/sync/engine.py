@@ -92,7 +92,9 @@ async def _campaign(
 ) -> list[UnitOutcome]:
     workspace = Workspace.in_project(project.root)
     outcomes: list[UnitOutcome] = []
-    with workspace.store() as store, open_warehouse(project) as warehouse:
+    # Read-only: syncs, plans and previews share the warehouse file (DuckDB lets one process
+    # write it); what the sync derives from it (the phone cache) lives in its scratch catalog.
+    with workspace.store() as store, open_warehouse(project, read_only=True) as warehouse:
         audience = CampaignAudience(project.config, warehouse, campaign, as_of=as_of)
         units = audience.units()
         if options.destinations:
@@ -155,6 +157,7 @@ class UnitSync:
         self.target = f"{campaign}/{unit.destination}" + (f"/{unit.group}" if unit.group else "")
         self.snapshot_name = self.target.replace("/", "__")
         self.snapshots = workspace.snapshots()
+        self._holder = f"pid-{os.getpid()}"  # the name of the locks held; a run id once known
 
     def _outcome(self, status: str, **values: Any) -> UnitOutcome:
         return UnitOutcome(
@@ -172,16 +175,16 @@ class UnitSync:
         if self.options.dry_run:
             with tempfile.TemporaryDirectory(prefix="listrak-sync-plan-") as folder:
                 return await self._plan_only(client, Path(folder))
-        token = f"process {os.getpid()}"
+        self._holder = f"pid-{os.getpid()}"
         locks = [f"sync:{self.target}", *self.destination.lock_resources()]
         taken: list[str] = []
         try:
             for resource in locks:
-                self.store.acquire_lock(resource, token)
+                self.store.acquire_lock(resource, self._holder)
                 taken.append(resource)
         except LockHeld as exc:
             for resource in taken:
-                self.store.release_lock(resource, token)
+                self.store.release_lock(resource, self._holder)
             return self._outcome("locked", error=str(exc))
         try:
             resumed: list[Run] = []
@@ -198,7 +201,12 @@ class UnitSync:
             return outcome
         finally:
             for resource in taken:
-                self.store.release_lock(resource, token)
+                self.store.release_lock(resource, self._holder)
+
+    def _held_by(self, run_id: str) -> None:
+        """The locks this sync holds now name ``run_id`` (what a refused sync reports)."""
+        self.store.relabel_locks(self._holder, run_id)
+        self._holder = run_id
 
     def _resumable(self) -> Run | None:
         latest = self.store.runs("sync", self.target, limit=1)
@@ -377,6 +385,7 @@ class UnitSync:
                 "phase": "preparing",
             },
         )
+        self._held_by(run.run_id)
         workdir = self.workspace.run_dir(run.run_id)
         ctx = self._context(client, run.run_id, workdir, resumed=False)
         try:
@@ -477,6 +486,7 @@ class UnitSync:
                 details={"resumable": False},
             )
             return self._outcome("failed", run=finished, error=finished.error)
+        self._held_by(run.run_id)
         self.store.reopen_run(run.run_id)
         self.store.update_run(
             run.run_id, details={"resumes": int(run.details.get("resumes", 0)) + 1}
