@@ -264,6 +264,7 @@ class UnitSync:
             ctx.target = await self.destination.prepare(ctx)
         snapshot = self.snapshots.path(self.snapshot_name)
         first = not snapshot.exists()
+        ctx.has_snapshot = not first
         with self._phase(ctx, "previous", "reading the previous state"):
             compared_with = await self._previous(ctx, snapshot, first)
         groups = self.destination.step_groups(ctx)
@@ -333,6 +334,8 @@ class UnitSync:
         staged = private_file(target.with_name(target.name + ".staged"))
         with pq.ParquetWriter(staged, schema, compression="snappy") as writer:
             async for batch in source:
+                if "owned" not in batch.schema.names:  # a destination keeping no ownership
+                    batch = batch.append_column("owned", pa.nulls(batch.num_rows, pa.bool_()))
                 writer.write_batch(batch.select(schema.names).cast(schema))
         os.replace(staged, target)
         return True

@@ -62,9 +62,11 @@ def audience_schema(attributes: int) -> pa.Schema:
 
 
 def remote_schema(attributes: int) -> pa.Schema:
+    """What Listrak holds; ``owned`` (null: not recorded there) says the destination added it."""
     return pa.schema(
         [("key", pa.string()), ("member", pa.bool_()), ("known", pa.bool_())]
         + [(f"attr_{i}", pa.string()) for i in range(attributes)]
+        + [("owned", pa.bool_())]
     )
 
 
@@ -176,7 +178,8 @@ class PlanFiles:
             con.close()
 
     def previous_from_remote(self, snapshot: Path | None) -> None:
-        """What Listrak holds (``remote.parquet``), with ownership remembered by the snapshot."""
+        """What Listrak holds (``remote.parquet``), with ownership as Listrak records it or,
+        where it records none, as the snapshot remembers it."""
         con = _connect()
         try:
             if snapshot is not None and snapshot.exists():
@@ -187,7 +190,7 @@ class PlanFiles:
                 SELECT coalesce(r.key, s.key) AS key,
                        CASE WHEN r.known THEN {_hash_sql(self.attributes, "r")} END AS attr_hash,
                        coalesce(r.member, FALSE) AS member,
-                       coalesce(s.owned, FALSE) AS owned,
+                       coalesce(r.owned, FALSE) OR coalesce(s.owned, FALSE) AS owned,
                        coalesce(s.declined, FALSE) AND r.key IS NULL AS declined,
                        s.state AS state, s.run_id AS run_id
                 FROM (SELECT * FROM read_parquet({_lit(self.remote)})) r

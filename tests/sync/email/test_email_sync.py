@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pyarrow.parquet as pq
 import pytest
 
@@ -422,3 +424,63 @@ def test_a_run_that_failed_midway_is_finished_by_the_next_sync(project: SyncProj
     assert finished.resumed[0].counts["added"] == 5
     assert len(_imports(project)) == 1  # polled again, not sent again
     assert set(flags(project.emulator).values()) == {"on"}
+
+
+def test_mirror_ownership_survives_losing_the_state_folder(project: SyncProject) -> None:
+    """Deleting .listrak-sync/ between two runs gives the same end state: who the sync
+    added is kept in Listrak (the ``spring_added`` field), not only in the local snapshot."""
+    project.write_config(mode="mirror", removal_guard=0.5)
+    seed_list(project.emulator, [SIGNED_UP])
+    signup = Person("C900001", "signup@example.com", "Sig", "Austin")
+    project.set_people([*people(4), signup])
+    project.sync()
+    contacts = list_state(project.emulator)["contacts"]
+    assert contacts["person1@example.com"]["segmentationFieldValues"]["spring_added"] == "on"
+    assert "spring_added" not in contacts["signup@example.com"]["segmentationFieldValues"]
+
+    shutil.rmtree(Workspace.in_project(project.root).root)  # a fresh runner
+    project.set_people([*people(3), Person("C900001", "signup@example.com", in_audience=False)])
+    plan = project.plan()
+    assert not any("ownership unknown" in w for w in plan.warnings), plan.warnings
+    outcome = project.sync()
+
+    assert outcome.plan is not None
+    assert {s.kind: s.rows for s in outcome.plan.steps} == {"remove": 1, "flag_off": 1}
+    contacts = list_state(project.emulator)["contacts"]
+    assert contacts["person4@example.com"]["subscriptionState"] == "Unsubscribed"
+    assert contacts["signup@example.com"]["subscriptionState"] == "Subscribed"
+    assert contacts["signup@example.com"]["segmentationFieldValues"]["spring"] == "off"
+
+
+def test_mirror_says_plainly_when_ownership_is_unknown(project: SyncProject) -> None:
+    # A list an older version (or another machine without the owner field) synced.
+    project.write_config(mode="flag")
+    seed_list(project.emulator)
+    project.set_people(people(4))
+    project.sync()
+    shutil.rmtree(Workspace.in_project(project.root).root)
+    project.write_config(mode="mirror", removal_guard=0.5)
+    project.set_people(people(3))
+
+    plan = project.plan()
+
+    assert any("ownership unknown" in w for w in plan.warnings), plan.warnings
+    assert plan.plan is not None
+    assert {s.kind: s.rows for s in plan.plan.steps} == {"flag_off": 1}
+
+
+def test_a_new_owner_field_is_filled_from_the_snapshot(project: SyncProject) -> None:
+    # Added while ownership lived only in the snapshot (here: in flag mode, which keeps no
+    # owner field): mirror creates the field and fills it for them, so a fresh runner knows.
+    project.write_config(mode="flag")
+    seed_list(project.emulator)
+    project.set_people(people(3))
+    project.sync()
+    project.write_config(mode="mirror", removal_guard=0.5)
+
+    outcome = project.sync()
+
+    assert outcome.plan is not None
+    assert {s.kind: s.rows for s in outcome.plan.steps} == {"own": 3}
+    contacts = list_state(project.emulator)["contacts"]
+    assert {c["segmentationFieldValues"].get("spring_added") for c in contacts.values()} == {"on"}

@@ -119,8 +119,10 @@ async def resolve_fields(
     column_types: dict[str, pa.DataType],
     create_missing: bool,
     dry_run: bool,
+    owner_field: str | None = None,
 ) -> dict[str, Any]:
-    """Find or create the group, the audience field and the attribute fields; a JSON result."""
+    """Find or create the group, the audience field, the owner field (``mode: mirror``) and
+    the attribute fields; a JSON result."""
     groups = await email.field_groups(list_id)
     fields_by_group = await asyncio.gather(
         *(email.fields(list_id, int(g.segmentation_field_group_id or 0)) for g in groups)
@@ -197,6 +199,21 @@ async def resolve_fields(
         else await create_field(segment_field, "CheckBox")
     )
 
+    owner_id: int | None = None
+    owner: SegmentationField | None = None
+    if owner_field is not None:
+        owner = by_name(owner_field)
+        if owner is not None and owner.data_type != "CheckBox":
+            raise SyncError(
+                f"profile field {owner_field!r} on list {list_id} is a {owner.data_type} field; "
+                "listrak-sync keeps there who it added (a CheckBox): rename that field"
+            )
+        owner_id = (
+            owner.segmentation_field_id
+            if owner is not None
+            else await create_field(owner_field, "CheckBox")
+        )
+
     specs: list[FieldSpec] = []
     missing: list[str] = []
     for attribute in attributes:
@@ -248,11 +265,16 @@ async def resolve_fields(
         "segment_field": segment_field,
         "segment_field_id": audience_id,
         "segment_field_created": audience is None,
+        "owner_field": owner_field,
+        "owner_field_id": owner_id,
+        "owner_field_created": owner_field is not None and owner is None,
         "fields": [spec.as_dict() for spec in specs],
         "created": created,
         "would_create": []
         if not dry_run
-        else _would_create(group_id, audience_id, segment_field, group_name, specs),
+        else _would_create(
+            group_id, audience_id, segment_field, group_name, specs, owner_field, owner_id
+        ),
     }
 
 
@@ -262,10 +284,14 @@ def _would_create(
     segment_field: str,
     group_name: str,
     specs: list[FieldSpec],
+    owner_field: str | None = None,
+    owner_id: int | None = None,
 ) -> list[str]:
     out = [] if group_id is not None else [f"field group {group_name!r}"]
     if audience_id is None:
         out.append(f"CheckBox field {segment_field!r}")
+    if owner_field is not None and owner_id is None:
+        out.append(f"CheckBox field {owner_field!r}")
     out += [f"{s.data_type} field {s.name!r}" for s in specs if s.created]
     return out
 

@@ -14,7 +14,7 @@ from ..refusals import classify
 __all__ = ["KINDS", "effect_of", "uniform_result"]
 
 # Step kinds of the email destination: what they do to a row.
-KINDS = ("add", "update", "flag_off", "remove")
+KINDS = ("add", "update", "flag_off", "remove", "own")
 
 _BY_KIND: dict[str, dict[str, Effect]] = {
     "add": {
@@ -30,6 +30,12 @@ _BY_KIND: dict[str, dict[str, Effect]] = {
         "SkippedNotOnList": Effect.ABSENT,  # gone from the list: added again next run
     },
     "flag_off": {
+        "Updated": Effect.APPLIED,
+        "AlreadySubscribed": Effect.APPLIED,
+        "PreviouslyUnsubscribed": Effect.DECLINED,
+        "SkippedNotOnList": Effect.ABSENT,
+    },
+    "own": {
         "Updated": Effect.APPLIED,
         "AlreadySubscribed": Effect.APPLIED,
         "PreviouslyUnsubscribed": Effect.DECLINED,
@@ -75,6 +81,6 @@ def uniform_result(kind: str, summary: ListImportSummary, rows: int) -> str | No
     if count != rows or name == "skipped_count":
         return None
     word = _SUMMARY_WORDS[name]
-    if kind in ("update", "flag_off") and word == "AlreadySubscribed":
+    if kind in ("update", "flag_off", "own") and word == "AlreadySubscribed":
         return "Updated"
     return word
