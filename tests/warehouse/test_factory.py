@@ -121,3 +121,24 @@ def test_reading_an_sms_audience_writes_nothing_into_the_warehouse(tmp_path: Pat
         cached = reader.query(f"SELECT e164 FROM {PHONE_CACHE_TABLE}").column("e164")
         assert cached.to_pylist() == ["+16175550101"]
         assert reader.tables() == ["p"]
+
+
+def test_scratch_tables_are_kept_between_connections(tmp_path: Path) -> None:
+    from sqlglot import exp
+
+    from listrak_sync.audiences.keys import PHONE_CACHE_TABLE, prepare_phones
+
+    path = tmp_path / "w.duckdb"
+    cache = tmp_path / ".listrak-sync" / "cache"
+    with connect(path) as warehouse:
+        warehouse.execute("CREATE TABLE p AS SELECT '(617) 555-0101' AS phone")
+    raw = exp.select(exp.alias_(exp.column("phone"), "raw")).from_("p")
+    with DuckDBWarehouse.open(path, read_only=True) as first:
+        first.keep_scratch(cache)
+        assert prepare_phones(first, raw, "US") == 1
+    assert [f.name for f in cache.iterdir()] == ["listrak_sync_phone_e164.parquet"]
+    with DuckDBWarehouse.open(path, read_only=True) as second:
+        second.keep_scratch(cache)
+        assert prepare_phones(second, raw, "US") == 0  # known: no phonenumbers work
+        cached = second.query(f"SELECT e164 FROM {PHONE_CACHE_TABLE}").column("e164")
+        assert cached.to_pylist() == ["+16175550101"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
@@ -13,8 +14,9 @@ from types import TracebackType
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
-from ...state.private import restrict
+from ...state.private import private_file, private_folder, restrict
 from ..base import SCRATCH_CATALOG, Column, TableNotFound, WarehouseBusy, WarehouseError, WriteMode
 from .configuration import MEMORY, DuckDBConfig
 from .exceptions import translate, translating
@@ -70,6 +72,9 @@ class DuckDBWarehouse:
             file.parent.mkdir(parents=True, exist_ok=True)
             created = not file.exists()
         self._catalog: str | None = None
+        self._scratch_dir: Path | None = None
+        self._closed = False
+        self._scratch_rows: dict[str, int] = {}
         self._con = self._connect(file)
         if created and file is not None:
             # A new database holds customer data: owner-only (DuckDB cannot open a file made
@@ -120,6 +125,43 @@ class DuckDBWarehouse:
             con.close()
             raise
         return con
+
+    def keep_scratch(self, folder: Path) -> None:
+        """Keep the scratch catalog's tables between connections as Parquet files in
+        ``folder`` (owner-only): loaded now, saved when the warehouse closes if they grew.
+        Caches are append-only, so when two processes save, the last file is still valid."""
+        self._scratch_dir = folder
+        self._scratch_rows = {}
+        if not folder.exists():
+            return
+        for file in sorted(folder.glob("*.parquet")):
+            if not file.stem.isidentifier():
+                continue
+            try:
+                table = pq.read_table(file)
+                self.write(f"{SCRATCH}.main.{file.stem}", table, mode="replace")
+            except (pa.ArrowException, OSError, WarehouseError):
+                continue  # a cache: a damaged file is rebuilt, not an error
+            self._scratch_rows[file.stem] = table.num_rows
+
+    def _save_scratch(self) -> None:
+        folder = self._scratch_dir
+        if folder is None:
+            return
+        sql = (
+            "SELECT table_name, estimated_size FROM duckdb_tables() "
+            f"WHERE database_name = '{SCRATCH}' AND NOT temporary"
+        )
+        for name, _ in self._con.execute(sql).fetchall():
+            source = quote_table(f"{SCRATCH}.main.{name}")
+            data = self._con.sql(f"SELECT * FROM {source}").to_arrow_table()
+            if data.num_rows == self._scratch_rows.get(name, -1):
+                continue
+            private_folder(folder)
+            target = folder / f"{name}.parquet"
+            staged = private_file(target.with_name(target.name + f".{os.getpid()}.staged"))
+            pq.write_table(data, staged)
+            os.replace(staged, target)
 
     def _cursor(self) -> duckdb.DuckDBPyConnection:
         """A new cursor on the warehouse's catalog (a cursor starts on the in-memory one)."""
@@ -272,7 +314,12 @@ class DuckDBWarehouse:
         with self._lock:
             for cursor in list(self._cursors):
                 cursor.close()
-            self._con.close()
+            try:
+                if not self._closed:
+                    self._save_scratch()
+            finally:
+                self._closed = True
+                self._con.close()
 
     def __enter__(self) -> DuckDBWarehouse:
         return self
