@@ -42,6 +42,7 @@ def test_read_only_commands_and_a_second_sync_run_beside_a_sync(project: SyncPro
         writer = project.cli("runs", running.run_id, "--export-outcomes", "outcomes")
         assert writer.returncode == 5, writer.stdout + writer.stderr
         told = " ".join(writer.stderr.split())
+        assert "waiting up to 10 s for the warehouse" in told
         assert "busy" in told
         assert "in use by process" in told
         assert "kill" not in told

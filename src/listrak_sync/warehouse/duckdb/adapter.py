@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
@@ -23,6 +24,7 @@ from .exceptions import translate, translating
 
 __all__ = ["SCRATCH", "DuckDBWarehouse", "quote_table"]
 
+log = logging.getLogger(__name__)
 # The in-memory catalog holding derived data (e.g. the phone normalisation cache).
 SCRATCH = SCRATCH_CATALOG
 _RESERVED_CATALOGS = {"memory", "system", "temp", "main", SCRATCH}
@@ -98,6 +100,7 @@ class DuckDBWarehouse:
         self._catalog = '"' + alias.replace('"', '""') + '"'
         mode = " (READ_ONLY)" if self.config.read_only else ""
         deadline = time.monotonic() + self.config.lock_wait
+        waited = False
         with translating():
             con = duckdb.connect(MEMORY, config=settings)
         try:
@@ -113,6 +116,15 @@ class DuckDBWarehouse:
                         raise translate(exc) from exc
                     if time.monotonic() >= deadline:
                         raise WarehouseBusy(str(file), holder, self.config.read_only) from None
+                    if not waited:
+                        # One line while waiting (a warning: shown even without logging set up).
+                        log.warning(
+                            "waiting up to %.0f s for the warehouse %s: %s holds it",
+                            self.config.lock_wait,
+                            file,
+                            holder,
+                        )
+                        waited = True
                     time.sleep(0.2)
                 except duckdb.Error as exc:
                     raise translate(exc) from exc
