@@ -53,7 +53,7 @@ class WarehouseBusy(Exception):
         super().__init__(
             f"the warehouse {path} is in use by {holder}, so this command cannot {wanted} it "
             "now. Commands that only read (sync, plan, validate, segments, campaigns preview) "
-            "share the file; one that writes it (sample-data, pull, demo, runs "
+            "share the file; one that writes it (sample-data, pull, runs "
             "--export-outcomes) needs it alone. Run this again when the other one has finished."
         )
         self.path = path
