@@ -28,7 +28,8 @@ _RESUMABLE = ("sync", "pull")
 class _Commands(LazyGroup):
     def invoke(self, ctx: click.Context) -> Any:
         """Ordinary trouble of the machine (full disk, read-only folder) and Ctrl-C become one
-        line and an exit code, for every command, instead of a traceback."""
+        line and an exit code, for every command, instead of a traceback; so does a warehouse
+        file another process holds (exit 5, busy, saying who holds it)."""
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:
@@ -44,6 +45,14 @@ class _Commands(LazyGroup):
             if problem.hint:
                 print(f"    hint: {problem.hint}", file=sys.stderr)
             raise typer.Exit(problem.exit_code) from None
+        except Exception as exc:
+            # Imported here: the warehouse package (Arrow) is loaded only by commands using it.
+            from .warehouse.base import WarehouseBusy
+
+            if not isinstance(exc, WarehouseBusy):
+                raise
+            print(f"busy: {exc}", file=sys.stderr)
+            raise typer.Exit(5) from None
 
     # Commands first, then groups: the order Typer lists them in.
     lazy_commands = (

@@ -78,3 +78,19 @@ def test_bad_phones_have_a_reason(raw: str) -> None:
     number, reason = normalise_phone(raw, "US")
     assert number is None
     assert reason
+
+
+@pytest.mark.parametrize("raw", ["+1 202-555-CALL", "1-800-FLOWERS", "617 555 O1O1"])
+def test_phones_with_letters_are_invalid(raw: str) -> None:
+    # libphonenumber reads letters as a keypad: 1-800-FLOWERS would become +18003569377.
+    number, reason = normalise_phone(raw, "US")
+    assert number is None
+    assert reason is not None
+    assert "letters" in reason
+
+
+@pytest.mark.parametrize(
+    "raw", ["(617) 555-0101 ext. 12", "+1 617 555 0101 x12", "tel:+1-617-555-0101"]
+)
+def test_extensions_and_tel_prefix_are_not_letters(raw: str) -> None:
+    assert normalise_phone(raw, "US") == ("+16175550101", None)

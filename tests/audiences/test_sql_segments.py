@@ -7,7 +7,7 @@ import pytest
 from listrak_sync.audiences.errors import AudienceError, Issue
 from listrak_sync.audiences.schema import WarehouseSchema
 from listrak_sync.audiences.sql_segment import parse_segment_sql
-from listrak_sync.warehouse import Warehouse
+from listrak_sync.warehouse import Warehouse, WarehouseError
 
 
 def members(warehouse: Warehouse, sql: str) -> set[str]:
@@ -80,3 +80,35 @@ def test_the_customer_key_must_be_returned(warehouse: Warehouse) -> None:
 def test_only_one_select_is_accepted(warehouse: Warehouse, sql: str) -> None:
     assert "one SELECT" in issue(warehouse, sql).message
     assert "orders" in warehouse.tables()
+
+
+@pytest.mark.parametrize(
+    ("sql", "name"),
+    [
+        ("SELECT column0 AS customer_id FROM read_csv('/etc/passwd')", "read_csv"),
+        (
+            "SELECT customer_id FROM customer_360\nWHERE city IN (SELECT * FROM glob('/etc/*'))",
+            "glob",
+        ),
+        ("SELECT customer_id FROM query('SELECT 1 AS customer_id')", "query"),
+        ("SELECT customer_id FROM customer_360 WHERE getenv('HOME') IS NOT NULL", "getenv"),
+        ("SELECT content AS customer_id FROM read_text('/etc/passwd')", "read_text"),
+    ],
+)
+def test_functions_reading_outside_the_warehouse_are_refused(
+    warehouse: Warehouse, sql: str, name: str
+) -> None:
+    found = issue(warehouse, sql)
+    assert f"{name}()" in found.message
+    assert found.sql_line is not None
+
+
+def test_row_making_table_functions_are_allowed(warehouse: Warehouse) -> None:
+    sql = "SELECT customer_id FROM customer_360, range(1) r WHERE customer_id = 'c1'"
+    assert members(warehouse, sql) == {"c1"}
+
+
+def test_the_warehouse_connection_cannot_read_files(warehouse: Warehouse) -> None:
+    # Even SQL that never went through validate (a hand-written query) cannot read a file.
+    with pytest.raises(WarehouseError, match="disabled by configuration"):
+        warehouse.query("SELECT * FROM read_csv('/etc/passwd')")

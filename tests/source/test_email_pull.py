@@ -214,7 +214,7 @@ def test_a_running_pull_of_the_source_locks_it_out(project: SourceProject) -> No
         store.acquire_lock("pull:news", "pull-elsewhere")  # held by this live process
         result = project.pull()
         assert result.exit_code == 5
-        assert "locked by run pull-elsewhere" in " ".join(result.output.split())
+        assert "in use by run pull-elsewhere" in " ".join(result.output.split())
         store.release_lock("pull:news", "pull-elsewhere")
     assert project.pull().exit_code == 0
 

@@ -92,3 +92,19 @@ def test_a_live_lock_is_refused_and_a_dead_one_taken_over(store: StateStore) -> 
     store.acquire_lock("sms-list:7:12", "run-c")
     assert store.force_unlock("sms-list:7:12")
     assert os.getpid() > 0
+
+
+def test_a_held_lock_names_the_run_and_only_a_command_that_exists(store: StateStore) -> None:
+    store.acquire_lock("sync:spring/newsletter", "pid-1")
+    store.relabel_locks("pid-1", "20261203T000000-abcdef12")
+    with pytest.raises(LockHeld) as held:
+        store.acquire_lock("sync:spring/newsletter", "pid-2")
+    said = str(held.value)
+    assert "run 20261203T000000-abcdef12" in said
+    assert "runs unlock" not in said  # no such command
+    assert "--unlock" not in said  # a live lock on this host: nothing to free by hand
+    # A lock from another host is never presumed stale: the message says how to free it.
+    store._db.execute("UPDATE locks SET host = 'elsewhere'")
+    with pytest.raises(LockHeld) as remote:
+        store.acquire_lock("sync:spring/newsletter", "pid-2")
+    assert "listrak-sync runs --unlock 'sync:spring/newsletter'" in str(remote.value)

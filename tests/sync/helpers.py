@@ -7,7 +7,8 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -170,6 +171,16 @@ def cli_env(
 def kill_sync_at(root: Path, args: list[str], point: str, env: Mapping[str, str]) -> None:
     """Start ``listrak-sync sync ARGS`` in ``root``, wait until it pauses at ``point`` (``env``
     carries the pause point), and SIGKILL it there."""
+    with paused_sync(root, args, point, env):
+        pass
+
+
+@contextmanager
+def paused_sync(
+    root: Path, args: list[str], point: str, env: Mapping[str, str]
+) -> Iterator[subprocess.Popen[str]]:
+    """A ``listrak-sync sync ARGS`` process in ``root`` paused at ``point`` (alive, holding
+    what a sync holds there) while the block runs; SIGKILLed when it ends."""
     signal_file = root / "paused"
     signal_file.unlink(missing_ok=True)
     process = subprocess.Popen(
@@ -191,6 +202,7 @@ def kill_sync_at(root: Path, args: list[str], point: str, env: Mapping[str, str]
                 raise AssertionError(f"sync never reached {point}")
             time.sleep(0.02)
         assert signal_file.read_text() == point
+        yield process
     finally:
         process.kill()  # SIGKILL
         process.wait(timeout=30)

@@ -202,7 +202,13 @@ def test_previous_from_remote_keeps_ownership(files: PlanFiles, tmp_path: Path) 
     )
     pq.write_table(
         pa.table(
-            [["mine@x.com", "theirs@x.com"], [True, False], [True, True], ["Boston", None]],
+            [
+                ["mine@x.com", "theirs@x.com", "recorded@x.com"],
+                [True, False, True],
+                [True, True, True],
+                ["Boston", None, None],
+                [None, None, True],  # ownership as Listrak records it (the owner field)
+            ],
             schema=remote_schema(1),
         ),
         files.remote,
@@ -217,6 +223,7 @@ def test_previous_from_remote_keeps_ownership(files: PlanFiles, tmp_path: Path) 
     assert rows["theirs@x.com"]["member"] is False
     assert rows["left-list@x.com"]["member"] is False  # not subscribed in Listrak any more
     assert rows["mine@x.com"]["attr_hash"] is not None
+    assert rows["recorded@x.com"]["owned"] is True  # known from Listrak without a snapshot
 
 
 def test_unchanged_rows_stay_out_of_the_plan_and_keep_their_snapshot_row(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -70,23 +73,72 @@ def test_connect_accepts_a_config(tmp_path: Path) -> None:
         warehouse.close()
 
 
-def test_lock_conflict_gives_a_hint(tmp_path: Path) -> None:
-    import subprocess
-    import sys
+def _open_elsewhere(path: Path, read_only: bool) -> subprocess.CompletedProcess[str]:
+    """Open ``path`` in another process (DuckDB's file lock is per process)."""
+    code = (
+        "import sys\nfrom listrak_sync.warehouse import WarehouseBusy\n"
+        "from listrak_sync.warehouse.duckdb import DuckDBWarehouse\n"
+        "try:\n"
+        f"    with DuckDBWarehouse.open({str(path)!r}, read_only={read_only},"
+        " lock_wait=0.5) as w:\n"
+        "        print(w.query('SELECT count(*) AS n FROM t').column('n')[0])\n"
+        "except WarehouseBusy as e:\n"
+        "    print(e)\n    sys.exit(5)"
+    )
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
 
-    path = tmp_path / "locked.duckdb"
-    with connect(path):
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                "import sys\nfrom listrak_sync.warehouse import connect, WarehouseError\n"
-                f"try:\n    connect({str(path)!r})\nexcept WarehouseError as e:\n"
-                "    print(e)\n    sys.exit(3)",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-    assert result.returncode == 3, result.stderr
-    assert "one process write a database file at a time" in result.stdout
+
+def test_readers_share_a_file_and_a_writer_is_told_who_holds_it(tmp_path: Path) -> None:
+    path = tmp_path / "shared.duckdb"
+    with connect(path) as warehouse:
+        warehouse.execute("CREATE TABLE t AS SELECT 1 AS a")
+    with DuckDBWarehouse.open(path, read_only=True) as reader:
+        assert reader.query("SELECT count(*) AS n FROM t").column("n")[0].as_py() == 1
+        other_reader = _open_elsewhere(path, read_only=True)
+        assert other_reader.returncode == 0, other_reader.stderr
+        assert other_reader.stdout.strip() == "1"
+        writer = _open_elsewhere(path, read_only=False)
+    assert writer.returncode == 5, writer.stderr
+    assert f"process {os.getpid()}" in writer.stdout
+    assert "cannot write it now" in writer.stdout
+    assert "kill" not in writer.stdout
+    assert "stop the other" not in writer.stdout
+    # Once the reader is gone the writer gets the file.
+    assert _open_elsewhere(path, read_only=False).returncode == 0
+
+
+def test_reading_an_sms_audience_writes_nothing_into_the_warehouse(tmp_path: Path) -> None:
+    from sqlglot import exp
+
+    from listrak_sync.audiences.keys import PHONE_CACHE_TABLE, prepare_phones
+
+    path = tmp_path / "w.duckdb"
+    with connect(path) as warehouse:
+        warehouse.execute("CREATE TABLE p AS SELECT '(617) 555-0101' AS phone")
+    with DuckDBWarehouse.open(path, read_only=True) as reader:
+        raw = exp.select(exp.alias_(exp.column("phone"), "raw")).from_("p")
+        assert prepare_phones(reader, raw, "US") == 1
+        cached = reader.query(f"SELECT e164 FROM {PHONE_CACHE_TABLE}").column("e164")
+        assert cached.to_pylist() == ["+16175550101"]
+        assert reader.tables() == ["p"]
+
+
+def test_scratch_tables_are_kept_between_connections(tmp_path: Path) -> None:
+    from sqlglot import exp
+
+    from listrak_sync.audiences.keys import PHONE_CACHE_TABLE, prepare_phones
+
+    path = tmp_path / "w.duckdb"
+    cache = tmp_path / ".listrak-sync" / "cache"
+    with connect(path) as warehouse:
+        warehouse.execute("CREATE TABLE p AS SELECT '(617) 555-0101' AS phone")
+    raw = exp.select(exp.alias_(exp.column("phone"), "raw")).from_("p")
+    with DuckDBWarehouse.open(path, read_only=True) as first:
+        first.keep_scratch(cache)
+        assert prepare_phones(first, raw, "US") == 1
+    assert [f.name for f in cache.iterdir()] == ["listrak_sync_phone_e164.parquet"]
+    with DuckDBWarehouse.open(path, read_only=True) as second:
+        second.keep_scratch(cache)
+        assert prepare_phones(second, raw, "US") == 0  # known: no phonenumbers work
+        cached = second.query(f"SELECT e164 FROM {PHONE_CACHE_TABLE}").column("e164")
+        assert cached.to_pylist() == ["+16175550101"]

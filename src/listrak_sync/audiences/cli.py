@@ -54,7 +54,7 @@ def _session(
     try:
         project = load_project(project_dir)
         if need_warehouse:
-            warehouse = open_warehouse(project)
+            warehouse = open_warehouse(project, read_only=True)  # previews share the file
         yield project, warehouse
     except ProjectError as exc:
         print_problems(exc.problems)

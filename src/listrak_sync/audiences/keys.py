@@ -7,13 +7,17 @@ addresses and lets the engine judge millions of rows without Python; internation
 addresses (non-ASCII) are reported invalid.
 
 Phones need libphonenumber's rules, which only exist in Python. We normalise each *distinct*
-raw value once, in Arrow batches, and remember the answer in a warehouse table
-(``listrak_sync_phone_e164``: raw value, default region, phonenumbers version → E.164 or a
-reason), which the audience query then joins. A second run normalises only new values.
+raw value once, in Arrow batches, and remember the answer in a table of the connection's
+scratch catalog (``listrak_sync_scratch.main.listrak_sync_phone_e164``: raw value, default
+region, rules version → E.164 or a reason), which the audience query then joins. Later
+audiences of the same connection normalise only new values. The cache is never written into
+the warehouse's own database: reading an audience must not need write access, so syncs and
+previews share the warehouse (a DuckDB file allows one writing process).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import phonenumbers
@@ -21,6 +25,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from ..warehouse import Warehouse
+from ..warehouse.base import SCRATCH_CATALOG
 
 __all__ = [
     "EMAIL_PATTERN",
@@ -36,8 +41,13 @@ EMAIL_PATTERN = (
     r"^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
     r"@([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+([a-z0-9][a-z0-9-]{0,61})?[a-z]$"
 )
-PHONE_CACHE_TABLE = "listrak_sync_phone_e164"
-_PHONES_VERSION = str(getattr(phonenumbers, "__version__", "unknown"))
+PHONE_CACHE_TABLE = f"{SCRATCH_CATALOG}.main.listrak_sync_phone_e164"
+# Cached answers are keyed by this: a new phonenumbers release or a change of our own rules
+# (``+rules2``: letters refused) re-normalises every value once.
+_PHONES_VERSION = str(getattr(phonenumbers, "__version__", "unknown")) + "+rules2"
+# An extension at the end (``ext. 12``, ``x12``, ``#12``) may hold letters; the number may not.
+_EXTENSION = re.compile(r"(?i)\s*(?:;\s*ext=|e?xt(?:ension|n)?\.?|x|#)\s*\d+\s*$")
+_LETTER = re.compile(r"[^\W\d_]")
 _CACHE_SCHEMA = pa.schema(
     [
         ("raw", pa.string()),
@@ -77,7 +87,19 @@ def email_status(key: exp.Expr) -> exp.Expr:
 
 
 def normalise_phone(raw: str, region: str) -> tuple[str | None, str | None]:
-    """``(E.164, None)`` or ``(None, reason)`` for one raw phone value."""
+    """``(E.164, None)`` or ``(None, reason)`` for one raw phone value.
+
+    Letters are refused: libphonenumber reads them as a keypad (``1-800-FLOWERS`` becomes
+    ``+18003569377``), and a warehouse value with letters is far more often a typo or a note
+    than a vanity number someone meant to text."""
+    number_part = _EXTENSION.sub("", raw.strip())
+    if number_part.lower().startswith("tel:"):
+        number_part = number_part[4:]
+    if _LETTER.search(number_part):
+        return None, (
+            "has letters; write the number in digits (vanity numbers like 1-800-FLOWERS "
+            "are refused)"
+        )
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException as exc:
@@ -133,8 +155,8 @@ def _normalised(batches: Iterator[pa.RecordBatch], region: str) -> Iterator[pa.R
 def prepare_phones(warehouse: Warehouse, raw_values: exp.Query, region: str) -> int:
     """Normalise the distinct raw phones of ``raw_values`` (a one-column query) that the cache
     does not know yet; returns how many were added."""
-    if not _cache_exists(warehouse):
-        warehouse.write(PHONE_CACHE_TABLE, pa.Table.from_batches([], schema=_CACHE_SCHEMA))
+    columns = ", ".join(f"{name} VARCHAR" for name in _CACHE_SCHEMA.names)
+    warehouse.execute(f"CREATE TABLE IF NOT EXISTS {PHONE_CACHE_TABLE} ({columns})")
     known = phone_cache_select(region).subquery("k")
     fresh = (
         exp.select(exp.column("raw", table="v"))
@@ -162,7 +184,3 @@ def prepare_phones(warehouse: Warehouse, raw_values: exp.Query, region: str) -> 
     return warehouse.write(
         PHONE_CACHE_TABLE, _normalised(stream, region), mode="append", schema=_CACHE_SCHEMA
     )
-
-
-def _cache_exists(warehouse: Warehouse) -> bool:
-    return PHONE_CACHE_TABLE in {t.lower() for t in warehouse.tables()}

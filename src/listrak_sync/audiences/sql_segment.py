@@ -19,6 +19,14 @@ from .schema import WarehouseSchema, close_match
 __all__ = ["parse_segment_sql"]
 
 _CLASS = re.compile(r"<class '(?:[\w.]+\.)?(\w+)'>")
+# Table functions a segment may use: they make rows, they read nothing.
+_ROW_MAKERS = frozenset({"range", "generate_series", "unnest"})
+# Functions that read files, the environment or settings, or run SQL given as text. A segment
+# reads warehouse tables only (the warehouse also runs it with external access disabled).
+_OUTSIDE = re.compile(
+    r"^(read_\w+|\w+_scan|glob|getenv|current_setting|which_secret|query|query_table"
+    r"|sniff_csv|parquet_\w+|duckdb_\w+|pragma_\w+|iceberg_\w+|delta_\w+)$"
+)
 _UNRESOLVED = re.compile(r"Column '([^']+)' could not be resolved|Unknown column: (\S+)")
 
 
@@ -71,6 +79,7 @@ def parse_segment_sql(
             ]
         )
     query = statements[0]
+    _check_sources(query)
     _check_tables(query, schema)
     _check_columns(query, schema, dialect)
     outputs = {name.lower(): name for name in query.named_selects}
@@ -101,6 +110,43 @@ def _cte_names(query: exp.Expr) -> set[str]:
 
 def _table_name(table: exp.Table) -> str:
     return ".".join(p for p in (table.catalog, table.db, table.name) if p)
+
+
+def _function_name(node: exp.Func) -> str:
+    if isinstance(node, exp.Anonymous):
+        return str(node.name).lower()
+    return node.sql_name().lower()
+
+
+def _check_sources(query: exp.Expr) -> None:
+    """Refuse table functions and functions that reach outside the warehouse's tables
+    (``read_csv('/etc/passwd')``, ``glob``, ``getenv``, ``query('...')``)."""
+    issues = []
+    as_tables = {id(t.this) for t in query.find_all(exp.Table) if isinstance(t.this, exp.Func)}
+    for node in query.find_all(exp.Func):
+        name = _function_name(node)
+        table_function = id(node) in as_tables
+        if _OUTSIDE.match(name) or (table_function and name not in _ROW_MAKERS):
+            meta = node.meta or {}
+            line = meta.get("line")
+            issues.append(
+                Issue(
+                    f"{name}() is not allowed in a segment: segments read warehouse tables only",
+                    "load the file into a warehouse table and select from that table",
+                    sql_line=int(line) if isinstance(line, int) else 1,
+                    sql_column=_column_of(meta) if isinstance(line, int) else 1,
+                )
+            )
+    if issues:
+        raise AudienceError(issues)
+
+
+def _column_of(meta: dict[str, object]) -> int:
+    """The first column of a function name from sqlglot's token meta (``col`` is its end)."""
+    end, start, col = meta.get("end"), meta.get("start"), meta.get("col")
+    if isinstance(end, int) and isinstance(start, int) and isinstance(col, int):
+        return col - (end - start)
+    return 1
 
 
 def _check_tables(query: exp.Expr, schema: WarehouseSchema) -> None:

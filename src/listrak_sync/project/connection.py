@@ -33,7 +33,13 @@ def open_warehouse(project: Project, *, read_only: bool = False) -> Warehouse:
                 )
             if read_only and hasattr(target, "read_only"):
                 target = target.model_copy(update={"read_only": True})
-        return connect(target, base_dir=project.root)
+        warehouse = connect(target, base_dir=project.root)
+        keep = getattr(warehouse, "keep_scratch", None)
+        if keep is not None:
+            # Caches derived from the warehouse (normalised phones) outlive the connection in
+            # the project's state folder, not in the warehouse.
+            keep(project.root / ".listrak-sync" / "cache")
+        return warehouse
     except WarehouseError as exc:
         raise ProjectError(
             [project.problem(("warehouse", "connection"), f"cannot open the warehouse: {exc}")]

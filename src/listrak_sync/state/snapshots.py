@@ -17,6 +17,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .private import private_file, private_folder
+
 __all__ = ["SnapshotStore", "StagedSnapshot"]
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -32,7 +34,7 @@ class StagedSnapshot:
 
     def __init__(self, final: Path, schema: pa.Schema) -> None:
         self.final = final
-        self.temporary = final.with_name(final.name + ".staged")
+        self.temporary = private_file(final.with_name(final.name + ".staged"))
         self._writer = pq.ParquetWriter(self.temporary, schema, compression="zstd")
         self.rows = 0
 
@@ -57,8 +59,7 @@ class StagedSnapshot:
 
 class SnapshotStore:
     def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = private_folder(folder, tighten=True)
 
     def path(self, name: str) -> Path:
         return self.folder / f"{_file_name(name)}.parquet"

@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal, Self
 
+from .private import private_file, private_folder
+
 __all__ = ["Synchronous", "WalDatabase", "connect_wal"]
 
 Synchronous = Literal["NORMAL", "FULL"]
@@ -32,7 +34,9 @@ def connect_wal(
         # It is spliced into a PRAGMA, which takes no parameters.
         raise ValueError(f"synchronous must be NORMAL or FULL, not {synchronous!r}")
     if str(path) != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # Owner-only: the file holds emails and phones (its -wal/-shm take its mode).
+        private_folder(Path(path).parent)
+        private_file(Path(path))
     # check_same_thread=False: a store may be made in one thread and used in another (never
     # from two at once); isolation_level=None: we issue BEGIN/COMMIT ourselves.
     db = sqlite3.connect(

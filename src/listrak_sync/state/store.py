@@ -93,10 +93,22 @@ def _now() -> str:
 class LockHeld(RuntimeError):
     """Another live run holds the resource (e.g. the same SMS list)."""
 
-    def __init__(self, resource: str, run_id: str, host: str, pid: int) -> None:
+    def __init__(
+        self, resource: str, run_id: str, host: str, pid: int, since: str | None = None
+    ) -> None:
+        holder = f"run {run_id}" if not run_id.startswith("pid-") else "a run starting"
+        local = host == socket.gethostname()
         super().__init__(
-            f"{resource} is locked by run {run_id} (pid {pid} on {host}); "
-            "wait for it to finish, or remove a stale lock with `listrak-sync runs unlock`"
+            f"{resource} is in use by {holder} (pid {pid} on {host}"
+            + (f", since {since}" if since else "")
+            + "); it is still running, so this command did nothing: run it again when that one "
+            "has finished (`listrak-sync runs` shows it)."
+            + (
+                ""
+                if local
+                else " A lock from another host is never presumed stale; if that machine is "
+                f"gone for good, free it with `listrak-sync runs --unlock '{resource}'`."
+            )
         )
         self.resource = resource
         self.run_id = run_id
@@ -309,6 +321,15 @@ class StateStore(WalDatabase):
         ).fetchall()
         return [RowOutcome(*row) for row in rows]
 
+    def outcome_breakdown(self, run_id: str) -> list[tuple[str, str | None, int]]:
+        """(outcome, field, rows) of a run's row outcomes, most rows first."""
+        rows = self._db.execute(
+            "SELECT outcome, field, count(*) FROM row_outcomes WHERE run_id = ? "
+            "GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2",
+            (run_id,),
+        ).fetchall()
+        return [(str(o), f, int(n)) for o, f, n in rows]
+
     def outcome_counts(self, run_id: str) -> dict[str, int]:
         rows = self._db.execute(
             "SELECT outcome, count(*) FROM row_outcomes WHERE run_id = ? GROUP BY 1 ORDER BY 1",
@@ -339,14 +360,22 @@ class StateStore(WalDatabase):
         host, pid = socket.gethostname(), os.getpid()
         with self.transaction() as db:
             row = db.execute(
-                "SELECT run_id, host, pid FROM locks WHERE resource = ?", (resource,)
+                "SELECT run_id, host, pid, acquired_at FROM locks WHERE resource = ?", (resource,)
             ).fetchone()
             if row is not None and row[0] != run_id and not _stale(row[1], row[2]):
-                raise LockHeld(resource, row[0], row[1], row[2])
+                raise LockHeld(resource, row[0], row[1], row[2], row[3])
             db.execute(
                 "INSERT OR REPLACE INTO locks VALUES (?, ?, ?, ?, ?)",
                 (resource, run_id, host, pid, _now()),
             )
+
+    def relabel_locks(self, old: str, new: str) -> None:
+        """Name the locks this process took as ``old`` after the run holding them, ``new`` (a
+        run takes its locks before it has an id), so a refused sync can name that run."""
+        self._db.execute(
+            "UPDATE locks SET run_id = ? WHERE run_id = ? AND host = ? AND pid = ?",
+            (new, old, socket.gethostname(), os.getpid()),
+        )
 
     def release_lock(self, resource: str, run_id: str) -> None:
         self._db.execute("DELETE FROM locks WHERE resource = ? AND run_id = ?", (resource, run_id))

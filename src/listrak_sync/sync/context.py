@@ -31,6 +31,7 @@ class RunContext:
     resumed: bool = False
     target: dict[str, Any] = field(default_factory=dict)  # what prepare() returned
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
+    has_snapshot: bool = True  # a previous run's snapshot exists (set before remote() is read)
 
     @property
     def dry_run(self) -> bool:

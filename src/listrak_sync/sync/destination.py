@@ -29,8 +29,10 @@ class Effect(enum.StrEnum):
 
     ADDED = "added"  # applied, and this destination put the contact on the list (owns it)
     APPLIED = "applied"  # applied
-    DECLINED = "declined"  # refused for a reason to respect (unsubscribed, opted out): counted
-    FAILED = "failed"  # not applied: recorded with its reason, retried next run
+    # Refused for good (unsubscribed, opted out, banned, a value its field refuses; see
+    # refusals.py): counted, reported, not sent again until the row's data changes.
+    DECLINED = "declined"
+    FAILED = "failed"  # not applied for a passing reason: recorded, retried next run
     ABSENT = "absent"  # the contact is not on the list (any more): dropped from the snapshot
 
 
@@ -50,8 +52,8 @@ class StepGroup:
 @dataclass(frozen=True)
 class StepResult:
     """A finished step. ``rows`` (columns ``key, effect, result, reason``, optionally
-    ``state``) lists per-row outcomes; rows of the step it does not list get ``default`` and
-    ``default_result``."""
+    ``state`` and ``field``) lists per-row outcomes; rows of the step it does not list get
+    ``default`` and ``default_result``."""
 
     summary: dict[str, Any]
     rows: pa.Table | None = None
@@ -66,15 +68,23 @@ ROW_SCHEMA = pa.schema(
         ("result", pa.string()),
         ("reason", pa.string()),
         ("state", pa.string()),
+        ("field", pa.string()),  # the field a refusal is about (an attribute's profile field)
     ]
 )
 
 
 def effect_rows(
-    keys: list[str], effects: list[str], results: list[str], reasons: list[str | None]
+    keys: list[str],
+    effects: list[str],
+    results: list[str],
+    reasons: list[str | None],
+    fields: list[str | None] | None = None,
 ) -> pa.Table:
     """A ``StepResult.rows`` table from parallel lists."""
-    return pa.table([keys, effects, results, reasons, [None] * len(keys)], schema=ROW_SCHEMA)
+    nothing = [None] * len(keys)
+    return pa.table(
+        [keys, effects, results, reasons, nothing, fields or nothing], schema=ROW_SCHEMA
+    )
 
 
 class SyncDestination(abc.ABC):

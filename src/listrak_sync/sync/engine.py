@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
-import re
 import tempfile
 import time
 from collections import Counter
@@ -32,6 +31,7 @@ from ..project.connection import open_warehouse
 from ..project.loader import Project
 from ..project.secrets import resolve_listrak
 from ..state import LockHeld, RowOutcome, Run, StateStore, Step
+from ..state.private import private_file
 from . import hooks, registry
 from .context import RunContext
 from .destination import Effect, StepGroup, StepResult, SyncDestination
@@ -45,6 +45,7 @@ from .plan import (
     audience_schema,
     remote_schema,
 )
+from .refusals import ADDRESS, PERMANENT_OUTCOMES, classify, snake_case
 from .report import Reporter, UnitOutcome
 from .workspace import Workspace
 
@@ -52,13 +53,6 @@ __all__ = ["SyncError", "plan_campaign", "snake_case", "sync_campaign"]
 
 _RESUMABLE_PHASES = ("planned", "applying", "committing")
 _PROBLEM_EFFECTS = (Effect.DECLINED.value, Effect.FAILED.value)
-
-
-def snake_case(word: str) -> str:
-    """``PreviouslyUnsubscribed`` -> ``previously_unsubscribed``; codes are lower-cased."""
-    if word.isupper() or "_" in word:
-        return word.lower()
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", word).lower()
 
 
 def sync_campaign(
@@ -98,7 +92,9 @@ async def _campaign(
 ) -> list[UnitOutcome]:
     workspace = Workspace.in_project(project.root)
     outcomes: list[UnitOutcome] = []
-    with workspace.store() as store, open_warehouse(project) as warehouse:
+    # Read-only: syncs, plans and previews share the warehouse file (DuckDB lets one process
+    # write it); what the sync derives from it (the phone cache) lives in its scratch catalog.
+    with workspace.store() as store, open_warehouse(project, read_only=True) as warehouse:
         audience = CampaignAudience(project.config, warehouse, campaign, as_of=as_of)
         units = audience.units()
         if options.destinations:
@@ -161,6 +157,7 @@ class UnitSync:
         self.target = f"{campaign}/{unit.destination}" + (f"/{unit.group}" if unit.group else "")
         self.snapshot_name = self.target.replace("/", "__")
         self.snapshots = workspace.snapshots()
+        self._holder = f"pid-{os.getpid()}"  # the name of the locks held; a run id once known
 
     def _outcome(self, status: str, **values: Any) -> UnitOutcome:
         return UnitOutcome(
@@ -178,16 +175,16 @@ class UnitSync:
         if self.options.dry_run:
             with tempfile.TemporaryDirectory(prefix="listrak-sync-plan-") as folder:
                 return await self._plan_only(client, Path(folder))
-        token = f"process {os.getpid()}"
+        self._holder = f"pid-{os.getpid()}"
         locks = [f"sync:{self.target}", *self.destination.lock_resources()]
         taken: list[str] = []
         try:
             for resource in locks:
-                self.store.acquire_lock(resource, token)
+                self.store.acquire_lock(resource, self._holder)
                 taken.append(resource)
         except LockHeld as exc:
             for resource in taken:
-                self.store.release_lock(resource, token)
+                self.store.release_lock(resource, self._holder)
             return self._outcome("locked", error=str(exc))
         try:
             resumed: list[Run] = []
@@ -204,7 +201,12 @@ class UnitSync:
             return outcome
         finally:
             for resource in taken:
-                self.store.release_lock(resource, token)
+                self.store.release_lock(resource, self._holder)
+
+    def _held_by(self, run_id: str) -> None:
+        """The locks this sync holds now name ``run_id`` (what a refused sync reports)."""
+        self.store.relabel_locks(self._holder, run_id)
+        self._holder = run_id
 
     def _resumable(self) -> Run | None:
         latest = self.store.runs("sync", self.target, limit=1)
@@ -262,6 +264,7 @@ class UnitSync:
             ctx.target = await self.destination.prepare(ctx)
         snapshot = self.snapshots.path(self.snapshot_name)
         first = not snapshot.exists()
+        ctx.has_snapshot = not first
         with self._phase(ctx, "previous", "reading the previous state"):
             compared_with = await self._previous(ctx, snapshot, first)
         groups = self.destination.step_groups(ctx)
@@ -328,9 +331,11 @@ class UnitSync:
             return False
         schema = remote_schema(len(ctx.attributes))
         target = ctx.files.remote
-        staged = target.with_name(target.name + ".staged")
+        staged = private_file(target.with_name(target.name + ".staged"))
         with pq.ParquetWriter(staged, schema, compression="snappy") as writer:
             async for batch in source:
+                if "owned" not in batch.schema.names:  # a destination keeping no ownership
+                    batch = batch.append_column("owned", pa.nulls(batch.num_rows, pa.bool_()))
                 writer.write_batch(batch.select(schema.names).cast(schema))
         os.replace(staged, target)
         return True
@@ -383,6 +388,7 @@ class UnitSync:
                 "phase": "preparing",
             },
         )
+        self._held_by(run.run_id)
         workdir = self.workspace.run_dir(run.run_id)
         ctx = self._context(client, run.run_id, workdir, resumed=False)
         try:
@@ -483,6 +489,7 @@ class UnitSync:
                 details={"resumable": False},
             )
             return self._outcome("failed", run=finished, error=finished.error)
+        self._held_by(run.run_id)
         self.store.reopen_run(run.run_id)
         self.store.update_run(
             run.run_id, details={"resumes": int(run.details.get("resumes", 0)) + 1}
@@ -557,7 +564,7 @@ class UnitSync:
         if not self.options.keep_work:
             self.workspace.remove_run_dir(run_id)
         run = self.store.run(run_id)
-        return self._outcome(
+        outcome = self._outcome(
             status,
             run=finished,
             plan=summary,
@@ -565,6 +572,10 @@ class UnitSync:
             audience=run.details.get("audience", {}),
             target_info=ctx.target,
         )
+        declined = self._declined_warning(run_id)
+        if declined:
+            outcome.warnings.append(declined)
+        return outcome
 
     def _timings(self, ctx: RunContext) -> dict[str, float]:
         """Seconds per phase; a resumed run adds its own to those of the killed process."""
@@ -598,15 +609,11 @@ class UnitSync:
                 effects[str(effect)] += int(count)
                 results[str(word)] += int(count)
             problems = listed.filter(pc.is_in(listed.column("effect"), pa.array(_PROBLEM_EFFECTS)))
-            for item in problems.select(["key", "result", "reason"]).to_pylist():
-                outcomes.append(
-                    RowOutcome(
-                        key=str(item["key"]),
-                        outcome=snake_case(str(item["result"])),
-                        field=None,
-                        reason=item["reason"] or _reason(str(item["result"])),
-                    )
-                )
+            columns = ["key", "result", "reason"]
+            if "field" in problems.column_names:
+                columns.append("field")
+            for item in problems.select(columns).to_pylist():
+                outcomes.append(self._row_outcome(str(item["key"]), str(item["result"]), item))
         rest = rows_total - listed_count
         if rest > 0 and result.default is not None:
             effects[result.default.value] += rest
@@ -616,10 +623,7 @@ class UnitSync:
                 if listed is not None and listed.num_rows:
                     keys = pc.filter(keys, pc.invert(pc.is_in(keys, listed.column("key"))))
                 word = str(result.default_result)
-                outcomes.extend(
-                    RowOutcome(key=str(k), outcome=snake_case(word), reason=_reason(word))
-                    for k in keys.to_pylist()
-                )
+                outcomes.extend(self._row_outcome(str(k), word, {}) for k in keys.to_pylist())
         document = {
             "summary": result.summary,
             "default": result.default.value if result.default else None,
@@ -628,6 +632,34 @@ class UnitSync:
             "results": dict(results),
         }
         return document, outcomes
+
+    def _row_outcome(self, key: str, word: str, item: dict[str, Any]) -> RowOutcome:
+        """A refused row as recorded: our name for the refusal, its reason, and the field it
+        is about (the key's own field for an address Listrak refuses)."""
+        refusal = classify(word, item.get("reason"))
+        field = item.get("field")
+        if field is None and refusal.about_address:
+            field = ADDRESS[self.destination.integration]
+        return RowOutcome(key=key, outcome=refusal.outcome, field=field, reason=refusal.reason)
+
+    def _declined_warning(self, run_id: str) -> str | None:
+        """Rows refused for good in this run, by refusal and field, as one warning line."""
+        found = [
+            (outcome, field, count)
+            for outcome, field, count in self.store.outcome_breakdown(run_id)
+            if outcome in PERMANENT_OUTCOMES
+        ]
+        if not found:
+            return None
+        total = sum(count for _, _, count in found)
+        parts = ", ".join(
+            f"{outcome} ({field}) {count:,}" if field else f"{outcome} {count:,}"
+            for outcome, field, count in found
+        )
+        return (
+            f"{total:,} row(s) declined by Listrak for good ({parts}); they are not sent again "
+            f"until their data changes. Details: `listrak-sync runs {run_id}`"
+        )
 
     def _totals(
         self, run_id: str, steps: list[Step], summary: PlanSummary
@@ -705,23 +737,6 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, ListrakError | SyncError):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"
-
-
-def _reason(word: str) -> str:
-    return _REASONS.get(word, f"Listrak answered {word}")
-
-
-_REASONS = {
-    "PreviouslyUnsubscribed": "the contact unsubscribed; listrak-sync never re-subscribes",
-    "Banned": "the address is banned in Listrak",
-    "Suppressed": "the address is on Listrak's suppression list",
-    "InvalidEmail": "Listrak does not accept the address",
-    "SkippedInvalidValue": "a value does not fit its profile field (type or length)",
-    "SkippedNotOnList": "the contact is not on the list",
-    "SkippedBlankEmail": "the address is blank",
-    "SkippedDuplicate": "the address appears twice in the import",
-    "SkippedMalformedRow": "Listrak could not read the row",
-}
 
 
 def _summary_from(doc: dict[str, Any]) -> PlanSummary:

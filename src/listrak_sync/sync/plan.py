@@ -26,6 +26,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..state.private import private_file, private_folder, restrict
 from .destination import ROW_SCHEMA, StepGroup
 
 __all__ = [
@@ -61,9 +62,11 @@ def audience_schema(attributes: int) -> pa.Schema:
 
 
 def remote_schema(attributes: int) -> pa.Schema:
+    """What Listrak holds; ``owned`` (null: not recorded there) says the destination added it."""
     return pa.schema(
         [("key", pa.string()), ("member", pa.bool_()), ("known", pa.bool_())]
         + [(f"attr_{i}", pa.string()) for i in range(attributes)]
+        + [("owned", pa.bool_())]
     )
 
 
@@ -119,6 +122,7 @@ def _copy(con: duckdb.DuckDBPyConnection, query: str, target: Path) -> None:
     staged = target.with_name(target.name + ".staged")
     options = "FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 122880"
     con.execute(f"COPY ({query}) TO {_lit(staged)} ({options})")
+    restrict(staged)  # DuckDB makes the file anew, with the umask's mode
     os.replace(staged, target)
 
 
@@ -163,7 +167,7 @@ class PlanFiles:
     def previous_from_snapshot(self, snapshot: Path | None) -> None:
         """The last committed snapshot (copied: the run must not see a later commit)."""
         if snapshot is not None and snapshot.exists():
-            staged = self.previous.with_name(self.previous.name + ".staged")
+            staged = private_file(self.previous.with_name(self.previous.name + ".staged"))
             shutil.copyfile(snapshot, staged)
             os.replace(staged, self.previous)
             return
@@ -174,7 +178,8 @@ class PlanFiles:
             con.close()
 
     def previous_from_remote(self, snapshot: Path | None) -> None:
-        """What Listrak holds (``remote.parquet``), with ownership remembered by the snapshot."""
+        """What Listrak holds (``remote.parquet``), with ownership as Listrak records it or,
+        where it records none, as the snapshot remembers it."""
         con = _connect()
         try:
             if snapshot is not None and snapshot.exists():
@@ -185,7 +190,7 @@ class PlanFiles:
                 SELECT coalesce(r.key, s.key) AS key,
                        CASE WHEN r.known THEN {_hash_sql(self.attributes, "r")} END AS attr_hash,
                        coalesce(r.member, FALSE) AS member,
-                       coalesce(s.owned, FALSE) AS owned,
+                       coalesce(r.owned, FALSE) OR coalesce(s.owned, FALSE) AS owned,
                        coalesce(s.declined, FALSE) AND r.key IS NULL AS declined,
                        s.state AS state, s.run_id AS run_id
                 FROM (SELECT * FROM read_parquet({_lit(self.remote)})) r
@@ -334,17 +339,14 @@ class PlanFiles:
     # --- results and the next snapshot -----------------------------------------------------
 
     def save_results(self, step_id: str, rows: pa.Table) -> None:
-        self.results.mkdir(exist_ok=True)
+        private_folder(self.results)
         target = self.results / f"{step_id}.parquet"
-        staged = target.with_name(target.name + ".staged")
-        table = (
-            rows.select(ROW_SCHEMA.names)
-            if "state" in rows.column_names
-            else rows.append_column("state", pa.nulls(rows.num_rows, pa.string())).select(
-                ROW_SCHEMA.names
-            )
-        )
-        pq.write_table(table.cast(ROW_SCHEMA), staged)
+        staged = private_file(target.with_name(target.name + ".staged"))
+        table = rows
+        for name in ("state", "field"):
+            if name not in table.column_names:
+                table = table.append_column(name, pa.nulls(rows.num_rows, pa.string()))
+        pq.write_table(table.select(ROW_SCHEMA.names).cast(ROW_SCHEMA), staged)
         os.replace(staged, target)
 
     def _results_sql(self) -> str:

@@ -3,15 +3,25 @@
 from typing import TYPE_CHECKING
 
 from .._exports import lazy_exports
-from .base import Column, TableNotFound, Warehouse, WarehouseError, WriteMode
+from .base import (
+    SCRATCH_CATALOG,
+    Column,
+    TableNotFound,
+    Warehouse,
+    WarehouseBusy,
+    WarehouseError,
+    WriteMode,
+)
 
 if TYPE_CHECKING:
     from .factory import WarehouseConfig, connect, parse
 
 __all__ = [
+    "SCRATCH_CATALOG",
     "Column",
     "TableNotFound",
     "Warehouse",
+    "WarehouseBusy",
     "WarehouseConfig",
     "WarehouseError",
     "WriteMode",

@@ -14,9 +14,21 @@ from typing import Literal, Protocol, Self, runtime_checkable
 
 import pyarrow as pa
 
-__all__ = ["Column", "TableNotFound", "Warehouse", "WarehouseError", "WriteMode"]
+__all__ = [
+    "SCRATCH_CATALOG",
+    "Column",
+    "TableNotFound",
+    "Warehouse",
+    "WarehouseBusy",
+    "WarehouseError",
+    "WriteMode",
+]
 
 WriteMode = Literal["replace", "append"]
+# Every engine's connection offers a writable catalog (or schema) by this name for data derived
+# from the warehouse (the phone normalisation cache), so reading audiences never writes the
+# user's database: ``listrak_sync_scratch.main.<table>``. It lives as long as the connection.
+SCRATCH_CATALOG = "listrak_sync_scratch"
 
 
 class WarehouseError(Exception):
@@ -29,6 +41,23 @@ class WarehouseError(Exception):
     def __init__(self, message: str, *, statement: str | None = None) -> None:
         super().__init__(message)
         self.statement = statement
+
+
+class WarehouseBusy(Exception):
+    """Another process holds the warehouse file the way this one needs it (DuckDB: one
+    process writes a file, or any number read it). Nothing is wrong with the project or the
+    warehouse, so this is not a WarehouseError: commands exit 5 (busy) and say who holds it."""
+
+    def __init__(self, path: str, holder: str, read_only: bool) -> None:
+        wanted = "read" if read_only else "write"
+        super().__init__(
+            f"the warehouse {path} is in use by {holder}, so this command cannot {wanted} it "
+            "now. Commands that only read (sync, plan, validate, segments, campaigns preview) "
+            "share the file; one that writes it (sample-data, pull, runs "
+            "--export-outcomes) needs it alone. Run this again when the other one has finished."
+        )
+        self.path = path
+        self.holder = holder
 
 
 class TableNotFound(WarehouseError):

@@ -87,7 +87,7 @@ def test_plan_and_runs_mask_emails_unless_asked(project: SyncProject) -> None:
     assert "person1@example.com" in planned
 
     code, synced = _run(project, "sync", "spring")
-    assert code == 3, synced
+    assert code == 0, synced  # the banned address is declined for good: a warning
     assert "@example.com" not in synced
     with StateStore(Workspace.in_project(project.root).state_path) as store:
         run_id = store.runs()[0].run_id
@@ -136,10 +136,11 @@ def test_sync_json_and_exit_codes(project: SyncProject) -> None:
     project.set_people(people(10))
 
     code, out = _run(project, "sync", "spring", "--json")
-    assert code == 3  # partial: one banned address
+    assert code == 0  # one banned address: declined for good, a warning
     document = json.loads(out)
-    assert document["exit_code"] == 3
-    assert document["units"][0]["run"]["counts"]["failed"] == 1
+    assert document["exit_code"] == 0
+    assert document["units"][0]["run"]["counts"]["declined"] == 1
+    assert any("banned (email) 1" in w for w in document["units"][0]["warnings"])
 
     project.set_people(people(6))
     code, out = _run(project, "sync", "spring")
@@ -154,7 +155,7 @@ def test_sync_json_and_exit_codes(project: SyncProject) -> None:
         store.release_lock("sync:spring/newsletter", "another process")
 
     code, out = _run(project, "sync", "spring", "--allow-large-removal")
-    assert code == 3  # still partial: the banned address is retried and refused again
+    assert code == 0, out  # the banned address is not sent again
 
 
 def test_unknown_campaign_and_destination_are_errors(project: SyncProject) -> None:

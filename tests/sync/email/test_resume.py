@@ -116,3 +116,29 @@ def test_a_run_killed_while_planning_is_marked_interrupted(project: SyncProject)
     assert old.status == "interrupted"
     assert old.error == "stopped before its plan was complete; nothing was sent"
     assert set(flags(project.emulator).values()) == {"on"}
+
+
+@pytest.mark.parametrize("point", ["submitted:add-0001", "owner_submitted:add-0001"])
+def test_mirror_killed_around_the_owner_import_records_ownership_once(
+    project: SyncProject, point: str
+) -> None:
+    project.write_config(mode="mirror")
+    seed_list(project.emulator)
+    project.set_people(people(4))
+
+    project.kill_at(point)
+    killed = _killed_run(project)
+    finished = project.cli("sync", "spring")
+
+    assert finished.returncode == 0, finished.stderr
+    contacts = list_state(project.emulator)["contacts"]
+    assert {c["segmentationFieldValues"].get("spring_added") for c in contacts.values()} == {"on"}
+    names = Counter(
+        str(i["importFileName"])
+        for i in list_state(project.emulator)["imports"]
+        if killed in str(i["importFileName"])
+    )
+    assert names == {
+        f"listrak-sync-{killed}-add-0001.csv": 1,
+        f"listrak-sync-{killed}-add-0001-owner.csv": 1,
+    }

@@ -39,7 +39,8 @@ def test_typed_values_are_normalised_and_refused_values_reported(sms_project: Sm
         ]
     )
     outcome = sms_project.sync()
-    assert outcome.status == "partial"
+    # Refused values are declined for good (a warning, exit 0), naming the field.
+    assert outcome.status == "succeeded"
     assert sms_project.members() == {"+12155550101"}
     assert _values(sms_project, "+12155550101") == {
         7003: "Gold",
@@ -54,8 +55,16 @@ def test_typed_values_are_normalised_and_refused_values_reported(sms_project: Sm
     assert "20 characters" in (found["+12155550103"][1] or "")
     assert "Prefers Texts" in (found["+12155550104"][1] or "")
     assert "Member Since" in (found["+12155550105"][1] or "")
+    with sms_project.store() as store:
+        fields = {o.key: o.field for o in store.outcomes(outcome.run.run_id)}
+    assert fields["+12155550102"] == "Lifetime Value"
+    assert fields["+12155550104"] == "Prefers Texts"
+    assert any("invalid_value (Lifetime Value) 1" in w for w in outcome.warnings)
     plan = sms_project.plan()
     assert any("Lifetime Value" in w for w in plan.warnings)
+    # Not sent again until the row's data changes.
+    assert plan.plan is not None
+    assert plan.plan.steps == []
 
 
 def test_unmatched_and_disabled_fields_stop_the_run_naming_them(sms_project: SmsProject) -> None:

@@ -11,6 +11,9 @@ Steps (one list import each, at most 250,000 rows):
   ``RemoveSubscribers``.
 - ``flag_off`` — other leaving members (``flag`` and ``mirror``): ``UpdateSubscribers`` with the
   field ``off``; they stay subscribed. ``mode: add`` leaves them alone.
+- ``own`` — ``mode: mirror``, the run that creates the owner field only: members the snapshot
+  says this destination added, updated as ``update`` does with the owner field ``on`` (see
+  ``ownership.py``: who was added is kept in Listrak, so it survives losing the snapshot).
 
 Imports never re-subscribe an unsubscribed contact (Listrak answers PreviouslyUnsubscribed).
 """
@@ -32,7 +35,8 @@ from ...project.destinations import EmailDestination
 from ...state import Step
 from ..context import RunContext
 from ..destination import Effect, StepGroup, StepResult, SyncDestination, effect_rows
-from .fields import resolve_fields, resolve_list
+from .fields import refused_field, resolve_fields, resolve_list
+from .ownership import ListFieldOwnership, owner_field_name
 from .results import effect_of, uniform_result
 
 __all__ = ["EmailSync"]
@@ -42,6 +46,7 @@ _IMPORT_TYPES = {
     "update": ("UpdateSubscribers", "Overwrite"),
     "flag_off": ("UpdateSubscribers", "Update"),
     "remove": ("RemoveSubscribers", "Update"),
+    "own": ("UpdateSubscribers", "Overwrite"),
 }
 # At most this many profile fields per Contact request (the segment field is one of them).
 _MAX_READ_FIELDS = 30
@@ -55,6 +60,10 @@ class EmailSync(SyncDestination):
     def __init__(self, name: str, config: EmailDestination, unit: AudienceUnit) -> None:
         super().__init__(name, config, unit)
         self.config: EmailDestination = config
+        self._notes: list[str] = []
+
+    def warnings(self) -> list[str]:
+        return list(self._notes)
 
     @property
     def segment_field(self) -> str:
@@ -75,6 +84,9 @@ class EmailSync(SyncDestination):
             column_types=types,
             create_missing=self.config.create_missing_fields,
             dry_run=ctx.dry_run,
+            owner_field=(
+                owner_field_name(self.segment_field) if self.config.mode == "mirror" else None
+            ),
         )
         return {"list_name": list_name, "mode": self.config.mode, **fields}
 
@@ -103,18 +115,37 @@ class EmailSync(SyncDestination):
             # (the import results tell who was already on the list).
             return None
         field_ids = [int(f["field_id"]) for f in ctx.target.get("fields", [])]
-        known = len(field_ids) < _MAX_READ_FIELDS and all(f is not None for f in field_ids)
+        known = len(field_ids) < _MAX_READ_FIELDS - 1 and all(f is not None for f in field_ids)
+        owner = ctx.target.get("owner_field_id")
+        # A new owner field holds nothing yet: ownership is then the snapshot's alone.
+        owner_id = None if owner is None or ctx.target.get("owner_field_created") else int(owner)
+        if self.config.mode == "mirror" and owner_id is None and not ctx.has_snapshot:
+            self._notes.append(
+                f"ownership unknown: mode mirror unsubscribes only members this destination "
+                f"added, and neither Listrak (profile field {ctx.target.get('owner_field')!r} "
+                "is new) nor a local snapshot says who they are, so members leaving the "
+                "audience are only flagged off this time. Contacts added from now on are "
+                "recorded in Listrak."
+            )
         wanted = [int(segment_id), *(field_ids if known else [])]
-        return self._read_list(ctx, int(ctx.target["list_id"]), wanted, known)
+        if owner_id is not None:
+            wanted.append(owner_id)
+        return self._read_list(ctx, int(ctx.target["list_id"]), wanted, known, owner_id)
 
     async def _read_list(
-        self, ctx: RunContext, list_id: int, wanted: list[int], known: bool
+        self,
+        ctx: RunContext,
+        list_id: int,
+        wanted: list[int],
+        known: bool,
+        owner_id: int | None,
     ) -> AsyncIterator[pa.RecordBatch]:
-        segment_id, attribute_ids = wanted[0], wanted[1:]
         count = len(ctx.attributes)
+        segment_id, attribute_ids = wanted[0], wanted[1 : 1 + (count if known else 0)]
         async for page in ctx.client.email.contact_pages(list_id, segmentation_field_ids=wanted):
             keys: list[str] = []
             members: list[bool] = []
+            owned: list[bool | None] = []
             values: list[list[str | None]] = [[] for _ in range(count)]
             for contact in page:
                 found = {
@@ -123,6 +154,9 @@ class EmailSync(SyncDestination):
                 }
                 keys.append(str(contact["emailAddress"]).strip().lower())
                 members.append(str(found.get(segment_id) or "").lower() == "on")
+                owned.append(
+                    None if owner_id is None else str(found.get(owner_id) or "").lower() == "on"
+                )
                 for index in range(count):
                     values[index].append(found.get(attribute_ids[index]) if known else None)
             yield pa.RecordBatch.from_arrays(
@@ -131,8 +165,9 @@ class EmailSync(SyncDestination):
                     pa.array(members, pa.bool_()),
                     pa.array([known] * len(keys), pa.bool_()),
                     *(pa.array(column, pa.string()) for column in values),
+                    pa.array(owned, pa.bool_()),
                 ],
-                names=["key", "member", "known", *(f"attr_{i}" for i in range(count))],
+                names=["key", "member", "known", *(f"attr_{i}" for i in range(count)), "owned"],
             )
 
     # --- steps -----------------------------------------------------------------------------
@@ -140,8 +175,25 @@ class EmailSync(SyncDestination):
     def step_groups(self, ctx: RunContext) -> list[StepGroup]:
         size = int(ctx.client.settings.max_import_bytes * 0.9)
         rows = self.rows_per_import
-        groups = [
-            StepGroup("add", "change = 'enter'", rows, size),
+        groups = []
+        if self.config.mode == "mirror" and ctx.target.get("owner_field_created"):
+            # The owner field is new: record the members the snapshot says this destination
+            # added (an update that also sets the owner field), so Listrak knows them too.
+            groups.append(
+                StepGroup(
+                    "own",
+                    "change IN ('same', 'change') AND prev_owned AND prev_member"
+                    " AND NOT prev_declined",
+                    rows,
+                    size,
+                )
+            )
+        groups += [
+            # A row declined before (banned, a refused value) whose data changed is offered
+            # again as an addition: it may never have reached the list.
+            StepGroup(
+                "add", "change = 'enter' OR (change = 'change' AND prev_declined)", rows, size
+            ),
             StepGroup("update", "change = 'change'", rows, size),
         ]
         if self.config.mode == "mirror":
@@ -204,13 +256,21 @@ class EmailSync(SyncDestination):
         }
         word = uniform_result(step.kind, summary, rows.num_rows)
         if word is not None:
-            return StepResult(record, default=effect_of(step.kind, word), default_result=word)
-        return StepResult(
-            record,
-            rows=await self._contact_results(ctx, list_id, import_id, step.kind),
-            default=Effect.FAILED,
-            default_result="NotReported",
-        )
+            result = StepResult(record, default=effect_of(step.kind, word), default_result=word)
+            added = rows.column("key").to_pylist() if result.default is Effect.ADDED else []
+        else:
+            listed = await self._contact_results(ctx, list_id, import_id, step.kind, rows)
+            result = StepResult(
+                record, rows=listed, default=Effect.FAILED, default_result="NotReported"
+            )
+            chosen = pc.equal(listed.column("effect"), Effect.ADDED.value)
+            added = listed.filter(chosen).column("key").to_pylist()
+        owner = ctx.target.get("owner_field_id")
+        if step.kind == "add" and owner is not None:
+            ownership = ListFieldOwnership(int(owner), self.config.suppress_email_notifications)
+            await ownership.record(ctx, step, list_id, added)
+            record["owned"] = len(added)
+        return result
 
     def _import_file(
         self, ctx: RunContext, kind: str, rows: pa.Table
@@ -230,7 +290,17 @@ class EmailSync(SyncDestination):
                     segmentation_field_id=int(ctx.target["segment_field_id"]),
                 )
             )
-        if kind in ("add", "update"):
+        if kind == "own":
+            mappings.append(
+                ImportFileMapping(
+                    file_column=len(columns),
+                    file_column_type="SegmentationField",
+                    segmentation_field_id=int(ctx.target["owner_field_id"]),
+                )
+            )
+            columns.append(pa.array(["on"] * rows.num_rows, pa.string()))
+            names.append(str(ctx.target["owner_field"]))
+        if kind in ("add", "update", "own"):
             for index, spec in enumerate(ctx.target.get("fields", [])):
                 mappings.append(
                     ImportFileMapping(
@@ -268,7 +338,7 @@ class EmailSync(SyncDestination):
         return import_id, ctx.submitted(step, str(import_id), file_name=import_file.file_name)
 
     async def _contact_results(
-        self, ctx: RunContext, list_id: int, import_id: int, kind: str
+        self, ctx: RunContext, list_id: int, import_id: int, kind: str, rows: pa.Table
     ) -> pa.Table:
         keys: list[str] = []
         words: list[str] = []
@@ -277,7 +347,28 @@ class EmailSync(SyncDestination):
                 keys.append(str(item.get("emailAddress") or "").strip().lower())
                 words.append(str(item.get("importResult") or "Unknown"))
         effects = {word: effect_of(kind, word).value for word in set(words)}
-        return effect_rows(keys, [effects[w] for w in words], words, [None] * len(keys))
+        fields = self._refused_fields(ctx, rows, keys, words)
+        return effect_rows(keys, [effects[w] for w in words], words, [None] * len(keys), fields)
+
+    def _refused_fields(
+        self, ctx: RunContext, rows: pa.Table, keys: list[str], words: list[str]
+    ) -> list[str | None]:
+        """For ``SkippedInvalidValue`` rows, the profile field whose value was refused
+        (Listrak does not say; the step's own values and the fields' rules do)."""
+        refused = {k for k, w in zip(keys, words, strict=True) if w == "SkippedInvalidValue"}
+        if not refused:
+            return [None] * len(keys)
+        specs = list(ctx.target.get("fields", []))
+        names = ["key", *(f"attr_{i}" for i in range(len(specs)))]
+        mine = rows.select(names).filter(pc.is_in(rows.column("key"), pa.array(sorted(refused))))
+        named = {
+            str(item["key"]): refused_field([item[f"attr_{i}"] for i in range(len(specs))], specs)
+            for item in mine.to_pylist()
+        }
+        return [
+            named.get(k) if w == "SkippedInvalidValue" else None
+            for k, w in zip(keys, words, strict=True)
+        ]
 
 
 def _as_text(column: pa.Array, data_type: str) -> pa.Array:

@@ -9,6 +9,7 @@ side, so a create whose answer was lost is followed by a lookup before anything 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +28,7 @@ from ...project.destinations import EmailList
 from ...project.loader import did_you_mean
 from ..errors import SyncError
 
-__all__ = ["FieldSpec", "listrak_type", "resolve_fields", "resolve_list"]
+__all__ = ["FieldSpec", "listrak_type", "refused_field", "resolve_fields", "resolve_list"]
 
 # maxLength Listrak is given for fields this tool creates.
 _MAX_LENGTH = {"Text": 255, "Numeric": 50, "Date": 10, "CheckBox": 3}
@@ -42,6 +43,7 @@ class FieldSpec:
     field_id: int | None  # None only in a dry run, for a field that would be created
     data_type: str
     created: bool = False
+    max_length: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -50,6 +52,7 @@ class FieldSpec:
             "field_id": self.field_id,
             "data_type": self.data_type,
             "created": self.created,
+            "max_length": self.max_length,
         }
 
 
@@ -116,8 +119,10 @@ async def resolve_fields(
     column_types: dict[str, pa.DataType],
     create_missing: bool,
     dry_run: bool,
+    owner_field: str | None = None,
 ) -> dict[str, Any]:
-    """Find or create the group, the audience field and the attribute fields; a JSON result."""
+    """Find or create the group, the audience field, the owner field (``mode: mirror``) and
+    the attribute fields; a JSON result."""
     groups = await email.field_groups(list_id)
     fields_by_group = await asyncio.gather(
         *(email.fields(list_id, int(g.segmentation_field_group_id or 0)) for g in groups)
@@ -194,6 +199,21 @@ async def resolve_fields(
         else await create_field(segment_field, "CheckBox")
     )
 
+    owner_id: int | None = None
+    owner: SegmentationField | None = None
+    if owner_field is not None:
+        owner = by_name(owner_field)
+        if owner is not None and owner.data_type != "CheckBox":
+            raise SyncError(
+                f"profile field {owner_field!r} on list {list_id} is a {owner.data_type} field; "
+                "listrak-sync keeps there who it added (a CheckBox): rename that field"
+            )
+        owner_id = (
+            owner.segmentation_field_id
+            if owner is not None
+            else await create_field(owner_field, "CheckBox")
+        )
+
     specs: list[FieldSpec] = []
     missing: list[str] = []
     for attribute in attributes:
@@ -210,6 +230,7 @@ async def resolve_fields(
                     found.segmentation_field_name,
                     found.segmentation_field_id,
                     found.data_type,
+                    max_length=found.max_length or None,
                 )
             )
             continue
@@ -218,7 +239,16 @@ async def resolve_fields(
             continue
         data_type = listrak_type(column_types.get(attribute.name, pa.string()))
         new_id = await create_field(target, data_type)
-        specs.append(FieldSpec(attribute.column, target, new_id, data_type, created=True))
+        specs.append(
+            FieldSpec(
+                attribute.column,
+                target,
+                new_id,
+                data_type,
+                created=True,
+                max_length=_MAX_LENGTH[data_type],
+            )
+        )
     if missing:
         names = ", ".join(repr(m) for m in missing)
         known = sorted(f.segmentation_field_name for f in fields)
@@ -235,11 +265,16 @@ async def resolve_fields(
         "segment_field": segment_field,
         "segment_field_id": audience_id,
         "segment_field_created": audience is None,
+        "owner_field": owner_field,
+        "owner_field_id": owner_id,
+        "owner_field_created": owner_field is not None and owner is None,
         "fields": [spec.as_dict() for spec in specs],
         "created": created,
         "would_create": []
         if not dry_run
-        else _would_create(group_id, audience_id, segment_field, group_name, specs),
+        else _would_create(
+            group_id, audience_id, segment_field, group_name, specs, owner_field, owner_id
+        ),
     }
 
 
@@ -249,9 +284,45 @@ def _would_create(
     segment_field: str,
     group_name: str,
     specs: list[FieldSpec],
+    owner_field: str | None = None,
+    owner_id: int | None = None,
 ) -> list[str]:
     out = [] if group_id is not None else [f"field group {group_name!r}"]
     if audience_id is None:
         out.append(f"CheckBox field {segment_field!r}")
+    if owner_field is not None and owner_id is None:
+        out.append(f"CheckBox field {owner_field!r}")
     out += [f"{s.data_type} field {s.name!r}" for s in specs if s.created]
     return out
+
+
+_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{4})$")
+
+
+def refused_field(values: list[str | None], fields: list[dict[str, Any]]) -> str | None:
+    """The first profile field (of ``fields``, ``FieldSpec.as_dict`` form) whose value in
+    ``values`` Listrak refuses (``SkippedInvalidValue`` does not say which): its rules on
+    type (Numeric, Date, CheckBox) and ``maxLength``."""
+    for value, spec in zip(values, fields, strict=False):
+        if value in (None, ""):
+            continue
+        text = str(value)
+        limit = spec.get("max_length")
+        if isinstance(limit, int) and limit > 0 and len(text) > limit:
+            return str(spec["name"])
+        kind = spec.get("data_type")
+        if kind == "Numeric" and not _is_number(text):
+            return str(spec["name"])
+        if kind == "Date" and not _DATE.match(text):
+            return str(spec["name"])
+        if kind == "CheckBox" and text.lower() not in ("on", "off"):
+            return str(spec["name"])
+    return None
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

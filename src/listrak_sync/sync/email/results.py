@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from ...listrak import ListImportSummary
 from ..destination import Effect
+from ..refusals import classify
 
 __all__ = ["KINDS", "effect_of", "uniform_result"]
 
 # Step kinds of the email destination: what they do to a row.
-KINDS = ("add", "update", "flag_off", "remove")
+KINDS = ("add", "update", "flag_off", "remove", "own")
 
 _BY_KIND: dict[str, dict[str, Effect]] = {
     "add": {
@@ -29,6 +30,12 @@ _BY_KIND: dict[str, dict[str, Effect]] = {
         "SkippedNotOnList": Effect.ABSENT,  # gone from the list: added again next run
     },
     "flag_off": {
+        "Updated": Effect.APPLIED,
+        "AlreadySubscribed": Effect.APPLIED,
+        "PreviouslyUnsubscribed": Effect.DECLINED,
+        "SkippedNotOnList": Effect.ABSENT,
+    },
+    "own": {
         "Updated": Effect.APPLIED,
         "AlreadySubscribed": Effect.APPLIED,
         "PreviouslyUnsubscribed": Effect.DECLINED,
@@ -55,9 +62,10 @@ _SUMMARY_WORDS = {
 
 
 def effect_of(kind: str, word: str) -> Effect:
-    """The effect of result ``word`` on a row of a ``kind`` step. Anything else (banned,
-    suppressed, invalid address or value, an unknown word) failed: recorded, retried next run."""
-    return _BY_KIND[kind].get(word, Effect.FAILED)
+    """The effect of result ``word`` on a row of a ``kind`` step. Any other word is a refusal:
+    declined when permanent (banned, suppressed, invalid address or value), failed otherwise
+    (retried next run); see ``refusals.py``."""
+    return _BY_KIND[kind].get(word) or classify(word).effect
 
 
 def uniform_result(kind: str, summary: ListImportSummary, rows: int) -> str | None:
@@ -73,6 +81,6 @@ def uniform_result(kind: str, summary: ListImportSummary, rows: int) -> str | No
     if count != rows or name == "skipped_count":
         return None
     word = _SUMMARY_WORDS[name]
-    if kind in ("update", "flag_off") and word == "AlreadySubscribed":
+    if kind in ("update", "flag_off", "own") and word == "AlreadySubscribed":
         return "Updated"
     return word

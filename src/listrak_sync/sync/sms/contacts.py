@@ -31,6 +31,7 @@ from ...listrak import (
     SubscribeOutcome,
 )
 from ..errors import StepStopped
+from ..refusals import ADDRESS, classify
 
 __all__ = [
     "Addition",
@@ -43,12 +44,6 @@ __all__ = [
 ]
 
 NOT_FOUND = "ERROR_PHONE_NUMBER_NOT_FOUND"
-# Refusals to respect: reported, never forced, not retried until the data changes or --full.
-DECLINED = {
-    "ERROR_BANNED_PHONE_NUMBER": "banned",
-    "ERROR_PHONE_NUMBER_SUSPENDED": "suspended",
-    "ERROR_PENDING_PHONE_NUMBER": "pending",
-}
 # Answers that concern the whole list or sender code, not one contact: the run stops.
 FATAL = frozenset({"ERROR_SENDER_CODE_DISABLED", "ERROR_LIST_INACTIVE", "ERROR_INVALID_LIST_ID"})
 
@@ -87,6 +82,7 @@ class Outcome:
     reason: str | None = None
     needs_attributes: bool = False
     exists: bool = False
+    field: str | None = None  # the field a refusal is about
 
 
 def _refusal(phone: str, exc: ListrakError, *, exists: bool = False) -> Outcome:
@@ -97,10 +93,17 @@ def _refusal(phone: str, exc: ListrakError, *, exists: bool = False) -> Outcome:
         raise StopSync(f"Listrak stopped accepting this SMS integration's requests: {exc}") from exc
     if code in FATAL or isinstance(exc, ConfigurationError):
         raise StopSync(f"Listrak refused the SMS list: {exc}") from exc
-    if code in DECLINED:
-        return Outcome(phone, "declined", DECLINED[code], exc.message, exists=exists)
-    # Anything else is recorded with its code and tried again on the next run.
-    return Outcome(phone, "failed", code, exc.message, exists=exists)
+    # Permanent refusals are declined (not sent again until the row changes); anything else
+    # is recorded with its code and tried again on the next run. One table for email and SMS.
+    refusal = classify(code, exc.message)
+    return Outcome(
+        phone,
+        refusal.effect.value,
+        refusal.outcome if refusal.permanent else code,
+        refusal.reason,
+        exists=exists,
+        field=ADDRESS["sms"] if refusal.about_address else None,
+    )
 
 
 def _subscribed(phone: str, target: SmsTarget, *, existing: bool, owned: bool) -> Outcome:

@@ -15,6 +15,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
+from ...audiences.keys import normalise_phone
 from ...emulator.admin_client import EmulatorAdmin
 from ...masking import mask_phone, mask_value
 from ...project.loader import CONFIG_FILE, load_project
@@ -76,12 +77,16 @@ def _withdraw_consent(root: Path, members: list[str]) -> None:
     project = load_project(root)
     with connect(project.config.warehouse.connection, base_dir=root) as warehouse:
         # The opt status table holds numbers as typed; match members on their E.164 digits.
-        quoted = ", ".join(f"'{phone}'" for phone in members)
-        warehouse.execute(
-            _CHANGES.format(
-                phones=f"SELECT raw FROM listrak_sync_phone_e164 WHERE e164 IN ({quoted})"
-            )
-        )
+        region = project.config.warehouse.default_region
+        wanted = set(members)
+        typed = warehouse.query("SELECT DISTINCT phone FROM sms_opt_status WHERE phone IS NOT NULL")
+        raws = [
+            raw
+            for raw in typed.column("phone").to_pylist()
+            if normalise_phone(str(raw).strip(), region)[0] in wanted
+        ]
+        quoted = ", ".join("'" + str(raw).replace("'", "''") + "'" for raw in raws) or "NULL"
+        warehouse.execute(_CHANGES.format(phones=quoted))
 
 
 def _members(base_url: str) -> list[dict[str, Any]]:

@@ -61,6 +61,7 @@ OUTCOME_SCHEMA = pa.schema(
         ("state", pa.string()),
         ("needs_attributes", pa.bool_()),
         ("exists", pa.bool_()),
+        ("field", pa.string()),
     ]
 )
 
@@ -223,15 +224,21 @@ class SmsSync(SyncDestination):
         if not matches or rows.num_rows == 0:
             return [], rows
         problem = pa.nulls(rows.num_rows, pa.string())
+        field = pa.nulls(rows.num_rows, pa.string())
         for index, match in enumerate(matches):
             checked = check_values(rows.column(f"attr_{index}"), match)
+            first = pc.and_(pc.is_null(problem), pc.is_valid(checked.problem))
+            field = pc.if_else(first, pa.scalar(match.field_name, pa.string()), field)
             problem = pc.coalesce(problem, checked.problem)
         bad = pc.is_valid(problem)
+        # A value its field refuses is refused for good: declined, not sent again until the
+        # row's data changes (refusals.py).
         refused = [
-            Outcome(key, "failed", "invalid_value", reason)
-            for key, reason in zip(
+            Outcome(key, "declined", "invalid_value", reason, field=name)
+            for key, reason, name in zip(
                 rows.filter(bad).column("key").to_pylist(),
                 problem.filter(bad).to_pylist(),
+                field.filter(bad).to_pylist(),
                 strict=True,
             )
         ]
@@ -360,6 +367,7 @@ def _outcome_table(outcomes: list[Outcome]) -> pa.Table:
             "reason": pa.array([o.reason for o in outcomes], pa.string()),
             # ``exists``: on the sender code, so the next addition subscribes without a create.
             "state": pa.array(["exists" if o.exists else None for o in outcomes], pa.string()),
+            "field": pa.array([o.field for o in outcomes], pa.string()),
         }
     )
 
@@ -374,6 +382,7 @@ def _write_outcomes(path: Path, outcomes: list[Outcome]) -> None:
             "state": [None] * len(outcomes),
             "needs_attributes": [o.needs_attributes for o in outcomes],
             "exists": [o.exists for o in outcomes],
+            "field": [o.field for o in outcomes],
         },
         schema=OUTCOME_SCHEMA,
     )
@@ -384,6 +393,14 @@ def _write_outcomes(path: Path, outcomes: list[Outcome]) -> None:
 
 def _read_outcomes(path: Path) -> list[Outcome]:
     return [
-        Outcome(r["key"], r["effect"], r["result"], r["reason"], r["needs_attributes"], r["exists"])
+        Outcome(
+            r["key"],
+            r["effect"],
+            r["result"],
+            r["reason"],
+            r["needs_attributes"],
+            r["exists"],
+            r.get("field"),
+        )
         for r in pq.read_table(path).to_pylist()
     ]

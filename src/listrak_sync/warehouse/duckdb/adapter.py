@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import re
 import threading
+import time
 import uuid
 import weakref
 from collections.abc import Iterable, Iterator
@@ -11,12 +15,32 @@ from types import TracebackType
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
-from ..base import Column, TableNotFound, WarehouseError, WriteMode
-from .configuration import DuckDBConfig
+from ...state.private import private_file, private_folder, restrict
+from ..base import SCRATCH_CATALOG, Column, TableNotFound, WarehouseBusy, WarehouseError, WriteMode
+from .configuration import MEMORY, DuckDBConfig
 from .exceptions import translate, translating
 
-__all__ = ["DuckDBWarehouse", "quote_table"]
+__all__ = ["SCRATCH", "DuckDBWarehouse", "quote_table"]
+
+log = logging.getLogger(__name__)
+# The in-memory catalog holding derived data (e.g. the phone normalisation cache).
+SCRATCH = SCRATCH_CATALOG
+_RESERVED_CATALOGS = {"memory", "system", "temp", "main", SCRATCH}
+_HOLDER = re.compile(r"Conflicting lock is held in (.*?) \(PID (\d+)\)")
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _lock_holder(message: str) -> str | None:
+    """Who holds the file, from DuckDB's lock error (None: not a lock error)."""
+    if "Could not set lock on file" not in message:
+        return None
+    found = _HOLDER.search(message)
+    return f"process {found.group(2)} ({found.group(1)})" if found else "another process"
 
 
 def quote_table(name: str) -> str:
@@ -33,20 +57,130 @@ class DuckDBWarehouse:
     Statements run on one connection guarded by a lock, so a warehouse can be shared by threads.
     ``stream()`` reads through its own cursor, so other calls may run while a stream is open;
     a cursor does not see TEMP tables, so stream from regular tables or views.
+
+    A database file is attached to an in-memory database (read-only when the config says so)
+    and made the current catalog, so queries see it exactly as if it had been opened directly.
+    The in-memory side holds the scratch catalog (``SCRATCH_CATALOG``): caches derived from the
+    warehouse live there, so reading an audience never writes the file and any number of
+    read-only processes (syncs, plans, previews) share it. DuckDB lets one process write a file
+    at a time; a file another process holds raises :class:`WarehouseBusy` after ``lock_wait``.
     """
 
     def __init__(self, config: DuckDBConfig | None = None) -> None:
         self.config = config or DuckDBConfig()
-        if not self.config.in_memory and not self.config.read_only:
-            Path(self.config.path).parent.mkdir(parents=True, exist_ok=True)
-        with translating():
-            self._con = duckdb.connect(
-                self.config.path,
-                read_only=self.config.read_only,
-                config=self.config.duckdb_settings(),
-            )
+        file = None if self.config.in_memory else Path(self.config.path)
+        created = False
+        if file is not None and not self.config.read_only:
+            file.parent.mkdir(parents=True, exist_ok=True)
+            created = not file.exists()
+        self._catalog: str | None = None
+        self._scratch_dir: Path | None = None
+        self._closed = False
+        self._scratch_rows: dict[str, int] = {}
+        self._con = self._connect(file)
+        if created and file is not None:
+            # A new database holds customer data: owner-only (DuckDB cannot open a file made
+            # empty beforehand, so the mode is set right after it creates it).
+            restrict(file)
         self._lock = threading.RLock()
         self._cursors: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()
+
+    def _connect(self, file: Path | None) -> duckdb.DuckDBPyConnection:
+        settings = self.config.duckdb_settings()
+        if file is None:
+            with translating():
+                con = duckdb.connect(MEMORY, config=settings)
+                con.execute(f"ATTACH ':memory:' AS {SCRATCH}")
+            return con
+        # External access is needed to attach the file; it is turned off right after.
+        external = settings.pop("enable_external_access", False)
+        alias = file.stem if file.stem.isidentifier() else "warehouse"
+        if alias.lower() in _RESERVED_CATALOGS:
+            alias = "warehouse"
+        self._catalog = '"' + alias.replace('"', '""') + '"'
+        mode = " (READ_ONLY)" if self.config.read_only else ""
+        deadline = time.monotonic() + self.config.lock_wait
+        waited = False
+        with translating():
+            con = duckdb.connect(MEMORY, config=settings)
+        try:
+            with translating():
+                con.execute(f"SET temp_directory = {_literal(str(file) + '.tmp')}")
+            while True:
+                try:
+                    con.execute(f"ATTACH {_literal(str(file))} AS {self._catalog}{mode}")
+                    break
+                except duckdb.IOException as exc:
+                    holder = _lock_holder(str(exc))
+                    if holder is None:
+                        raise translate(exc) from exc
+                    if time.monotonic() >= deadline:
+                        raise WarehouseBusy(str(file), holder, self.config.read_only) from None
+                    if not waited:
+                        # One line while waiting (a warning: shown even without logging set up).
+                        log.warning(
+                            "waiting up to %.0f s for the warehouse %s: %s holds it",
+                            self.config.lock_wait,
+                            file,
+                            holder,
+                        )
+                        waited = True
+                    time.sleep(0.2)
+                except duckdb.Error as exc:
+                    raise translate(exc) from exc
+            with translating():
+                con.execute(f"ATTACH ':memory:' AS {SCRATCH}")
+                if not external:
+                    con.execute("SET enable_external_access = false")
+                con.execute(f"USE {self._catalog}")
+        except BaseException:
+            con.close()
+            raise
+        return con
+
+    def keep_scratch(self, folder: Path) -> None:
+        """Keep the scratch catalog's tables between connections as Parquet files in
+        ``folder`` (owner-only): loaded now, saved when the warehouse closes if they grew.
+        Caches are append-only, so when two processes save, the last file is still valid."""
+        self._scratch_dir = folder
+        self._scratch_rows = {}
+        if not folder.exists():
+            return
+        for file in sorted(folder.glob("*.parquet")):
+            if not file.stem.isidentifier():
+                continue
+            try:
+                table = pq.read_table(file)
+                self.write(f"{SCRATCH}.main.{file.stem}", table, mode="replace")
+            except (pa.ArrowException, OSError, WarehouseError):
+                continue  # a cache: a damaged file is rebuilt, not an error
+            self._scratch_rows[file.stem] = table.num_rows
+
+    def _save_scratch(self) -> None:
+        folder = self._scratch_dir
+        if folder is None:
+            return
+        sql = (
+            "SELECT table_name, estimated_size FROM duckdb_tables() "
+            f"WHERE database_name = '{SCRATCH}' AND NOT temporary"
+        )
+        for name, _ in self._con.execute(sql).fetchall():
+            source = quote_table(f"{SCRATCH}.main.{name}")
+            data = self._con.sql(f"SELECT * FROM {source}").to_arrow_table()
+            if data.num_rows == self._scratch_rows.get(name, -1):
+                continue
+            private_folder(folder)
+            target = folder / f"{name}.parquet"
+            staged = private_file(target.with_name(target.name + f".{os.getpid()}.staged"))
+            pq.write_table(data, staged)
+            os.replace(staged, target)
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        """A new cursor on the warehouse's catalog (a cursor starts on the in-memory one)."""
+        cursor = self._con.cursor()
+        if self._catalog is not None:
+            cursor.execute(f"USE {self._catalog}")
+        return cursor
 
     @classmethod
     def open(cls, path: str | Path = ":memory:", **settings: object) -> DuckDBWarehouse:
@@ -69,7 +203,7 @@ class DuckDBWarehouse:
         whatever the size of the result.
         """
         with self._lock, translating(sql):
-            cursor = self._con.cursor()
+            cursor = self._cursor()
         self._cursors.add(cursor)
         try:
             with translating(sql):
@@ -192,7 +326,12 @@ class DuckDBWarehouse:
         with self._lock:
             for cursor in list(self._cursors):
                 cursor.close()
-            self._con.close()
+            try:
+                if not self._closed:
+                    self._save_scratch()
+            finally:
+                self._closed = True
+                self._con.close()
 
     def __enter__(self) -> DuckDBWarehouse:
         return self

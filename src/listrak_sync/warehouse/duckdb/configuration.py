@@ -26,6 +26,12 @@ class DuckDBConfig(BaseModel):
     path: str = Field(MEMORY, description="Database file, or ':memory:'.")
     read_only: bool = Field(False, description="Open the file read-only (it must exist).")
     threads: int | None = Field(None, ge=1, description="Worker threads (default: one per core).")
+    lock_wait: float = Field(
+        10.0,
+        ge=0,
+        description="Seconds to wait for a file another process is writing (or, to write, "
+        "reading) before giving up with WarehouseBusy.",
+    )
     memory_limit: str | None = Field(
         None, pattern=r"^\s*\d+(\.\d+)?\s*[KMGT]i?B\s*$", description="e.g. '2GB', '512MiB'."
     )
@@ -47,8 +53,14 @@ class DuckDBConfig(BaseModel):
         return self.model_copy(update={"path": str(base_dir / self.path)})
 
     def duckdb_settings(self) -> dict[str, str | bool | int | float | list[str]]:
-        """The settings passed to ``duckdb.connect(config=...)``."""
-        settings: dict[str, str | bool | int | float | list[str]] = {}
+        """The settings passed to ``duckdb.connect(config=...)``.
+
+        External access is off: a warehouse connection reads and writes its own database and
+        Arrow data handed to it, never other files (a segment's ``read_csv('/etc/passwd')``
+        fails here even if it got past ``validate``), and installs no extensions."""
+        settings: dict[str, str | bool | int | float | list[str]] = {
+            "enable_external_access": False
+        }
         if self.threads is not None:
             settings["threads"] = self.threads
         if self.memory_limit is not None:
@@ -79,11 +91,12 @@ class DuckDBConfig(BaseModel):
                 if value.lower() not in _TRUE | _FALSE:
                     raise WarehouseError(f"{url!r}: read_only must be true or false, not {value!r}")
                 fields[key] = value.lower() in _TRUE
-            elif key in ("threads", "memory_limit"):
+            elif key in ("threads", "memory_limit", "lock_wait"):
                 fields[key] = value
             else:
                 raise WarehouseError(
-                    f"{url!r}: unknown setting {key!r} (known: read_only, threads, memory_limit)"
+                    f"{url!r}: unknown setting {key!r} "
+                    "(known: read_only, threads, memory_limit, lock_wait)"
                 )
         try:
             return cls.model_validate(fields)

@@ -17,7 +17,6 @@ __all__ = ["translate", "translating"]
 # not (pg_attrdef, pg_enum), so it is dropped; column suggestions are kept.
 _SYSTEM_SUGGESTION = re.compile(r'\nDid you mean "(?:pg_|duckdb_|information_schema)[^"]*"\?')
 _MISSING_TABLE = re.compile(r"Table with name .+ does not exist|Table or view .+ does not exist")
-_LOCKED = "Could not set lock on file"
 
 
 def translate(exc: duckdb.Error, statement: str | None = None) -> WarehouseError:
@@ -25,11 +24,6 @@ def translate(exc: duckdb.Error, statement: str | None = None) -> WarehouseError
     message = _SYSTEM_SUGGESTION.sub("", str(exc)).strip()
     if isinstance(exc, duckdb.CatalogException) and _MISSING_TABLE.search(message):
         return TableNotFound(message, statement=statement)
-    if isinstance(exc, duckdb.IOException) and _LOCKED in message:
-        message += (
-            "\nHint: DuckDB lets one process write a database file at a time; stop the other "
-            "process, or open the file with read_only=true."
-        )
     return WarehouseError(message, statement=statement)
 
 
