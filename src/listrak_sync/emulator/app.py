@@ -15,7 +15,7 @@ from .admin import PREFIX, admin_routes
 from .auth import token_route
 from .errors import error_response
 from .modules import ApiModule
-from .realism import RealismMiddleware, realistic
+from .realism import RealismMiddleware
 from .state import EmulatorState
 
 __all__ = [
@@ -87,8 +87,9 @@ def create_app(
     app.state.emulator = state
     app.state.modules = modules
     app.state.operations = operations
-    guarded = RequestSizeLimit(FaultMiddleware(UnsafeRouteGuard(app), state), state)
-    return RealismMiddleware(guarded, lambda: state.realism, admin_prefix=PREFIX)
+    # Faults wrap the rest: dropping a connection needs the server's own send callable.
+    realism = RealismMiddleware(UnsafeRouteGuard(app), lambda: state.realism, admin_prefix=PREFIX)
+    return RequestSizeLimit(FaultMiddleware(realism, state), state)
 
 
 # IIS's answer to a request over its maxAllowedContentLength (sub-status 404.13), as HTML.
@@ -169,7 +170,7 @@ class FaultMiddleware:
             await _drop(send)
             return
         if decision.reject_status is not None:
-            if decision.reject_status == 429 and realistic():
+            if decision.reject_status == 429 and self.state.realism == "realistic":
                 # Undocumented for Email, SMS and Data: no Listrak code, no Retry-After.
                 response: Response = PlainTextResponse("Too Many Requests", status_code=429)
             elif decision.reject_status == 429:

@@ -28,6 +28,7 @@ from ._exceptions import (
     ListrakError,
     NotFound,
     RateLimited,
+    RequestTooLarge,
     ServerError,
     TransportError,
 )
@@ -110,6 +111,7 @@ __all__ = [
     "PhoneList",
     "RateLimited",
     "Replay",
+    "RequestTooLarge",
     "RetryPolicy",
     "SegmentationField",
     "SegmentationFieldGroup",
