@@ -68,7 +68,8 @@ async def test_wrong_secret_is_an_auth_error_and_not_retried(
     # secret.
     assert caught.value.code == "Invalid Credentials"
     assert caught.value.status == 400
-    assert "test-email" in str(caught.value) and "Invalid Credentials" in str(caught.value)
+    assert "test-email" in str(caught.value)
+    assert "Invalid Credentials" in str(caught.value)
     assert "not-the-secret" not in str(caught.value)
     assert emulator.admin.requests()["OAuth2_Token"] == 1
 
