@@ -331,3 +331,4 @@ async def test_pacing_works_blind_against_realistic_429s(
     for _ in range(8):
         assert (await client.email.get_list(LIST_ID)).list_id == LIST_ID
     assert client.metrics.rate_limited >= 1  # 429s came, without Retry-After, and were absorbed
+    assert client.session("email").pacer.decreases >= 1  # and the pacer slowed down anyway
