@@ -73,6 +73,23 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("realism", modes, indirect=True, scope="session")
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Kill tests (``test_resume.py``) are the slowest: in realistic mode the default run keeps
+    the first kill point of each, and ``-m slow`` runs the others."""
+    kept: set[tuple[str, str]] = set()
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is None or callspec.params.get("realism") != "realistic":
+            continue
+        if item.path.name != "test_resume.py" or item.get_closest_marker("slow"):
+            continue
+        key = (str(item.path), getattr(item, "originalname", item.name))
+        if key in kept:
+            item.add_marker(pytest.mark.slow)
+        kept.add(key)
+
+
 @pytest.fixture(scope="session")
 def realism(request: pytest.FixtureRequest) -> Realism:
     """The realism mode of the emulator a test gets (see BOTH_MODES_UNDER)."""
