@@ -170,15 +170,17 @@ class FaultMiddleware:
             await _drop(send)
             return
         if decision.reject_status is not None:
-            if decision.reject_status == 429 and self.state.realism == "realistic":
-                # Undocumented for Email, SMS and Data: no Listrak code, no Retry-After.
+            bare = self.state.realism == "realistic" or decision.retry_after is None
+            if decision.reject_status == 429 and bare:
+                # Undocumented for Email, SMS and Data: no Listrak code, no Retry-After (always
+                # so in realistic mode; a fault rule can ask for it in strict mode too).
                 response: Response = PlainTextResponse("Too Many Requests", status_code=429)
             elif decision.reject_status == 429:
                 response = error_response(
                     429,
                     "ERROR_TOO_MANY_REQUESTS",
                     "The rate limit for this integration was exceeded.",
-                    headers={"Retry-After": str(decision.retry_after or 1)},
+                    headers={"Retry-After": str(decision.retry_after)},
                 )
             else:
                 response = error_response(
