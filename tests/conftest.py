@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import cast
 
 import httpx2
 import pytest
 
 from listrak_sync.emulator import EmulatorServer
 from listrak_sync.emulator.admin_client import EmulatorAdmin
+from listrak_sync.emulator.realism import REALISM_ENV, Realism, realism_from_env
 
 EMAIL_CLIENT = ("test-email", "test-email-secret-4f1c")
 SMS_CLIENT = ("test-sms", "test-sms-secret-9d2e")
@@ -49,9 +53,53 @@ class Emulator:
         )
 
 
+# The suites that talk to Listrak through the product's client run against the emulator in both
+# realism modes (strict: the specs' tidy answers; realistic: the recorded quirks, see
+# docs/reference/emulator.md). One pytest run, one emulator per mode: pytest groups the tests by
+# mode, so each server starts once. LISTRAK_EMULATOR_REALISM=<mode> runs everything in that mode.
+BOTH_MODES_UNDER = ("listrak", "sync", "source", "events")
+
+
+def _realism_modes(path: Path) -> list[str]:
+    if os.environ.get(REALISM_ENV):
+        return [realism_from_env()]
+    parts = path.relative_to(Path(__file__).parent).parts
+    return ["strict", "realistic"] if parts and parts[0] in BOTH_MODES_UNDER else ["strict"]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "emulator_server" in metafunc.fixturenames:
+        modes = _realism_modes(Path(str(metafunc.definition.path)))
+        metafunc.parametrize("realism", modes, indirect=True, scope="session")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Kill tests (``test_resume.py``) are the slowest: in realistic mode the default run keeps
+    the first kill point of each, and ``-m slow`` runs the others."""
+    kept: set[tuple[str, str]] = set()
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is None or callspec.params.get("realism") != "realistic":
+            continue
+        if item.path.name != "test_resume.py" or item.get_closest_marker("slow"):
+            continue
+        key = (str(item.path), getattr(item, "originalname", item.name))
+        if key in kept:
+            item.add_marker(pytest.mark.slow)
+        kept.add(key)
+
+
 @pytest.fixture(scope="session")
-def emulator_server() -> Iterator[EmulatorServer]:
-    with EmulatorServer() as server:
+def realism(request: pytest.FixtureRequest) -> Realism:
+    """The realism mode of the emulator a test gets (see BOTH_MODES_UNDER)."""
+    mode = getattr(request, "param", None)
+    return cast(Realism, mode) if mode else realism_from_env()
+
+
+@pytest.fixture(scope="session")
+def emulator_server(realism: Realism) -> Iterator[EmulatorServer]:
+    with EmulatorServer(realism=realism) as server:
         yield server
 
 

@@ -33,7 +33,7 @@ async def test_customers_products_orders_with_items(
     by_name = {d.dataset: d for d in report.datasets}
     assert by_name["customers"].rows_written == 2
     assert by_name["products"].rows_written == 4
-    assert len(by_name["products"].resource_ids) == 2  # 4 products, 2 per request
+    assert by_name["products"].requests == 2  # 4 products, 2 per request
     assert by_name["orders"].rows_written == 2
     # Closed is an API status, so only the zero quantity and the orphan item are left out.
     assert by_name["order_items"].rows_written == 3

@@ -48,7 +48,7 @@ async def test_token_is_renewed_shortly_before_it_expires(
         email=credentials(EMAIL_CLIENT), clock=lambda: now[0], token_refresh_margin=10
     )
     await client.email.lists()
-    now[0] += 89  # still more than the margin left
+    now[0] += 88  # still more than the margin left (Listrak gives 99 s of the 100)
     await client.email.lists()
     assert emulator.admin.requests()["OAuth2_Token"] == 1
     now[0] += 2  # inside the margin: renewed before Listrak would refuse it
@@ -64,8 +64,13 @@ async def test_wrong_secret_is_an_auth_error_and_not_retried(
     client = make_client(email=wrong)
     with pytest.raises(AuthError) as caught:
         await client.email.lists()
-    assert caught.value.code == "invalid_client"
-    assert caught.value.status == 401
+    # Recorded: 400 {"error": "Invalid Credentials"}; the error names the credential, not the
+    # secret.
+    assert caught.value.code == "Invalid Credentials"
+    assert caught.value.status == 400
+    assert "test-email" in str(caught.value)
+    assert "Invalid Credentials" in str(caught.value)
+    assert "not-the-secret" not in str(caught.value)
     assert emulator.admin.requests()["OAuth2_Token"] == 1
 
 

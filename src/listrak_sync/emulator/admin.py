@@ -1,22 +1,29 @@
 """The admin surface under ``/_emulator``: seed, inspect, reset, and set faults.
 
 It is not part of Listrak, needs no token and is never subject to faults. The emulator binds to
-loopback by default; anyone who can reach the port can change its state, which is the point of a
-sandbox and the reason not to expose it.
+loopback by default (another address needs ``--allow-remote``); anyone who can reach the port can
+change its state, which is the point of a sandbox and the reason not to expose it.
+
+A web page in the developer's browser can reach loopback too. So every request that changes
+something must say ``Content-Type: application/json`` (a cross-site form or ``text/plain`` POST
+cannot, without a CORS preflight this surface never grants), and a request whose ``Origin``
+is not the emulator itself is refused.
 """
 
 from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import duckdb
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .faults import FaultRule
+from .realism import Realism
 from .state import Client, Integration
 
 if TYPE_CHECKING:
@@ -46,6 +53,15 @@ class ClientChange(BaseModel):
     paused: bool | None = None
     beta_access: bool | None = None
     token_ttl: int | None = None
+
+
+class Settings(BaseModel):
+    """Run-time settings: the realism mode and the request size past which IIS answers 404."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    realism: Realism | None = None
+    max_request_bytes: int | None = Field(default=None, ge=1)
 
 
 class AdminError(Exception):
@@ -79,12 +95,32 @@ async def _json(request: Request) -> Any:
         raise AdminError(400, f"body is not valid JSON: {exc}") from None
 
 
+def _check_origin(request: Request) -> None:
+    """Refuse a browser's cross-site request: only the emulator's own origin may call."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return  # not a browser, or a same-origin GET
+    host = request.headers.get("host", "")
+    if origin == "null" or urlsplit(origin).netloc.lower() != host.lower():
+        raise AdminError(403, f"cross-origin requests are refused (Origin {origin})")
+
+
+def _check_json(request: Request) -> None:
+    if request.method in ("GET", "HEAD"):
+        return
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise AdminError(415, "the admin surface accepts application/json bodies only")
+
+
 def admin_routes(
     state: EmulatorState, modules: list[ApiModule], operations: list[Operation]
 ) -> list[Route]:
     def handle(fn: Any) -> Any:
         async def endpoint(request: Request) -> Response:
             try:
+                _check_origin(request)
+                _check_json(request)
                 result = await fn(request)
             except AdminError as exc:
                 return JSONResponse({"error": exc.message}, status_code=exc.status)
@@ -150,6 +186,15 @@ def admin_routes(
             state.request_counts.clear()
         return dict(state.request_counts)
 
+    async def settings(request: Request) -> Any:
+        if request.method == "PATCH":
+            change = Settings.model_validate(await _json(request))
+            if change.realism is not None:
+                state.realism = change.realism
+            if change.max_request_bytes is not None:
+                state.max_request_bytes = change.max_request_bytes
+        return {"realism": state.realism, "max_request_bytes": state.max_request_bytes}
+
     async def implemented(request: Request) -> Any:
         return [
             {"method": op.method, "path": op.path, "operationId": op.operation_id}
@@ -166,4 +211,5 @@ def admin_routes(
         Route(f"{PREFIX}/faults", handle(faults), methods=["GET", "POST", "DELETE"]),
         Route(f"{PREFIX}/requests", handle(requests), methods=["GET", "DELETE"]),
         Route(f"{PREFIX}/operations", handle(implemented), methods=["GET"]),
+        Route(f"{PREFIX}/settings", handle(settings), methods=["GET", "PATCH"]),
     ]

@@ -21,6 +21,9 @@ class EmulatorAdmin:
         self._http = httpx2.Client(base_url=self.base_url + PREFIX, timeout=timeout)
 
     def _call(self, method: str, path: str, json: Any = None, **params: Any) -> Any:
+        # Every change is sent as JSON, even an empty one: the surface refuses anything else.
+        if method != "GET" and json is None:
+            json = {}
         response = self._http.request(method, path, json=json, params=params or None)
         if response.status_code >= 400:
             try:
@@ -74,6 +77,13 @@ class EmulatorAdmin:
 
     def clear_requests(self) -> None:
         self._call("DELETE", "/requests")
+
+    def settings(self, **changes: Any) -> dict[str, Any]:
+        """The realism mode and request size limit; changes them when given (until a reset)."""
+        result: dict[str, Any] = (
+            self._call("PATCH", "/settings", changes) if changes else self._call("GET", "/settings")
+        )
+        return result
 
     def operations(self) -> list[dict[str, str]]:
         result: list[dict[str, str]] = self._call("GET", "/operations")

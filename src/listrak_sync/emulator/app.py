@@ -8,16 +8,23 @@ import logging
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .admin import PREFIX, admin_routes
 from .auth import token_route
 from .errors import error_response
 from .modules import ApiModule
+from .realism import RealismMiddleware
 from .state import EmulatorState
 
-__all__ = ["FaultMiddleware", "UnsafeRouteGuard", "create_app", "default_modules"]
+__all__ = [
+    "FaultMiddleware",
+    "RequestSizeLimit",
+    "UnsafeRouteGuard",
+    "create_app",
+    "default_modules",
+]
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +87,46 @@ def create_app(
     app.state.emulator = state
     app.state.modules = modules
     app.state.operations = operations
-    return FaultMiddleware(UnsafeRouteGuard(app), state)
+    # Faults wrap the rest: dropping a connection needs the server's own send callable.
+    realism = RealismMiddleware(UnsafeRouteGuard(app), lambda: state.realism, admin_prefix=PREFIX)
+    return RequestSizeLimit(FaultMiddleware(realism, state), state)
+
+
+# IIS's answer to a request over its maxAllowedContentLength (sub-status 404.13), as HTML.
+_IIS_TOO_LARGE = (
+    "<!DOCTYPE html><html><head><title>404 - File or directory not found.</title></head>"
+    "<body><h2>404 - File or directory not found.</h2><h3>The resource you are looking for "
+    "might have been removed, had its name changed, or is temporarily unavailable.</h3>"
+    "</body></html>"
+)
+
+
+class RequestSizeLimit:
+    """Answers 404 with IIS's HTML page to a request whose Content-Length is over the limit.
+
+    Listrak runs behind IIS, which refuses a request larger than its configured size with a
+    404 (404.13) before the API sees it; the size is undisclosed (``max_request_bytes``).
+    """
+
+    def __init__(self, app: ASGIApp, state: EmulatorState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not scope["path"].startswith(PREFIX):
+            for name, value in scope.get("headers", []):
+                too_large = name == b"content-length" and value.isdigit()
+                if too_large and int(value) > self.state.max_request_bytes:
+                    # Read the body first: answering mid-upload makes clients see a reset
+                    # connection instead of the 404.
+                    while (await receive()).get("more_body", False):
+                        pass
+                    response = PlainTextResponse(
+                        _IIS_TOO_LARGE, status_code=404, media_type="text/html"
+                    )
+                    await response(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
 
 
 class UnsafeRouteGuard:
@@ -124,8 +170,11 @@ class FaultMiddleware:
             await _drop(send)
             return
         if decision.reject_status is not None:
-            if decision.reject_status == 429 and decision.retry_after is None:
-                response = Response("Too Many Requests", 429, media_type="text/plain")
+            bare = self.state.realism == "realistic" or decision.retry_after is None
+            if decision.reject_status == 429 and bare:
+                # Undocumented for Email, SMS and Data: no Listrak code, no Retry-After (always
+                # so in realistic mode; a fault rule can ask for it in strict mode too).
+                response: Response = PlainTextResponse("Too Many Requests", status_code=429)
             elif decision.reject_status == 429:
                 response = error_response(
                     429,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import enum
+import ipaddress
 import json
 from importlib import resources
 from pathlib import Path
@@ -13,7 +15,9 @@ from rich.console import Console
 
 from .admin_client import EmulatorAdmin, EmulatorAdminError
 from .coverage import operations_command
+from .realism import REALISM_ENV
 from .server import EmulatorServer
+from .state import DEFAULT_MAX_REQUEST_BYTES
 
 __all__ = ["app", "load_seed", "sample_seed"]
 
@@ -24,6 +28,13 @@ app.command("operations")(operations_command)
 UrlOption = Annotated[
     str, typer.Option("--url", envvar="LISTRAK_EMULATOR_URL", help="A running emulator.")
 ]
+
+
+class RealismChoice(enum.StrEnum):
+    """The emulator's realism modes (listrak_sync.emulator.realism)."""
+
+    strict = "strict"
+    realistic = "realistic"
 
 
 def load_seed(path: Path) -> dict[str, Any]:
@@ -63,11 +74,50 @@ def serve(
         bool, typer.Option("--sample", help="Start with the sample sandbox (the demo's data).")
     ] = False,
     token_ttl: Annotated[int, typer.Option(help="Token lifetime in seconds.", min=1)] = 3600,
+    realism: Annotated[
+        RealismChoice,
+        typer.Option(
+            envvar=REALISM_ENV,
+            help="strict: the specs' tidy answers; realistic: also the recorded quirks "
+            "(fractional seconds, explicit nulls, 429 without Retry-After, charset variants).",
+        ),
+    ] = RealismChoice.strict,
+    max_request_bytes: Annotated[
+        int,
+        typer.Option(help="Requests larger than this answer 404, as IIS does.", min=1),
+    ] = DEFAULT_MAX_REQUEST_BYTES,
+    allow_remote: Annotated[
+        bool,
+        typer.Option(
+            "--allow-remote",
+            help="Allow a non-loopback --host: the demo secrets and the unauthenticated admin "
+            "surface become reachable from the network.",
+        ),
+    ] = False,
 ) -> None:
     """Serve the Auth, Email, SMS and Data APIs on one port until interrupted."""
     if ctx.invoked_subcommand is not None:
         return
-    server = EmulatorServer(host=host, port=port, token_ttl=token_ttl, state_file=state)
+    if not _is_loopback(host):
+        if not allow_remote:
+            console.print(
+                f"[red]error:[/] --host {host} is not a loopback address: anyone on the network "
+                "could read the demo secrets and reset or seed the emulator through its "
+                "unauthenticated admin surface. Add --allow-remote to bind it anyway."
+            )
+            raise typer.Exit(2)
+        console.print(
+            f"[yellow]warning:[/] listening on {host}: the admin surface (/_emulator) and the "
+            "integrations' secrets are reachable by anyone who can reach this port."
+        )
+    server = EmulatorServer(
+        host=host,
+        port=port,
+        token_ttl=token_ttl,
+        state_file=state,
+        realism=realism.value,
+        max_request_bytes=max_request_bytes,
+    )
     docs = [("sample sandbox", sample_seed())] if sample else []
     if seed is not None:
         docs.append((str(seed), load_seed(seed)))
@@ -77,8 +127,19 @@ def serve(
         except Exception as exc:
             console.print(f"[red]error:[/] {where}: {exc}")
             raise typer.Exit(2) from None
-    console.print(f"Listrak emulator on http://{host}:{port} (admin: /_emulator/state)")
+    console.print(
+        f"Listrak emulator on http://{host}:{port} ({realism.value}; admin: /_emulator/state)"
+    )
     server.run()
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost may resolve to anything
 
 
 def _admin(url: str) -> EmulatorAdmin:

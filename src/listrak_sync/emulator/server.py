@@ -10,7 +10,8 @@ import uvicorn
 from ..serving import BackgroundServer
 from .admin import apply_seed
 from .app import create_app, default_modules
-from .state import EmulatorState
+from .realism import Realism, realism_from_env
+from .state import DEFAULT_MAX_REQUEST_BYTES, EmulatorState
 
 __all__ = ["EmulatorServer"]
 
@@ -30,8 +31,18 @@ class EmulatorServer(BackgroundServer):
         port: int = 0,
         token_ttl: int = 3600,
         state_file: Path | None = None,
+        realism: Realism | None = None,
+        max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
     ) -> None:
-        self.state = state or EmulatorState(token_ttl=token_ttl, state_file=state_file)
+        """``realism`` None: ``LISTRAK_EMULATOR_REALISM``, else strict (see :mod:`.realism`)."""
+        if state is None:
+            state = EmulatorState(
+                token_ttl=token_ttl,
+                state_file=state_file,
+                max_request_bytes=max_request_bytes,
+                realism=realism if realism is not None else realism_from_env(),
+            )
+        self.state = state
         self.modules = default_modules()
         self.app = create_app(self.state, self.modules)
         config = uvicorn.Config(

@@ -127,7 +127,9 @@ def _validator(api: str, operation_id: str) -> Draft4Validator | None:
     op = spec_operations(api)[operation_id]
     if op.body_schema is None:
         return None
-    schema = _request_schema(op.body_schema, load_spec(api).get("definitions", {}))
+    from .recorded import corrected_spec  # recorded traffic corrects a few request schemas
+
+    schema = _request_schema(op.body_schema, corrected_spec(api).get("definitions", {}))
     return Draft4Validator(schema)
 
 

@@ -22,8 +22,16 @@ from typing import Any, Literal
 import duckdb
 
 from .faults import FaultSet
+from .realism import Realism, realism_from_env
 
-__all__ = ["Client", "EmulatorState", "Integration", "Token"]
+__all__ = [
+    "DEFAULT_MAX_REQUEST_BYTES",
+    "Client",
+    "EmulatorState",
+    "Integration",
+    "Token",
+    "allocate_id",
+]
 
 Integration = Literal["email", "sms", "data"]
 
@@ -35,8 +43,30 @@ CREATE TABLE IF NOT EXISTS emu_client (
     paused BOOLEAN NOT NULL,
     beta_access BOOLEAN NOT NULL,
     token_ttl INTEGER
-)
+);
+-- The last id handed out per kind of resource: Listrak's ids are global and never reused, so a
+-- deleted list's id is not given to the next one (max + 1 would).
+CREATE TABLE IF NOT EXISTS emu_id (kind VARCHAR PRIMARY KEY, last_id BIGINT NOT NULL);
 """
+
+# Past this request size IIS answers 404 before the API sees the request. Listrak does not
+# publish its limit; it must exceed a 185 MB import file once base64-encoded (about 247 MB).
+DEFAULT_MAX_REQUEST_BYTES = 270_000_000
+
+
+def allocate_id(
+    db: duckdb.DuckDBPyConnection, kind: str, table: str, column: str, start: int
+) -> int:
+    """A new id for ``kind`` (call under ``state.lock``): above every id in ``table.column`` and
+    every id handed out before, deleted or not (Listrak never reuses one); ``start`` first."""
+    row = db.execute(
+        "SELECT greatest(coalesce((SELECT last_id FROM emu_id WHERE kind = ?), 0),"
+        f" coalesce((SELECT max({column}) FROM {table}), 0), ? - 1) + 1",
+        [kind, start],
+    ).fetchall()[0]
+    new_id = int(row[0])
+    db.execute("INSERT OR REPLACE INTO emu_id VALUES (?, ?)", [kind, new_id])
+    return new_id
 
 
 @dataclass
@@ -83,8 +113,12 @@ class EmulatorState:
     _schemas: list[str] = field(default_factory=list)
     _reset_hooks: list[Callable[[EmulatorState], None]] = field(default_factory=list)
     clock: Callable[[], float] = time.time
+    realism: Realism = field(default_factory=realism_from_env)
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    _initial: tuple[Realism, int] = field(init=False)
 
     def __post_init__(self) -> None:
+        self._initial = (self.realism, self.max_request_bytes)
         self.db = duckdb.connect(str(self.state_file) if self.state_file else ":memory:")
         self.db.execute(_CLIENT_TABLE)
         for row in self.db.execute("SELECT * FROM emu_client").fetchall():
@@ -127,6 +161,7 @@ class EmulatorState:
             self.tokens.clear()
             self.faults.clear()
             self.request_counts.clear()
+            self.realism, self.max_request_bytes = self._initial
             for hook in self._reset_hooks:
                 hook(self)
 

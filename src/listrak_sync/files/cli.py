@@ -100,8 +100,8 @@ def _show(report: ExportReport, as_json: bool = False) -> None:
         table.add_column(name, justify="right" if name in ("read", "delivered") else "left")
     for entry in report.datasets:
         where = (entry.error and f"[red]{entry.error}[/red]") or entry.location or ""
-        if entry.resource_ids:
-            where = f"{len(entry.resource_ids)} imports"
+        if entry.requests:
+            where = f"{entry.requests} imports"
         table.add_row(
             entry.dataset,
             str(entry.rows_read),

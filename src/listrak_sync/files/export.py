@@ -60,6 +60,7 @@ class DatasetReport:
     location: str | None = None
     size: int = 0
     resource_ids: list[str] = field(default_factory=list)
+    requests: int = 0  # Data API calls made; Listrak answers them with a null resourceId
     mapping: dict[str, str] = field(default_factory=dict)
     error: str | None = None
 
@@ -299,6 +300,7 @@ class Exporter:
                 if records:
                     results = await data.import_records(resource, records)
                     entry.resource_ids.extend(r.resource_id for r in results if r.resource_id)
+                    entry.requests += len(results)
                     entry.rows_written += len(records)
         except (ExportError, MappingError) as exc:
             entry.error = str(exc)
@@ -346,6 +348,7 @@ class Exporter:
                 records = to_records(batch)
                 results = await data.import_records("Order", records)
                 orders.resource_ids.extend(r.resource_id for r in results if r.resource_id)
+                orders.requests += len(results)
                 orders.rows_written += len(records)
         finally:
             join.close()

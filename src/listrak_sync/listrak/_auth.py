@@ -186,5 +186,11 @@ def _oauth_error(response: httpx2.Response) -> tuple[str, str]:
     if not isinstance(body, dict):
         return f"HTTP_{response.status_code}", response.reason_phrase
     code = body.get("error") or f"HTTP_{response.status_code}"
-    message = body.get("error_description") or body.get("message") or response.reason_phrase
+    # Real Listrak answers 400 {"error": "Invalid Credentials"}: the code is the only text.
+    message = (
+        body.get("error_description")
+        or body.get("message")
+        or body.get("error")
+        or response.reason_phrase
+    )
     return str(code), str(message)

@@ -10,7 +10,8 @@ from datetime import date, datetime
 from typing import Any
 
 from ._csv import CsvPart, ImportColumn, Rows, csv_parts
-from ._imports import file_body, poll_import
+from ._exceptions import NotFound
+from ._imports import file_body, poll_import, size_refusal, start_in_pieces
 from ._models import (
     Contact,
     EmailList,
@@ -260,7 +261,9 @@ class EmailApi:
         A new import is not idempotent, so an attempt that may have reached Listrak is not
         simply sent again: after the retry wait, the list's imports are searched for this
         ``fileName`` (make it unique), and the request is repeated only if none has it. These
-        retries wait and give up like every other call's (``ClientSettings.retry``).
+        retries wait and give up like every other call's (``ClientSettings.retry``). A file
+        Listrak's web server refuses for its size raises :class:`RequestTooLarge` (nothing was
+        started).
         """
         body = file_body(import_file.to_api(), data)
 
@@ -268,14 +271,17 @@ class EmailApi:
             found = await self._find_import(list_id, import_file.file_name)
             return None if found is None else {"resourceId": found}
 
-        answer = await self.session.call(
-            "POST",
-            f"/List/{list_id}/ListImport",
-            operation="ListImport_PostImportFileResource",
-            body=body,
-            replay=Replay.IF_NOT_APPLIED,
-            reconcile=started,
-        )
+        try:
+            answer = await self.session.call(
+                "POST",
+                f"/List/{list_id}/ListImport",
+                operation="ListImport_PostImportFileResource",
+                body=body,
+                replay=Replay.IF_NOT_APPLIED,
+                reconcile=started,
+            )
+        except NotFound as exc:
+            raise size_refusal(exc, body.length) or exc from None
         return int(answer["resourceId"])
 
     async def find_import(self, list_id: int, file_name: str) -> int | None:
@@ -368,19 +374,26 @@ class EmailApi:
         waits: list[asyncio.Task[ListImportResult]] = []
         try:
             for part in csv_parts(rows, columns, max_bytes=limit):
-                import_file = ImportFile(
-                    file_mappings=mappings,
-                    file_name=f"{file_name}-{run}-{part.index + 1:03d}.csv",
-                    import_type=import_type,
-                    segmentation_import_type=segmentation_import_type,
-                    suppress_email_notifications=suppress_email_notifications,
-                    trigger_journey=trigger_journey,
-                    include_unsubscribed=include_unsubscribed,
-                )
-                import_file_id = await self.start_import(list_id, import_file, part.data)
-                waits.append(
-                    asyncio.create_task(self._finish(list_id, import_file_id, import_file, part))
-                )
+
+                async def start(piece: CsvPart, suffix: str) -> tuple[ImportFile, int]:
+                    import_file = ImportFile(
+                        file_mappings=mappings,
+                        file_name=f"{file_name}-{run}-{piece.index + 1:03d}{suffix}.csv",
+                        import_type=import_type,
+                        segmentation_import_type=segmentation_import_type,
+                        suppress_email_notifications=suppress_email_notifications,
+                        trigger_journey=trigger_journey,
+                        include_unsubscribed=include_unsubscribed,
+                    )
+                    return import_file, await self.start_import(list_id, import_file, piece.data)
+
+                # A file refused for its size is sent again as halves (see start_in_pieces).
+                for piece, import_file, import_file_id in await start_in_pieces(part, start):
+                    waits.append(
+                        asyncio.create_task(
+                            self._finish(list_id, import_file_id, import_file, piece)
+                        )
+                    )
             return list(await asyncio.gather(*waits))
         except BaseException:
             for task in waits:

@@ -38,6 +38,7 @@ __all__ = [
     "ListrakError",
     "NotFound",
     "RateLimited",
+    "RequestTooLarge",
     "ServerError",
     "TransportError",
     "Unreachable",
@@ -131,6 +132,17 @@ class ServerError(ListrakError):
 
 class ListrakApiError(ListrakError):
     """Any other error answer; ``code`` says which (ERROR_PHONE_NUMBER_FOUND, ...)."""
+
+
+class RequestTooLarge(ListrakApiError):
+    """Listrak's web server (IIS) refused a request for its size, with a bare 404.
+
+    The limit is undisclosed; the request was not applied. ``size`` is the refused body's bytes.
+    """
+
+    def __init__(self, message: str, *, size: int, **context: Any) -> None:
+        self.size = size
+        super().__init__(message, **context)
 
 
 class ImportError_(ListrakError):

@@ -3,6 +3,11 @@
 Python attributes are snake_case; each model reads and writes the spec's camelCase names
 (``segmentationFieldValues``, ``externalContactID``). Unknown members are kept, so a resource
 read, changed and written back loses nothing Listrak added after this client was written.
+
+The models are tolerant readers of what real Listrak sends (recorded traffic, see
+``docs/reference/emulator.md``): an explicit ``null`` reads as an absent member, so its default
+applies (a list of values stays a list); timestamps with or without fractional seconds, and
+date-only values, parse alike.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 __all__ = [
@@ -52,6 +57,14 @@ class ListrakModel(BaseModel):
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_absent(cls, data: Any) -> Any:
+        # Real Listrak writes empty members as null where the specs leave them out.
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if value is not None}
+        return data
+
     def to_api(self) -> dict[str, Any]:
         """The JSON body Listrak expects: spec names, absent rather than null."""
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
@@ -78,7 +91,7 @@ class EmailList(ListrakModel):
 class SegmentationFieldValue(ListrakModel):
     segmentation_field_group_id: int | None = None
     segmentation_field_id: int
-    value: str
+    value: str = ""  # null or absent: no value, as Listrak's empty value means
 
 
 class Contact(ListrakModel):
@@ -184,7 +197,7 @@ class SmsContactField(ListrakModel):
     """``SMSPhoneContactAttribute``: one custom profile field value."""
 
     segmentation_field_id: int
-    value: str
+    value: str = ""  # null or absent: no value
 
 
 class SmsContact(ListrakModel):

@@ -14,9 +14,9 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
 
-from ._csv import ImportColumn, Rows, csv_parts
-from ._exceptions import ListrakApiError
-from ._imports import file_body, poll_import
+from ._csv import CsvPart, ImportColumn, Rows, csv_parts
+from ._exceptions import ListrakApiError, NotFound
+from ._imports import file_body, poll_import, size_refusal, start_in_pieces
 from ._models import (
     ContactImportResult,
     ContactListSubscription,
@@ -237,13 +237,18 @@ class SmsApi:
         self, sender_code_id: int, import_file: ImportContactFile, data: bytes
     ) -> int:
         """Start one Contact Update Import. It only sets field values, so a replay is
-        harmless and it is retried like a PUT."""
-        answer = await self.session.call(
-            "POST",
-            f"/ShortCode/{sender_code_id}/ContactImport",
-            operation="Contact_PostImportFileResource",
-            body=file_body(import_file.to_api(), data),
-        )
+        harmless and it is retried like a PUT. A file Listrak's web server refuses for its size
+        raises :class:`RequestTooLarge`."""
+        body = file_body(import_file.to_api(), data)
+        try:
+            answer = await self.session.call(
+                "POST",
+                f"/ShortCode/{sender_code_id}/ContactImport",
+                operation="Contact_PostImportFileResource",
+                body=body,
+            )
+        except NotFound as exc:
+            raise size_refusal(exc, body.length) or exc from None
         return int(answer["resourceId"])
 
     async def contact_import(
@@ -291,21 +296,29 @@ class SmsApi:
         ]
         run = uuid.uuid4().hex[:12]
         results: list[ContactImportResult] = []
-        for part in csv_parts(rows, columns, max_bytes=max_file_bytes or settings.max_import_bytes):
+
+        async def start(piece: CsvPart, suffix: str) -> tuple[ImportContactFile, int]:
             import_file = ImportContactFile(
-                file_name=f"{file_name}-{run}-{part.index + 1:03d}.csv", file_mappings=mappings
+                file_name=f"{file_name}-{run}-{piece.index + 1:03d}{suffix}.csv",
+                file_mappings=mappings,
             )
-            import_file_id = await self.start_contact_import(sender_code_id, import_file, part.data)
-            status = await self.wait_for_contact_import(sender_code_id, import_file_id)
-            results.append(
-                ContactImportResult(
-                    import_file_id=import_file_id,
-                    file_name=import_file.file_name,
-                    rows=part.rows,
-                    file_bytes=len(part.data),
-                    status=status.status,
-                    start_date=status.start_date,
-                    end_date=status.end_date,
+            return import_file, await self.start_contact_import(
+                sender_code_id, import_file, piece.data
+            )
+
+        for part in csv_parts(rows, columns, max_bytes=max_file_bytes or settings.max_import_bytes):
+            # A file refused for its size is sent again as halves (see start_in_pieces).
+            for piece, import_file, import_file_id in await start_in_pieces(part, start):
+                status = await self.wait_for_contact_import(sender_code_id, import_file_id)
+                results.append(
+                    ContactImportResult(
+                        import_file_id=import_file_id,
+                        file_name=import_file.file_name,
+                        rows=piece.rows,
+                        file_bytes=len(piece.data),
+                        status=status.status,
+                        start_date=status.start_date,
+                        end_date=status.end_date,
+                    )
                 )
-            )
         return results

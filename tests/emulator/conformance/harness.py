@@ -1,7 +1,8 @@
 """Schemathesis against the running emulator: the official specs, a seeded sandbox, tokens.
 
-The specs are loaded exactly as shipped (a deep copy, since schemathesis writes inferred links
-into the document it is given). Their ``securityDefinitions`` are off Swagger 2.0 (``flow:
+The specs are loaded as shipped plus the corrections recorded real traffic makes to them
+(``listrak_sync.emulator.recorded``; a deep copy, since schemathesis writes inferred links into
+the document it is given). Their ``securityDefinitions`` are off Swagger 2.0 (``flow:
 Application``, operations naming an undefined ``OAuth 2`` scheme), so schemathesis cannot obtain
 tokens by itself; every call carries a bearer token from the emulator's own token endpoint for
 the integration that API needs.
@@ -41,8 +42,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from listrak_sync.emulator.coverage import implemented_operations
+from listrak_sync.emulator.recorded import corrected_spec
 from listrak_sync.emulator.server import EmulatorServer
-from listrak_sync.emulator.spec import allowed_values, load_spec
+from listrak_sync.emulator.spec import allowed_values
 from tests.conftest import DATA_CLIENT, EMAIL_CLIENT, SMS_CLIENT
 
 __all__ = [
@@ -238,7 +240,8 @@ def implemented(api: str) -> tuple[str, ...]:
 
 def schema_for(api: str, mode: GenerationMode, examples: int = QUICK_EXAMPLES) -> BaseSchema:
     """The official spec of ``api``, narrowed to the emulator's implemented operations."""
-    raw = copy.deepcopy(load_spec(api))
+    # The specs as corrected by recorded real traffic (listrak_sync.emulator.recorded).
+    raw = copy.deepcopy(corrected_spec(api))
     schema = schemathesis.openapi.from_dict(raw, config=_config(mode, examples))
     if mode is GenerationMode.POSITIVE:
         schema.hook(flatmap_path_parameters)
@@ -377,7 +380,7 @@ def prepare_sandbox(server: EmulatorServer) -> Sandbox:
     """Reset the emulator, apply SEED, get tokens, and learn the ids the emulator assigned."""
     http = _client(server.base_url)
     http.headers.pop("Authorization", None)
-    for path, doc in (("/_emulator/reset", None), ("/_emulator/seed", SEED)):
+    for path, doc in (("/_emulator/reset", {}), ("/_emulator/seed", SEED)):
         http.post(path, json=doc).raise_for_status()
     tokens = {api: _token(http, client) for api, client in CLIENTS.items()}
     known = {

@@ -73,8 +73,8 @@ def test_every_entity_is_stored_and_upserted(emulator: Emulator) -> None:
         for path, records in posts:
             answer = http.post(path, json=records)
             assert answer.status_code == 201, answer.text
-            ids.append(int(answer.json()["resourceId"]))
-        assert ids == sorted(set(ids))
+            ids.append(answer.json()["resourceId"])
+        assert ids == [None] * len(posts)  # recorded: real Listrak answers a null resourceId
     state = emulator.admin.state(full=True)["data"]
     assert state["counts"] == {
         "customers": 1,

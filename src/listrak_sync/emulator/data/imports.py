@@ -151,6 +151,9 @@ def _handler(state: EmulatorState, entity: Entity) -> Any:
     async def start_import(request: Request, client: Client) -> Response:
         records = body(request)
         keys = check_records(state, entity, records)
-        return created(upsert(state, entity, records, keys, now(state)))
+        upsert(state, entity, records, keys, now(state))
+        # Recorded: the Data API answers 201 with a null resourceId (the import is kept, with
+        # its id, for the admin surface only).
+        return created(None)
 
     return start_import

@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from ..errors import ListrakHTTPError
 from ..parsing import path_int, query_bool, query_str
-from ..responses import created, listrak_time, paged, resource
+from ..responses import created, listrak_time, paged, resource, updated
 from ..routing import OperationTable, body
 from ..state import Client, EmulatorState
 from .addresses import is_banned, is_suppressed, is_valid_email, now
@@ -32,6 +32,7 @@ __all__ = [
     "CONTACT_COLUMNS",
     "SCHEMA",
     "contact_resources",
+    "email_key",
     "install_contacts",
     "merge_values",
     "merge_values_sql",
@@ -240,7 +241,7 @@ def _find_contact(
     return first(
         db.execute(
             f"SELECT {CONTACT_COLUMNS} FROM email_contact WHERE list_id = ? AND {column} = ?",
-            [list_id, identifier.lower() if "@" in identifier else identifier],
+            [list_id, identifier.lower() if "@" in identifier else identifier.upper()],
         )
     )
 
@@ -292,7 +293,8 @@ class _ContactRequest:
         self.email: str = doc["emailAddress"].strip()
         self.state: str | None = doc.get("subscriptionState")
         self.external_id: str | None = doc.get("externalContactID")
-        self.values: list[dict[str, Any]] = doc["segmentationFieldValues"]
+        # Recorded: real clients send null on every upsert, and Listrak accepts it or absence.
+        self.values: list[dict[str, Any]] = doc.get("segmentationFieldValues") or []
         self.events = [e for e in (query_str(request, "eventIds") or "").split(",") if e.strip()]
         self.override = query_bool(request, "overrideUnsubscribe")
         self.by_contact = query_bool(request, "subscribedByContact")
@@ -317,15 +319,24 @@ def _contact_error(code: str, message: str) -> ListrakHTTPError:
     return ListrakHTTPError(400, code, message)
 
 
+def email_key(contact_id: int) -> str:
+    """A contact's emailKey: 26 upper-case hex characters, as recorded
+    (``E423056525030584442F94FD29``); import jobs compute the same in SQL (a test checks)."""
+    return hashlib.md5(f"contact:{contact_id}".encode()).hexdigest()[:26].upper()
+
+
 def _post_contact(
     state: EmulatorState, db: duckdb.DuckDBPyConnection, list_id: int, req: _ContactRequest
-) -> str:
-    """Create or update one contact under the rules of the spec's Contact error table."""
+) -> tuple[str, bool]:
+    """Create or update one contact under the rules of the spec's Contact error table.
+
+    Returns the resourceId (the contact's address, as recorded) and whether it was created.
+    """
     at = now(state)
     row = _find_contact(db, list_id, req.email)
     current = row[3] if row is not None else None
     if req.new_email is not None:
-        return _change_address(db, list_id, req, row)
+        return _change_address(db, list_id, req, row), False
     values = check_field_values(db, list_id, req.values, "segmentationFieldValues")
     if req.state == "Unsubscribed":
         if req.values:
@@ -351,7 +362,7 @@ def _post_contact(
             " unsubscribe_method = 'API' WHERE contact_id = ?",
             [at, row[0]],
         )
-        return str(row[2])
+        return str(row[1]), False
     resubscribe = current == "Unsubscribed" and req.override
     if current == "Unsubscribed" and not req.override:
         if req.state == "Subscribed":
@@ -387,7 +398,6 @@ def _post_contact(
     method = "API (contact)" if req.by_contact else "API"
     if row is None:
         contact_id = reserve_contact_ids(db, 1)
-        email_key = hashlib.md5(f"contact:{contact_id}".encode()).hexdigest()
         pending = req.double_opt_in
         db.execute(
             "INSERT INTO email_contact VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, NULL, NULL, ?)",
@@ -396,7 +406,7 @@ def _post_contact(
                 contact_id,
                 req.email,
                 req.email.lower(),
-                email_key,
+                email_key(contact_id),
                 "Pending" if pending else "Subscribed",
                 None if pending else at,
                 method,
@@ -404,8 +414,8 @@ def _post_contact(
             ],
         )
         merge_values(db, list_id, contact_id, values, "Overwrite")
-        return email_key
-    contact_id, email_key = int(row[0]), str(row[2])
+        return req.email, True
+    contact_id = int(row[0])
     if resubscribe:
         db.execute(
             "UPDATE email_contact SET state = 'Subscribed', resubscribe_date = ?,"
@@ -418,7 +428,7 @@ def _post_contact(
             [req.external_id, contact_id],
         )
     merge_values(db, list_id, contact_id, values, req.update_type)
-    return email_key
+    return str(row[1]), False
 
 
 def _change_address(
@@ -462,7 +472,7 @@ def _change_address(
         "UPDATE email_contact SET email = ?, email_lower = ? WHERE contact_id = ?",
         [new_email, new_email.lower(), row[0]],
     )
-    return str(row[2])
+    return new_email
 
 
 def install_contacts(state: EmulatorState, table: OperationTable) -> None:
@@ -513,5 +523,6 @@ def install_contacts(state: EmulatorState, table: OperationTable) -> None:
         list_id = path_int(request, "listId")
         find_list(state, list_id)
         req = _ContactRequest(request)
-        key = await write(state, lambda db: _post_contact(state, db, list_id, req))
-        return created(key)
+        address, new = await write(state, lambda db: _post_contact(state, db, list_id, req))
+        # Recorded: 201 only when the contact was created, 200 when it existed.
+        return created(address) if new else updated(address)

@@ -19,7 +19,7 @@ from ..errors import ListrakHTTPError
 from ..parsing import path_int
 from ..responses import collection, created, deleted, resource, updated
 from ..routing import OperationTable, body
-from ..state import Client, EmulatorState
+from ..state import Client, EmulatorState, allocate_id
 from .lists import find_list
 from .sql import first
 from .writes import write
@@ -239,10 +239,8 @@ def insert_field(
 
 
 def _next_id(db: duckdb.DuckDBPyConnection, table: str, column: str, start: int) -> int:
-    # max + 1 rather than a sequence: seeds may choose ids, and a sequence would collide later.
-    row = first(db.execute(f"SELECT coalesce(max({column}) + 1, ?) FROM {table}", [start]))
-    assert row is not None
-    return int(row[0])
+    # Not a sequence: seeds may choose ids, and a sequence would collide with them later.
+    return allocate_id(db, table, table, column, start)
 
 
 def value_fits(data_type: str, max_length: int, value: str) -> bool:

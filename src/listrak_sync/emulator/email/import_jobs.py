@@ -216,7 +216,8 @@ def _apply_rows(cur: duckdb.DuckDBPyConnection, job: ImportJob, at: datetime) ->
     cur.execute(
         """
         INSERT INTO email_contact
-        SELECT ?, id, email, email_lower, md5('contact:' || id::VARCHAR), 'Subscribed', ?,
+        SELECT ?, id, email, email_lower, upper(md5('contact:' || id::VARCHAR)[1:26]),
+               'Subscribed', ?,
                NULL, 'Import', NULL, NULL, nullif(external_id, '')
         FROM (
             SELECT *, ? + row_number() OVER (ORDER BY row_no) AS id

@@ -19,10 +19,9 @@ from typing import Any
 
 import duckdb
 
-from ..state import EmulatorState
+from ..state import EmulatorState, allocate_id
 from .addresses import now
 from .import_jobs import COUNT_COLUMNS, ImportJob, apply_job
-from .sql import first
 
 __all__ = ["SCHEMA", "STATUSES", "SUMMARY_MEMBERS", "ImportQueue", "create_import", "import_queue"]
 
@@ -67,9 +66,7 @@ def create_import(
     options: dict[str, Any],
 ) -> int:
     """Record a new ``Queued`` import and return its id (call under ``state.lock``)."""
-    row = first(db.execute("SELECT coalesce(max(import_id), 0) + 1 FROM email_import"))
-    assert row is not None
-    import_id = int(row[0])
+    import_id = allocate_id(db, "email_import", "email_import", "import_id", 1)
     db.execute(
         "INSERT INTO email_import VALUES (?, ?, ?, ?, ?, ?, ?, 'Queued', NULL, NULL, NULL, NULL)",
         [

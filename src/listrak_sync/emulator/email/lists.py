@@ -11,9 +11,11 @@ from starlette.responses import Response
 
 from ..errors import ListrakHTTPError
 from ..parsing import path_int
+from ..realism import realistic
 from ..responses import collection, created, deleted, listrak_time, resource, updated
 from ..routing import OperationTable, body
-from ..state import Client, EmulatorState
+from ..spec import load_spec
+from ..state import Client, EmulatorState, allocate_id
 from .sql import first
 
 __all__ = ["SCHEMA", "find_list", "install_lists", "list_ids", "seed_list"]
@@ -41,14 +43,24 @@ _DEPENDENTS = (
 )
 
 
+def _empty_member(prop: dict[str, Any]) -> Any:
+    """What real Listrak sends for a List member never set (recorded: ``folderId: null``,
+    ``enable*: false``, ``fromEmail: ""``, ``googleTrackingDomains: []``)."""
+    return {"boolean": False, "string": "", "array": []}.get(prop.get("type", ""))
+
+
 def _as_resource(row: tuple[Any, ...]) -> dict[str, Any]:
     list_id, list_name, create_date, settings = row
-    return {
+    found = {
         "listId": list_id,
         "listName": list_name,
         "createDate": listrak_time(create_date),
         **json.loads(settings),
     }
+    if not realistic():
+        return found
+    members = load_spec("email")["definitions"]["List"]["properties"]
+    return {name: found.get(name, _empty_member(prop)) for name, prop in members.items()} | found
 
 
 def find_list(state: EmulatorState, list_id: int) -> dict[str, Any]:
@@ -76,16 +88,10 @@ def seed_list(state: EmulatorState, doc: dict[str, Any]) -> int:
             "INSERT INTO email_list VALUES (?, ?, ?, ?)", [int(doc["listId"]), *values]
         )
         return int(doc["listId"])
-    # max + 1 rather than a sequence: seeds choose ids, and a sequence would collide with them.
-    row = first(
-        state.db.execute(
-            "INSERT INTO email_list SELECT coalesce(max(list_id) + 1, 1001), ?, ?, ?"
-            " FROM email_list RETURNING list_id",
-            values,
-        )
-    )
-    assert row is not None
-    return int(row[0])
+    # Not a sequence: seeds choose ids, and a sequence would collide with them.
+    list_id = allocate_id(state.db, "email_list", "email_list", "list_id", 1001)
+    state.db.execute("INSERT INTO email_list VALUES (?, ?, ?, ?)", [list_id, *values])
+    return list_id
 
 
 def _check_bounce_handling(doc: dict[str, Any]) -> None:

@@ -7,7 +7,6 @@ answers with 400.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +17,7 @@ from ..errors import ListrakHTTPError
 from ..responses import listrak_time
 from ..state import EmulatorState
 from .addresses import add_banned, add_suppressed, is_valid_email, now
-from .contacts import reserve_contact_ids
+from .contacts import email_key, reserve_contact_ids
 from .fields import insert_field, insert_group, value_ok_sql
 from .lists import find_list, seed_list
 from .message_seed import seed_message, seed_messages
@@ -127,7 +126,7 @@ def _seed_contacts(
             "contact_id": contact_id,
             "email": email,
             "email_lower": email.lower(),
-            "email_key": hashlib.md5(f"contact:{contact_id}".encode()).hexdigest(),
+            "email_key": email_key(contact_id),
             "state": status,
             "subscribe_date": None if status == "Pending" else subscribed or at,
             "resubscribe_date": _timestamp(contact.get("resubscribeDate"), c_where),
