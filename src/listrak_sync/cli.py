@@ -4,18 +4,49 @@ Sub-commands are registered by module path and help line, so running one imports
 part of the product (see lazy_group.py). ``help`` is the line ``listrak-sync --help`` shows: the
 first paragraph of the command's docstring or its Typer app's help (tests/test_cli_startup.py
 checks they agree).
+
+Errors are turned into exit codes here and nowhere else: any ``ListrakSyncError`` a command lets
+through is printed (message, then hint) and exits with the error's ``exit_code``; Ctrl-C exits
+130. The table of exit codes is ``errors.ExitCode`` (docs/reference/exit-codes.md).
 """
 
 from __future__ import annotations
 
-import typer
+from typing import Any
 
+import typer
+from typer import _click as click
+
+from .errors import ExitCode, ListrakSyncError
 from .lazy_group import LazyCommand, LazyGroup
 
 __all__ = ["app"]
 
 
+def print_error(exc: ListrakSyncError, *, about: str | None = None) -> None:
+    """One line per problem on stderr (after ``about:`` when given), each hint dimmed below."""
+    from rich.console import Console  # only when there is an error to show
+    from rich.markup import escape
+
+    errors = Console(stderr=True)
+    head = f"{escape(about)}: " if about else ""
+    for text, hint in exc.report():
+        errors.print(f"[bold red]error[/]: {head}{escape(text)}", highlight=False, soft_wrap=True)
+        if hint:
+            errors.print(f"    [dim]hint: {escape(hint)}[/]", highlight=False, soft_wrap=True)
+
+
 class _Commands(LazyGroup):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ListrakSyncError as exc:
+            print_error(exc)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            typer.echo("interrupted; run the command again to finish what it started", err=True)
+            raise typer.Exit(ExitCode.INTERRUPTED) from None
+
     # Commands first, then groups: the order Typer lists them in.
     lazy_commands = (
         LazyCommand(

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..errors import ListrakSyncError
 from ..listrak import DataApi
 from ..warehouse.base import Warehouse, WarehouseError
 from .api import OrderJoin, api_batch, to_records
@@ -44,7 +45,7 @@ _NEEDED: dict[DatasetName, tuple[tuple[str, ...], ...]] = {
 }
 
 
-class ExportError(Exception):
+class ExportError(ListrakSyncError):
     """A data set could not be produced (missing table, bad query, unusable mapping)."""
 
 

@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import ListrakSyncError
+
 __all__ = ["Problem", "ProjectError"]
 
 
@@ -29,12 +31,15 @@ class Problem:
         return f"{text} (hint: {self.hint})" if self.hint else text
 
 
-class ProjectError(Exception):
+class ProjectError(ListrakSyncError):
     """A project that cannot be used; carries every problem found, in file order."""
 
     def __init__(self, problems: Iterable[Problem]) -> None:
         self.problems = sorted(problems)
         super().__init__("\n".join(str(p) for p in self.problems) or "invalid project")
+
+    def report(self) -> list[tuple[str, str | None]]:
+        return [(f"{p.location()}: {p.message}", p.hint) for p in self.problems]
 
     @classmethod
     def single(

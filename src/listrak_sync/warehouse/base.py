@@ -14,12 +14,14 @@ from typing import Literal, Protocol, Self, runtime_checkable
 
 import pyarrow as pa
 
+from ..errors import ListrakSyncError
+
 __all__ = ["Column", "TableNotFound", "Warehouse", "WarehouseError", "WriteMode"]
 
 WriteMode = Literal["replace", "append"]
 
 
-class WarehouseError(Exception):
+class WarehouseError(ListrakSyncError):
     """A query or write the engine refused; the message names the statement's problem.
 
     ``statement`` is the SQL the engine refused (``None`` when the failure was not a statement,
