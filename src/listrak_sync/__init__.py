@@ -12,8 +12,14 @@ The library in five lines::
 Names are imported on first use, so ``import listrak_sync`` (and the ``listrak-sync`` command's
 start-up) stays light; ``listrak_sync.api`` holds the calls, ``listrak_sync.errors`` the error
 tree and the exit codes.
+
+``listrak_sync.sync`` is the call, although a subpackage has the same name: the import system
+binds a subpackage to its parent's attribute once imported, and this package declines that one
+binding (import the engine by its full name: ``from listrak_sync.sync import SyncOptions``).
 """
 
+import sys
+import types
 from typing import TYPE_CHECKING
 
 from ._exports import lazy_exports
@@ -104,3 +110,16 @@ def __getattr__(name: str) -> object:
         globals()[name] = value
         return value
     return _lazy(name)
+
+
+class _Package(types.ModuleType):
+    """This package's module type: the call ``sync`` keeps its name when the ``sync``
+    subpackage is imported."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name == "sync" and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

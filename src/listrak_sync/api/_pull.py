@@ -9,6 +9,7 @@ from pathlib import Path
 from ..errors import ListrakSyncError, UsageError
 from ..listrak import ClientSettings, Credentials, ListrakClient
 from ..project.loader import Project, load_section
+from ..project.problems import ProjectError
 from ..project.secrets import resolve_listrak, resolve_secret
 from ..project.yaml_marks import Marked
 from ..source.config import EventsConfig, HttpSink, Source
@@ -79,8 +80,10 @@ async def pull_async(
         section, where = load_section(sources_file, "sources")
         sources = section.sources
     if not sources:
-        raise UsageError(
-            "no sources configured", hint="add a `sources:` section to listrak-sync.yml"
+        raise ProjectError.single(
+            sources_file or loaded.config_file,
+            "no sources configured",
+            hint="add a `sources:` section (see docs/guides/pull.md)",
         )
     if source is not None and source not in sources:
         raise UsageError(
