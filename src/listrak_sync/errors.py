@@ -14,7 +14,7 @@
     │   └── ListrakResponseError     Listrak answered: AuthError, NotFound, RateLimited, ...
     ├── SyncError                    sync.errors: a sync that cannot go on
     ├── LockHeld                     state.store: another live run holds the resource (exit 5)
-    ├── RunsNotClean                 raised by ``SyncResult.raise_for_status()`` / ``PullResult``s
+    ├── RunsNotClean                 ``raise_for_status()`` of a SyncResult or PullReport
     │   ├── RunsPartial              row failures recorded, retried next run (exit 3)
     │   ├── RemovalRefused           the removal guard stopped a sync (exit 4)
     │   ├── RunsLocked               another run held a lock (exit 5)
