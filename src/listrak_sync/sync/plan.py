@@ -26,7 +26,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .destination import ROW_SCHEMA, StepGroup
+from .steps import ROW_SCHEMA, StepGroup
 
 __all__ = [
     "CHANGES",
