@@ -44,7 +44,9 @@ class _Commands(LazyGroup):
             print_error(exc)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
-            typer.echo("interrupted; run the command again to finish what it started", err=True)
+            # A sync or pull records its run as interrupted; the next one finishes it.
+            again = f"`{ctx.invoked_subcommand}`" if ctx.invoked_subcommand else "the command"
+            typer.echo(f"interrupted; run {again} again to resume", err=True)
             raise typer.Exit(ExitCode.INTERRUPTED) from None
 
     # Commands first, then groups: the order Typer lists them in.

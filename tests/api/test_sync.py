@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import time
+
 import pytest
 import yaml
 
@@ -13,7 +17,7 @@ from listrak_sync.state import StateStore
 from listrak_sync.sync.workspace import Workspace
 from listrak_sync.warehouse import connect
 from tests.conftest import EMAIL_CLIENT
-from tests.sync.helpers import FAST, SyncProject, flags, people, seed_list
+from tests.sync.helpers import CLI, FAST, SyncProject, flags, people, seed_list
 
 
 def test_sync_in_a_few_lines(project: SyncProject) -> None:
@@ -109,3 +113,42 @@ def test_cli_sync_of_an_invalid_project_reports_file_line_column(project: SyncPr
         assert "no_such_segment" in done.stderr
     assert project.cli("runs").returncode in (0, 1)
     assert "spring" not in project.cli("runs").stdout
+
+
+def test_ctrl_c_exits_130_and_the_next_sync_finishes_the_run(project: SyncProject) -> None:
+    seed_list(project.emulator)
+    project.set_people(people(3))
+    signal_file = project.root / "paused"
+    process = subprocess.Popen(
+        [CLI, "sync", "spring", "-p", str(project.root)],
+        env=project.cli_env("planned"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while not signal_file.exists():
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "the sync never reached `planned`"
+            time.sleep(0.02)
+        # asyncio cancels the run on the first SIGINT and raises KeyboardInterrupt on the second;
+        # the run sleeps at the pause point, so it takes the second.
+        while process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                continue
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == ExitCode.INTERRUPTED
+    assert "interrupted; run `sync` again to resume" in stderr
+    assert "Traceback" not in stderr
+
+    resumed = project.cli("sync", "spring")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "finished interrupted run" in resumed.stdout
+    assert len(flags(project.emulator)) == 3
