@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import typer
 from pydantic import SecretStr
 from rich.console import Console
 from rich.table import Table
 
-from ..api import ExportOptions
+from ..api import ExportOptions, ExportTarget
 from ..api import export as run_export
 from ..files.export import ExportReport
 from ..project.loader import CONFIG_FILE
@@ -27,7 +27,7 @@ __all__ = ["export"]
 console = Console(stderr=True)
 
 DEFAULT_SECRET_ENV = "LISTRAK_DATA_CLIENT_SECRET"
-Target = Literal["dir", "sftp", "api"]
+Target = ExportTarget
 
 # Like `validate`'s and `sync`'s --project, but None when not given: then a folder without a
 # project file means "options only" rather than an error.
