@@ -101,6 +101,11 @@ class ListrakSyncError(Exception):
     exit_code: ClassVar[int] = ExitCode.ERROR
     hint: str | None = None
 
+    def __init__(self, *args: object, hint: str | None = None) -> None:
+        super().__init__(*args)
+        if hint is not None:
+            self.hint = hint
+
     def report(self) -> list[tuple[str, str | None]]:
         """What to show a person: one (message, hint) pair per problem."""
         return [(str(self) or type(self).__name__, self.hint)]
@@ -110,11 +115,6 @@ class UsageError(ListrakSyncError):
     """A call asked for something that is not there: an unknown destination, source, option."""
 
     exit_code = ExitCode.USAGE
-
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
-        super().__init__(message)
-        if hint is not None:
-            self.hint = hint
 
 
 class RunsNotClean(ListrakSyncError):

@@ -17,21 +17,28 @@ from ._export import ExportOptions, ExportTarget, export, export_async
 from ._project import ProjectLike, load_project
 from ._pull import pull, pull_async
 from ._results import PullReport, SourceFailure, SyncResult
+from ._runs import RunDetail, abandon_run, export_outcomes, run_detail, runs, unlock
 
 __all__ = [
     "ExportOptions",
     "ExportTarget",
     "ProjectLike",
     "PullReport",
+    "RunDetail",
     "SourceFailure",
     "SyncResult",
+    "abandon_run",
     "export",
     "export_async",
+    "export_outcomes",
     "load_project",
     "plan",
     "plan_async",
     "pull",
     "pull_async",
+    "run_detail",
+    "runs",
     "sync",
     "sync_async",
+    "unlock",
 ]

@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-import pyarrow as pa
 import typer
 from rich.console import Console
 from rich.progress import (
@@ -35,9 +34,8 @@ from .. import api
 from ..api import SyncResult
 from ..errors import ListrakSyncError
 from ..project.cli import ProjectOption
-from ..project.connection import open_warehouse
 from ..project.loader import load_project
-from ..state import Run, StateStore
+from ..state import Run
 from .report import Reporter, UnitOutcome
 from .workspace import Workspace
 
@@ -311,42 +309,26 @@ def runs(
 ) -> None:
     """Run history (latest first), or one run: counts, imports, row outcomes."""
     loaded = load_project(project)
-    workspace = Workspace.in_project(loaded.root)
-    if not workspace.state_path.exists():
-        errors.print("no runs yet (the state store does not exist)")
-        raise typer.Exit(0 if run_id is None else 1)
-    with StateStore(workspace.state_path) as store:
-        if unlock is not None:
-            removed = store.force_unlock(unlock)
-            console.print(f"{unlock}: {'unlocked' if removed else 'was not locked'}")
+    if unlock is not None:
+        removed = api.unlock(loaded, unlock)
+        console.print(f"{unlock}: {'unlocked' if removed else 'was not locked'}")
+        return
+    if run_id is None:
+        found = api.runs(loaded, limit=limit)
+        if not found and not Workspace.in_project(loaded.root).state_path.exists():
+            errors.print("no runs yet (the state store does not exist)")
             return
-        if run_id is None:
-            _list_runs(store, limit, as_json)
-            return
-        try:
-            run = store.run(run_id)
-        except KeyError:
-            raise ListrakSyncError(f"no run {run_id!r}") from None
-        if abandon:
-            if run.status in ("succeeded", "partial", "refused"):
-                raise ListrakSyncError(f"run {run_id} is {run.status}, not unfinished")
-            store.finish_run(
-                run_id,
-                "interrupted",
-                run.counts,
-                error="abandoned by hand; imports it sent stay applied in Listrak",
-                details={"resumable": False},
-            )
-            workspace.remove_run_dir(run_id)
-            console.print(f"run {run_id} abandoned")
-            return
-        if export is not None:
-            rows = _outcome_table(store, run_id)
-            with open_warehouse(loaded) as warehouse:
-                warehouse.write(export, rows, mode="append")
-            console.print(f"appended {rows.num_rows:,} row outcomes to {export}")
-            return
-        _show_run(store, run, outcomes, as_json)
+        _list_runs(found, as_json)
+        return
+    if abandon:
+        api.abandon_run(loaded, run_id)
+        console.print(f"run {run_id} abandoned")
+        return
+    if export is not None:
+        count = api.export_outcomes(loaded, run_id, export)
+        console.print(f"appended {count:,} row outcomes to {export}")
+        return
+    _show_run(api.run_detail(loaded, run_id, outcomes=outcomes), as_json)
 
 
 def _run_dict(run: Run) -> dict[str, Any]:
@@ -362,8 +344,7 @@ def _run_dict(run: Run) -> dict[str, Any]:
     }
 
 
-def _list_runs(store: StateStore, limit: int, as_json: bool) -> None:
-    found = store.runs(limit=limit)
+def _list_runs(found: list[Run], as_json: bool) -> None:
     if as_json:
         console.print_json(json.dumps([_run_dict(r) for r in found]))
         return
@@ -397,10 +378,9 @@ def _list_runs(store: StateStore, limit: int, as_json: bool) -> None:
     console.print(table)
 
 
-def _show_run(store: StateStore, run: Run, limit: int, as_json: bool) -> None:
-    steps = store.steps(run.run_id)
-    counts = store.outcome_counts(run.run_id)
-    listed = store.outcomes(run.run_id, limit=limit)
+def _show_run(detail: api.RunDetail, as_json: bool) -> None:
+    run, steps = detail.run, detail.steps
+    counts, listed = detail.outcome_counts, detail.outcomes
     if as_json:
         document = {
             **_run_dict(run),
@@ -453,16 +433,3 @@ def _show_run(store: StateStore, run: Run, limit: int, as_json: bool) -> None:
         for outcome in listed:
             table.add_row(outcome.key, outcome.outcome, outcome.field or "", outcome.reason or "")
         console.print(table)
-
-
-def _outcome_table(store: StateStore, run_id: str) -> pa.Table:
-    rows = store.outcomes(run_id)
-    return pa.table(
-        {
-            "run_id": pa.array([run_id] * len(rows), pa.string()),
-            "key": pa.array([r.key for r in rows], pa.string()),
-            "outcome": pa.array([r.outcome for r in rows], pa.string()),
-            "field": pa.array([r.field for r in rows], pa.string()),
-            "reason": pa.array([r.reason for r in rows], pa.string()),
-        }
-    )
