@@ -32,6 +32,7 @@ async def in_a_running_loop() -> PullReport:
     report = await listrak_sync.pull_async("my-project", "email_state", full=True)
     exported = await listrak_sync.export_async("my-project", ["customers"], to="dir", out="files")
     assert not exported.failed
+    exported.raise_for_status()
     return report
 
 

@@ -153,8 +153,8 @@ def export(
         errors_file=errors_file,
     )
     _show(report)
-    if report.failed:
-        raise typer.Exit(1)
+    if report.exit_code:
+        raise typer.Exit(report.exit_code)
 
 
 def _sftp_login(user: str, key: Path | None, password_env: str | None) -> dict[str, Any]:
