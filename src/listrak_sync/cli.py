@@ -12,7 +12,8 @@ through is printed (message, then hint) and exits with the error's ``exit_code``
 
 from __future__ import annotations
 
-from typing import Any
+import enum
+from typing import Annotated, Any
 
 import typer
 from typer import _click as click
@@ -139,9 +140,27 @@ app = typer.Typer(
 )
 
 
+class _LogFormat(enum.StrEnum):
+    text = "text"
+    json = "json"
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    log_format: Annotated[
+        _LogFormat,
+        typer.Option(
+            "--log-format",
+            envvar="LISTRAK_SYNC_LOG_FORMAT",
+            help="Listrak client lines on stderr (retries, token refreshes, closing summary):"
+            " text, or one JSON object per line.",
+        ),
+    ] = _LogFormat.text,
+) -> None:
     """Without a callback Typer would not build a group, the app having no eager commands."""
+    from .client_logs import configure_client_logs  # here: importing the CLI stays light
+
+    configure_client_logs(log_format.value)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.syntax import Syntax
 from rich.table import Table
 
+from ..masking import mask_row
 from ..project.cli import ProjectOption
 from ..project.connection import open_warehouse
 from ..project.destinations import EmailDestination, SmsDestination
@@ -21,7 +22,6 @@ from ..project.loader import Project, load_project
 from ..warehouse import Warehouse
 from .campaigns import STATUSES, AudienceUnit, CampaignAudience
 from .insights import segment_insights
-from .masking import mask_row
 from .segments import SegmentResolver
 
 __all__ = ["campaigns_app", "segments_app"]

@@ -31,6 +31,7 @@ from ._exceptions import (
     RateLimited,
     ServerError,
     TransportError,
+    Unreachable,
 )
 from ._metrics import Metrics, OperationMetrics
 from ._models import (
@@ -125,5 +126,6 @@ __all__ = [
     "SmsContactField",
     "SubscribeOutcome",
     "TransportError",
+    "Unreachable",
     "UnsubscribeOutcome",
 ]

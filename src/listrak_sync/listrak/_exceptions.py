@@ -4,7 +4,9 @@
 
     ListrakError                 base: .code, .status, .message, .method, .path
     ├── ConfigurationError       the client was asked for something it was not set up for
-    ├── TransportError           no answer: connection refused or dropped, timeout (.maybe_applied)
+    ├── TransportError           no answer: connection refused or dropped, timeout (.maybe_applied,
+    │   │                        .reason, .url)
+    │   └── Unreachable          nothing ever answered at the URL: not started, or a wrong URL
     └── ListrakResponseError     Listrak answered, and the answer was an error
         ├── AuthError            401/403, or the token endpoint refused the credentials
         ├── NotFound             404: ERROR_UNABLE_TO_LOCATE_RESOURCE, ERROR_UNKNOWN_ROUTE, ...
@@ -19,8 +21,9 @@
 ``HTTPStatusError`` from ``TransportError``, ``ListrakResponseError`` gathers the errors that came
 with an answer from Listrak, and ``TransportError`` the ones that did not.
 
-Messages name the operation, method and path, never a header, a body, a token or a secret, so an
-exception is safe to log and to store in a run record. Branch on ``code`` (the ``error`` member of
+Messages name the operation, method and full path (``/sms/v1/...``), never a header, a body, a
+token or a secret, and email addresses and phone numbers in them are masked, so an exception is
+safe to log and to store in a run record. Branch on ``code`` (the ``error`` member of
 Listrak's ``{status, error, message}`` body), never on message text.
 """
 
@@ -29,6 +32,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import ListrakSyncError
+from ..masking import mask_text
 
 __all__ = [
     "AuthError",
@@ -43,6 +47,7 @@ __all__ = [
     "RateLimited",
     "ServerError",
     "TransportError",
+    "Unreachable",
 ]
 
 
@@ -71,7 +76,7 @@ class ListrakError(ListrakSyncError):
         where = " ".join(part for part in (self.method, self.path) if part)
         head = " ".join(str(part) for part in (self.status, self.code) if part is not None)
         text = f"{head}: {self.message}" if head else self.message
-        return f"{text} ({where})" if where else text
+        return mask_text(f"{text} ({where})" if where else text)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._describe()!r})"
@@ -82,11 +87,29 @@ class ConfigurationError(ListrakError):
 
 
 class TransportError(ListrakError):
-    """The request got no answer. ``maybe_applied`` is true when it may have reached Listrak."""
+    """The request got no answer. ``maybe_applied`` is true when it may have reached Listrak;
+    ``reason`` says what happened in words (``connection refused``, ``timeout``, ...) and
+    ``url`` is the URL tried, without its query."""
 
-    def __init__(self, message: str, *, maybe_applied: bool, **context: Any) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        maybe_applied: bool,
+        reason: str = "no answer",
+        url: str | None = None,
+        **context: Any,
+    ) -> None:
         self.maybe_applied = maybe_applied
+        self.reason = reason
+        self.url = url
         super().__init__(message, **context)
+
+
+class Unreachable(TransportError):
+    """No connection could be made to a URL that never answered in this process: the server is
+    not running or the configured URL is wrong. Raised after a short wait, not the full retry
+    budget an outage of a server that did answer gets."""
 
 
 class ListrakResponseError(ListrakError):
