@@ -23,6 +23,9 @@ from .lazy_group import LazyCommand, LazyGroup
 
 __all__ = ["app"]
 
+# Commands that pick up where an interrupted run stopped.
+_RESUMABLE = ("sync", "pull")
+
 
 def print_error(exc: ListrakSyncError, *, about: str | None = None) -> None:
     """One line per problem on stderr (after ``about:`` when given), each hint dimmed below."""
@@ -39,6 +42,8 @@ def print_error(exc: ListrakSyncError, *, about: str | None = None) -> None:
 
 class _Commands(LazyGroup):
     def invoke(self, ctx: click.Context) -> Any:
+        """Our errors, ordinary trouble of the machine (full disk, read-only folder) and Ctrl-C
+        become a message and an exit code, for every command, instead of a traceback."""
         try:
             return super().invoke(ctx)
         except ListrakSyncError as exc:
@@ -46,9 +51,16 @@ class _Commands(LazyGroup):
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             # A sync or pull records its run as interrupted; the next one finishes it.
-            again = f"`{ctx.invoked_subcommand}`" if ctx.invoked_subcommand else "the command"
-            typer.echo(f"interrupted; run {again} again to resume", err=True)
+            command = ctx.invoked_subcommand or ""
+            resume = f"; run `{command}` again to resume" if command in _RESUMABLE else ""
+            typer.echo(f"\ninterrupted{resume}", err=True)
             raise typer.Exit(ExitCode.INTERRUPTED) from None
+        except OSError as exc:
+            from .project.problems import environment_problem
+
+            problem = environment_problem(exc)
+            print_error(problem)
+            raise typer.Exit(problem.exit_code) from None
 
     # Commands first, then groups: the order Typer lists them in.
     lazy_commands = (

@@ -9,6 +9,8 @@ Exit codes: 0 every source pulled (events delivered), 1 an error (project, wareh
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -16,17 +18,18 @@ import typer
 from rich.console import Console
 from rich.progress import Progress as RichProgress
 from rich.progress import SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from ..api import pull as run_pull
 from ..cli import print_error
 from ..project.cli import ProjectOption
+from ..records import print_records
 from .pull import PullResult
 from .streams import Progress
 
 __all__ = ["pull"]
 
-console = Console(stderr=True)
+console = Console(stderr=True)  # progress and errors
+results_out = Console()  # what was pulled: stdout, for a pipe or a file
 
 
 class _Bars(Progress):
@@ -43,25 +46,27 @@ class _Bars(Progress):
         self.bars.advance(task, count)
 
 
-def _summary(results: list[PullResult]) -> None:
-    table = Table(title="Pulled")
-    for column in ("source", "run", "mode", "status", "rows by state", "tables"):
-        table.add_column(column)
-    for result in results:
-        counts = ", ".join(f"{k}={v}" for k, v in sorted(result.counts.items()))
-        table.add_row(
+def _summary(results: list[PullResult], as_json: bool) -> None:
+    if as_json:
+        results_out.print_json(json.dumps([dataclasses.asdict(r) for r in results], default=str))
+        return
+    rows = [
+        [
             result.source,
             result.run_id,
             ("full" if result.full else "incremental") + (" (resumed)" if result.resumed else ""),
             result.status,
-            counts,
+            ", ".join(f"{k}={v}" for k, v in sorted(result.counts.items())),
             "\n".join(result.tables),
-        )
-    console.print(table)
+        ]
+        for result in results
+    ]
+    columns = ("source", "run", "mode", "status", "rows by state", "tables")
+    print_records(results_out, "Pulled", columns, rows, ids={"run"})
     for result in results:
         delivery = result.delivery
         if delivery is not None and (delivery.pending or delivery.rejected):
-            console.print(
+            results_out.print(
                 f"[yellow]{result.source}: {delivery.pending} events queued for the next pull,"
                 f" {delivery.rejected} refused[/]"
                 + (f" ({delivery.error})" if delivery.error else "")
@@ -83,6 +88,9 @@ def pull(
     events: Annotated[
         bool, typer.Option("--events/--no-events", help="Emit the sources' configured events.")
     ] = True,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the results as one JSON document.")
+    ] = False,
 ) -> None:
     """Pull Listrak email and SMS subscriber state (and email engagement) into the warehouse."""
     with RichProgress(
@@ -99,6 +107,6 @@ def pull(
     for failure in report.failures:
         print_error(failure.error, about=failure.source)
     if report.results:
-        _summary(report.results)
+        _summary(report.results, as_json)
     if report.exit_code:
         raise typer.Exit(report.exit_code)

@@ -33,8 +33,10 @@ from rich.table import Table
 from .. import api
 from ..api import SyncResult
 from ..errors import ListrakSyncError
+from ..masking import mask_text
 from ..project.cli import ProjectOption
 from ..project.loader import load_project
+from ..records import print_records
 from ..state import Run
 from .report import Reporter, UnitOutcome
 from .workspace import Workspace
@@ -56,6 +58,10 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON documen
 DestinationOption = Annotated[
     list[str] | None,
     typer.Option("--destination", "-d", help="Only this destination of the campaign (repeat)."),
+]
+ShowPiiOption = Annotated[
+    bool,
+    typer.Option("--show-pii", help="Show emails and phones unmasked (--json never masks)."),
 ]
 AsOfOption = Annotated[
     dt.datetime | None,
@@ -130,6 +136,7 @@ def plan(
     destination: DestinationOption = None,
     as_of: AsOfOption = None,
     as_json: JsonOption = False,
+    show_pii: ShowPiiOption = False,
 ) -> None:
     """What a sync would do, per destination: counts, steps, sample rows. Nothing is sent.
 
@@ -144,7 +151,7 @@ def plan(
             client_settings=_client_settings(),
             reporter=reporter,
         )
-    _finish(result, as_json)
+    _finish(result, as_json, show_pii=show_pii)
 
 
 @sync_app.command("sync")
@@ -163,6 +170,7 @@ def sync(
     destination: DestinationOption = None,
     as_of: AsOfOption = None,
     as_json: JsonOption = False,
+    show_pii: ShowPiiOption = False,
 ) -> None:
     """Bring each destination of CAMPAIGN in step with its audience (resuming a killed run).
 
@@ -179,15 +187,15 @@ def sync(
             client_settings=_client_settings(),
             reporter=reporter,
         )
-    _finish(result, as_json)
+    _finish(result, as_json, show_pii=show_pii)
 
 
-def _finish(result: SyncResult, as_json: bool) -> None:
+def _finish(result: SyncResult, as_json: bool, *, show_pii: bool = False) -> None:
     if as_json:
         console.print_json(json.dumps(result.as_dict(), default=str))
     else:
         for outcome in result.units:
-            _print_unit(outcome, planning=result.planned)
+            _print_unit(outcome, planning=result.planned, show_pii=show_pii)
     if result.exit_code:
         raise typer.Exit(result.exit_code)
 
@@ -202,7 +210,28 @@ _STATUS_STYLE = {
 }
 
 
-def _print_unit(outcome: UnitOutcome, *, planning: bool) -> None:
+# How a step reaches Listrak, where it is not one import: SMS contacts are added and removed one
+# call per contact (only attribute updates are imports).
+_STEP_VIA = {
+    ("listrak_sms", "add"): "contact calls",
+    ("listrak_sms", "unsubscribe"): "contact calls",
+}
+
+
+def _pii(text: str, show_pii: bool) -> str:
+    return text if show_pii else mask_text(text)
+
+
+def _target_line(info: dict[str, Any]) -> str:
+    """Where the unit's rows go, in the destination's own terms."""
+    line = f"list {info.get('list_name')!r} ({info['list_id']})"
+    if info.get("sender_code_id") is not None:  # SMS: a phone list of a sender code
+        code = info.get("sender_code")
+        return f"{line} of sender code {info['sender_code_id']}" + (f" ({code})" if code else "")
+    return f"{line}, audience field {info.get('segment_field')!r}, mode {info.get('mode')}"
+
+
+def _print_unit(outcome: UnitOutcome, *, planning: bool, show_pii: bool = False) -> None:
     style = _STATUS_STYLE.get(outcome.status, "white")
     console.rule(f"[bold]{outcome.target}[/] ({outcome.kind}) [{style}]{outcome.status}[/]")
     for run in outcome.resumed:
@@ -211,10 +240,7 @@ def _print_unit(outcome: UnitOutcome, *, planning: bool) -> None:
         )
     info = outcome.target_info
     if info.get("list_id"):
-        console.print(
-            f"list {info.get('list_name')!r} ({info['list_id']}), audience field "
-            f"{info.get('segment_field')!r}, mode {info.get('mode')}"
-        )
+        console.print(_target_line(info), highlight=False)
     for created in info.get("created") or []:
         console.print(f"[green]created[/] {created}")
     for created in info.get("would_create") or []:
@@ -230,11 +256,14 @@ def _print_unit(outcome: UnitOutcome, *, planning: bool) -> None:
         )
         console.print(table)
         if plan.steps:
-            steps = Table(title="steps" if planning else "steps (imports)")
-            for column in ("step", "kind", "rows"):
+            steps = Table(title="steps")
+            for column in ("step", "kind", "rows", "sent as"):
                 steps.add_column(column, justify="right" if column == "rows" else "left")
+                if column == "step":
+                    steps.columns[-1].no_wrap = True
             for step in plan.steps:
-                steps.add_row(step.step_id, step.kind, f"{step.rows:,}")
+                via = _STEP_VIA.get((outcome.kind, step.kind), "import")
+                steps.add_row(step.step_id, step.kind, f"{step.rows:,}", via)
             console.print(steps)
     audience = outcome.audience.get("counts") or {}
     rejected = {k: v for k, v in audience.items() if k != "ok" and v}
@@ -244,12 +273,12 @@ def _print_unit(outcome: UnitOutcome, *, planning: bool) -> None:
             + ", ".join(f"{k} {v:,}" for k, v in rejected.items())
         )
     if outcome.sample:
-        sample = Table(title="sample rows")
+        sample = Table(title="sample rows" + ("" if show_pii else " (PII masked; --show-pii)"))
         names = ["change", "key"]
         for name in names:
-            sample.add_column(name)
+            sample.add_column(name, no_wrap=True)
         for row in outcome.sample[:10]:
-            sample.add_row(str(row.get("change")), str(row.get("key")))
+            sample.add_row(str(row.get("change")), _pii(str(row.get("key")), show_pii))
         console.print(sample)
     if outcome.run is not None and not planning:
         _print_run_counts(outcome.run)
@@ -301,7 +330,8 @@ def runs(
     project: ProjectOption = Path("."),
     limit: Annotated[int, typer.Option(help="How many runs to list.", min=1)] = 20,
     outcomes: Annotated[
-        int, typer.Option(help="Row outcomes to show for a run (declined, failed, rejected).")
+        int,
+        typer.Option(help="Row outcomes to show for a run (declined, failed, rejected).", min=0),
     ] = 20,
     export: Annotated[
         str | None,
@@ -322,6 +352,7 @@ def runs(
         ),
     ] = False,
     as_json: JsonOption = False,
+    show_pii: ShowPiiOption = False,
 ) -> None:
     """Run history (latest first), or one run: counts, imports, row outcomes."""
     loaded = load_project(project)
@@ -344,7 +375,7 @@ def runs(
         count = api.export_outcomes(loaded, run_id, export)
         console.print(f"appended {count:,} row outcomes to {export}")
         return
-    _show_run(api.run_detail(loaded, run_id, outcomes=outcomes), as_json)
+    _show_run(api.run_detail(loaded, run_id, outcomes=outcomes), as_json, show_pii=show_pii)
 
 
 def _run_dict(run: Run) -> dict[str, Any]:
@@ -364,37 +395,42 @@ def _list_runs(found: list[Run], as_json: bool) -> None:
     if as_json:
         console.print_json(json.dumps([_run_dict(r) for r in found]))
         return
-    table = Table(title="runs")
-    for column in (
-        "run",
-        "target",
-        "status",
-        "started",
-        "entering",
-        "leaving",
-        "changed",
-        "failed",
-    ):
-        table.add_column(
-            column,
-            justify="right" if column in ("entering", "leaving", "changed", "failed") else "left",
-        )
+    rows = []
     for run in found:
         style = _STATUS_STYLE.get(run.status, "white")
-        table.add_row(
-            run.run_id,
-            run.target,
-            f"[{style}]{run.status}[/]",
-            run.started_at[:19].replace("T", " "),
-            f"{run.counts.get('enter', 0):,}",
-            f"{run.counts.get('leave', 0):,}",
-            f"{run.counts.get('change', 0):,}",
-            f"{run.counts.get('failed', 0):,}",
+        rows.append(
+            [
+                run.run_id,
+                run.target,
+                f"[{style}]{run.status}[/]",
+                run.started_at[:19].replace("T", " "),
+                f"{run.counts.get('enter', 0):,}",
+                f"{run.counts.get('leave', 0):,}",
+                f"{run.counts.get('change', 0):,}",
+                f"{run.counts.get('failed', 0):,}",
+            ]
         )
-    console.print(table)
+    numbers = ("entering", "leaving", "changed", "failed")
+    columns = ("run", "target", "status", "started", *numbers)
+    print_records(console, "runs", columns, rows, ids={"run"}, right=numbers)
 
 
-def _show_run(detail: api.RunDetail, as_json: bool) -> None:
+def _step_summary(result: dict[str, Any]) -> str:
+    """A step's result in a few words: Listrak's import summary (email imports), or the step's
+    own counts (SMS: contacts added, imports sent, rows imported)."""
+    summary = result.get("summary") or {}
+    inner = summary.get("summary")
+    items = inner if isinstance(inner, dict) else {k: v for k, v in summary.items() if k != "rows"}
+    parts = []
+    for key, value in items.items():
+        if isinstance(value, list):
+            value = len(value)
+        if isinstance(value, int | float) and not isinstance(value, bool) and value:
+            parts.append(f"{key.removesuffix('_count')} {value:,}")
+    return ", ".join(parts)
+
+
+def _show_run(detail: api.RunDetail, as_json: bool, *, show_pii: bool = False) -> None:
     run, steps = detail.run, detail.steps
     counts, listed = detail.outcome_counts, detail.outcomes
     if as_json:
@@ -427,25 +463,30 @@ def _show_run(detail: api.RunDetail, as_json: bool) -> None:
     if timings:
         console.print("seconds: " + ", ".join(f"{k} {float(v):.1f}" for k, v in timings.items()))
     if steps:
-        table = Table(title="steps")
-        for column in ("step", "kind", "status", "rows", "import", "Listrak summary"):
-            table.add_column(column)
-        for step in steps:
-            summary = ((step.result or {}).get("summary") or {}).get("summary") or {}
-            table.add_row(
+        rows = [
+            [
                 step.step_id,
                 step.kind,
                 step.status,
                 f"{int(step.payload.get('rows', 0)):,}",
                 step.external_id or "",
-                ", ".join(f"{k.removesuffix('_count')} {v:,}" for k, v in summary.items() if v),
-            )
-        console.print(table)
+                _step_summary(step.result or {}),
+            ]
+            for step in steps
+        ]
+        columns = ("step", "kind", "status", "rows", "import", "summary")
+        print_records(console, "steps", columns, rows, ids={"step", "import"}, right={"rows"})
     if counts:
         console.print("row outcomes: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
-        table = Table(title=f"first {len(listed)} row outcomes")
+        masked = "" if show_pii else " (PII masked; --show-pii)"
+        table = Table(title=f"first {len(listed)} row outcomes{masked}")
         for column in ("key", "outcome", "field", "reason"):
-            table.add_column(column)
+            table.add_column(column, no_wrap=column == "key")
         for outcome in listed:
-            table.add_row(outcome.key, outcome.outcome, outcome.field or "", outcome.reason or "")
+            table.add_row(
+                _pii(outcome.key, show_pii),
+                outcome.outcome,
+                outcome.field or "",
+                _pii(outcome.reason or "", show_pii),
+            )
         console.print(table)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Annotated
 
@@ -10,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..factory import connect
+from . import DEFAULT_SEED
 from .generator import generate
 
 __all__ = ["sample_data"]
@@ -19,7 +21,7 @@ def sample_data(
     customers: Annotated[
         int, typer.Option("--customers", "-n", min=1, max=99_999_999, help="Customers to create.")
     ],
-    seed: Annotated[int, typer.Option(help="Same seed (and --as-of), same tables.")] = 0,
+    seed: Annotated[int, typer.Option(help="Same seed (and --as-of), same tables.")] = DEFAULT_SEED,
     warehouse: Annotated[
         str,
         typer.Option(
@@ -36,6 +38,9 @@ def sample_data(
     replace: Annotated[
         bool, typer.Option("--replace", help="Overwrite sample tables that already exist.")
     ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print what was written as one JSON document.")
+    ] = False,
 ) -> None:
     """Create customer_360, merged_customers, orders, order_items, products, sms_opt_status and
     email_opt_status: realistic, deliberately messy retail data."""
@@ -51,6 +56,17 @@ def sample_data(
             as_of=as_of.date() if as_of else None,
             replace=replace,
         )
+    if as_json:
+        document = {
+            "warehouse": warehouse,
+            "customers": result.customers,
+            "seed": result.seed,
+            "as_of": result.as_of.isoformat(),
+            "rows": result.rows,
+            "seconds": round(result.seconds, 3),
+        }
+        console.print_json(json.dumps(document))
+        return
     table = Table(title="Sample data", caption=f"{warehouse}, seed {seed}, as of {result.as_of}")
     table.add_column("table")
     table.add_column("rows", justify="right")
