@@ -15,7 +15,8 @@ tree and the exit codes.
 
 ``listrak_sync.sync`` is the call, although a subpackage has the same name: the import system
 binds a subpackage to its parent's attribute once imported, and this package declines that one
-binding (import the engine by its full name: ``from listrak_sync.sync import SyncOptions``).
+binding. Import from the engine by its full name (``from listrak_sync.sync import SyncOptions``,
+``from listrak_sync.sync import engine``); ``import listrak_sync.sync as x`` gives the call.
 """
 
 import sys
