@@ -4,55 +4,63 @@ Sub-commands are registered by module path and help line, so running one imports
 part of the product (see lazy_group.py). ``help`` is the line ``listrak-sync --help`` shows: the
 first paragraph of the command's docstring or its Typer app's help (tests/test_cli_startup.py
 checks they agree).
+
+Errors are turned into exit codes here and nowhere else: any ``ListrakSyncError`` a command lets
+through is printed (message, then hint) and exits with the error's ``exit_code``; Ctrl-C exits
+130. The table of exit codes is ``errors.ExitCode`` (docs/reference/exit-codes.md).
 """
 
 from __future__ import annotations
 
 import enum
-import sys
 from typing import Annotated, Any
 
 import typer
 from typer import _click as click
 
+from .errors import ExitCode, ListrakSyncError
 from .lazy_group import LazyCommand, LazyGroup
 
 __all__ = ["app"]
 
-# Ctrl-C: the shell's convention for "ended by SIGINT" (128 + 2).
-INTERRUPTED_EXIT = 130
 # Commands that pick up where an interrupted run stopped.
 _RESUMABLE = ("sync", "pull")
 
 
+def print_error(exc: ListrakSyncError, *, about: str | None = None) -> None:
+    """One line per problem on stderr (after ``about:`` when given), each hint dimmed below."""
+    from rich.console import Console  # only when there is an error to show
+    from rich.markup import escape
+
+    errors = Console(stderr=True)
+    head = f"{escape(about)}: " if about else ""
+    for text, hint in exc.report():
+        errors.print(f"[bold red]error[/]: {head}{escape(text)}", highlight=False, soft_wrap=True)
+        if hint:
+            errors.print(f"    [dim]hint: {escape(hint)}[/]", highlight=False, soft_wrap=True)
+
+
 class _Commands(LazyGroup):
     def invoke(self, ctx: click.Context) -> Any:
-        """Ordinary trouble of the machine (full disk, read-only folder) and Ctrl-C become one
-        line and an exit code, for every command, instead of a traceback; so does a warehouse
-        file another process holds (exit 5, busy, saying who holds it)."""
+        """Our errors, ordinary trouble of the machine (full disk, read-only folder) and Ctrl-C
+        become a message and an exit code, for every command, instead of a traceback."""
         try:
             return super().invoke(ctx)
+        except ListrakSyncError as exc:
+            print_error(exc)
+            raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
+            # A sync or pull records its run as interrupted; the next one finishes it.
             command = ctx.invoked_subcommand or ""
             resume = f"; run `{command}` again to resume" if command in _RESUMABLE else ""
-            print(f"\ninterrupted{resume}", file=sys.stderr)
-            raise typer.Exit(INTERRUPTED_EXIT) from None
+            typer.echo(f"\ninterrupted{resume}", err=True)
+            raise typer.Exit(ExitCode.INTERRUPTED) from None
         except OSError as exc:
             from .project.problems import environment_problem
 
             problem = environment_problem(exc)
-            print(f"error: {problem.message}", file=sys.stderr)
-            if problem.hint:
-                print(f"    hint: {problem.hint}", file=sys.stderr)
+            print_error(problem)
             raise typer.Exit(problem.exit_code) from None
-        except Exception as exc:
-            # Imported here: the warehouse package (Arrow) is loaded only by commands using it.
-            from .warehouse.base import WarehouseBusy
-
-            if not isinstance(exc, WarehouseBusy):
-                raise
-            print(f"busy: {exc}", file=sys.stderr)
-            raise typer.Exit(5) from None
 
     # Commands first, then groups: the order Typer lists them in.
     lazy_commands = (

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
+import listrak_sync
 from listrak_sync.cli import app
+from listrak_sync.errors import RunsFailed
 from listrak_sync.warehouse import Warehouse
 
 
@@ -45,3 +48,15 @@ def test_missing_required_data_set_exits_non_zero(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert "products" in result.output
+
+
+def test_a_failed_required_data_set_fails_the_library_call(tmp_path: Path) -> None:
+    report = listrak_sync.export(
+        None, ["products"], warehouse=str(tmp_path / "empty.duckdb"), out=tmp_path / "out"
+    )
+    assert report.failed
+    assert report.exit_code == 1
+    with pytest.raises(RunsFailed) as raised:
+        report.raise_for_status()
+    assert "products failed" in str(raised.value)
+    assert any(line.startswith("products: ") for line, _ in raised.value.report())

@@ -16,14 +16,12 @@ from rich.syntax import Syntax
 from rich.table import Table
 
 from ..masking import mask_row
-from ..project.cli import ProjectOption, print_problems
+from ..project.cli import ProjectOption
 from ..project.connection import open_warehouse
 from ..project.destinations import EmailDestination, SmsDestination
 from ..project.loader import Project, load_project
-from ..project.problems import ProjectError
-from ..warehouse import Warehouse, WarehouseError
+from ..warehouse import Warehouse
 from .campaigns import STATUSES, AudienceUnit, CampaignAudience
-from .errors import AudienceError
 from .insights import segment_insights
 from .segments import SegmentResolver
 
@@ -49,23 +47,13 @@ AsOfOption = Annotated[
 def _session(
     project_dir: Path, *, need_warehouse: bool = True
 ) -> Iterator[tuple[Project, Warehouse | None]]:
-    """Load the project (and open its warehouse); turn our errors into messages and exit 1."""
+    """Load the project (and open its warehouse); errors are shown by cli.py."""
     warehouse: Warehouse | None = None
     try:
         project = load_project(project_dir)
         if need_warehouse:
             warehouse = open_warehouse(project, read_only=True)  # previews share the file
         yield project, warehouse
-    except ProjectError as exc:
-        print_problems(exc.problems)
-        raise typer.Exit(1) from None
-    except AudienceError as exc:
-        for issue in exc.issues:
-            errors.print(f"[bold red]error[/]: {issue}", highlight=False)
-        raise typer.Exit(1) from None
-    except WarehouseError as exc:
-        errors.print(f"[bold red]warehouse error[/]: {exc}", highlight=False)
-        raise typer.Exit(1) from None
     finally:
         if warehouse is not None:
             warehouse.close()

@@ -8,7 +8,9 @@ file:line:column.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from ..errors import ListrakSyncError
 
 __all__ = ["AudienceError", "Issue"]
 
@@ -31,9 +33,14 @@ class Issue:
         return f"{text} (hint: {self.hint})" if self.hint else text
 
 
-class AudienceError(Exception):
+class AudienceError(ListrakSyncError):
     """A segment or campaign that cannot be compiled; carries every issue found."""
 
     def __init__(self, issues: Iterable[Issue]) -> None:
         self.issues = list(issues)
         super().__init__("; ".join(str(i) for i in self.issues) or "invalid audience")
+
+    def report(self) -> list[tuple[str, str | None]]:
+        if not self.issues:
+            return super().report()
+        return [(str(replace(issue, hint=None)), issue.hint) for issue in self.issues]

@@ -19,6 +19,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from ..errors import ListrakSyncError
+
 __all__ = [
     "MAX_DEPTH",
     "MESSAGE_TYPES",
@@ -37,7 +39,7 @@ _OBJECTS = ("properties", "traits", "context", "integrations")
 _DATES = ("timestamp", "sentAt", "originalTimestamp")
 
 
-class IntakeError(Exception):
+class IntakeError(ListrakSyncError):
     """A refused request: HTTP status and a message naming every problem."""
 
     def __init__(self, status: int, message: str, problems: list[str] | None = None) -> None:

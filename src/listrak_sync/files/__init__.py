@@ -1,5 +1,8 @@
 """Customers, products, orders and order items to Listrak: validated CSV files (local folder or
-SFTP) and the Data Import API."""
+SFTP) and the Data Import API.
+
+Section numbers in this package's comments (§1.2, §4.1 rule 7 ...) are those of the schema
+document, docs/explanation/listrak-data-files.md."""
 
 from typing import TYPE_CHECKING
 

@@ -3,34 +3,25 @@
 With a project (``--project``, default the current folder when it holds ``listrak-sync.yml``)
 the ``listrak_files`` or ``listrak_data`` destination, the warehouse, the credentials and the
 Listrak hosts come from it, and the options below override them. Without one, the options alone
-say what to do.
+say what to do. A renderer of ``listrak_sync.export`` (api/_export.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-from contextlib import ExitStack
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO, Literal
+from typing import Annotated, Any
 
 import typer
-from pydantic import SecretStr, ValidationError
+from pydantic import SecretStr
 from rich.console import Console
 from rich.table import Table
 
-from ..listrak import ClientSettings, Credentials, ListrakClient, ListrakError
-from ..project.cli import print_problems
-from ..project.connection import open_warehouse
-from ..project.loader import CONFIG_FILE, Project, load_project
-from ..project.problems import ProjectError
-from ..warehouse import Warehouse, WarehouseError, connect
-from .config import ListrakDataDestination, ListrakFilesDestination, SftpTarget
-from .export import DatasetReport, Exporter, ExportError, ExportReport
-from .sftp import SftpError
-from .targets import choose_destination, data_client, project_sftp, spool_path, with_rules
+from ..api import ExportOptions, ExportTarget
+from ..api import export as run_export
+from ..files.export import DatasetReport, ExportReport
+from ..project.loader import CONFIG_FILE
 
 __all__ = ["export"]
 
@@ -38,7 +29,7 @@ console = Console(stderr=True)  # errors and notes
 results = Console()  # what was delivered: stdout
 
 DEFAULT_SECRET_ENV = "LISTRAK_DATA_CLIENT_SECRET"
-Target = Literal["dir", "sftp", "api"]
+Target = ExportTarget
 
 # Like `validate`'s and `sync`'s --project, but None when not given: then a folder without a
 # project file means "options only" rather than an error.
@@ -121,31 +112,6 @@ def _show(report: ExportReport, as_json: bool = False) -> None:
             console.print(f"    e.g. {issue}", markup=False)
 
 
-@dataclass
-class _Plan:
-    """What one export run uses, resolved before any data is read: a bad credential or a
-    missing destination fails the run before a file is written."""
-
-    destination: ListrakFilesDestination | ListrakDataDestination
-    warehouse: str | None  # None: the project's
-    sftp: SftpTarget | None = None
-    client: tuple[ClientSettings, Credentials] | None = None
-
-
-@dataclass
-class _Options:
-    """The command line's choices; None means "not given" (the project's value, or default)."""
-
-    to: Target
-    destination: str | None
-    warehouse: str | None
-    rules: dict[str, Any]  # ValidationRules / destination fields
-    sftp: dict[str, Any]  # host, port, known_hosts, remote_dir
-    sftp_login: dict[str, Any] | None
-    api_url: str | None
-    api_login: tuple[str, SecretStr] | None
-
-
 def export(
     datasets: list[str] = typer.Argument(
         None, help="customers, products, orders, order_items (default: all configured)"
@@ -198,141 +164,29 @@ def export(
     credentials and Listrak hosts are used; the options override them."""
     if (key or password_env) and not user:
         raise typer.BadParameter("--key and --password-env go with --user")
-    rules: dict[str, Any] = {"source_timezone": source_timezone}
-    if to != "api":
-        rules["date_format"] = date_format
-    options = _Options(
-        to=to,
-        destination=destination,
-        warehouse=warehouse,
-        rules=rules,
+    options = ExportOptions(
+        date_format=date_format,
+        source_timezone=source_timezone,
         sftp={"host": host, "port": port, "known_hosts": known_hosts, "remote_dir": remote_dir},
         sftp_login=_sftp_login(user, key, password_env) if user else None,
         api_url=api_url,
         api_login=_api_login(client_id, client_secret_env) if client_id else None,
     )
-    loaded = _load(project)
-    try:
-        plan = _standalone(options) if loaded is None else _from_project(loaded, options)
-    except ProjectError as exc:
-        print_problems(exc.problems)
-        raise typer.Exit(1) from None
-    except ValidationError as exc:
-        console.print(f"[red]invalid option:[/red] {exc.errors()[0]['msg']}")
-        raise typer.Exit(2) from None
-    report = _run(plan, loaded, to, datasets or [], out, errors_file)
+    if project is None and Path(CONFIG_FILE).is_file():
+        project = Path(".")  # without --project, the current folder's project if it has one
+    report = run_export(
+        project,
+        datasets or [],
+        to=to,
+        out=out,
+        destination=destination,
+        options=options,
+        warehouse=warehouse,
+        errors_file=errors_file,
+    )
     _show(report, as_json)
-    if report.failed:
-        raise typer.Exit(1)
-
-
-def _open(plan: _Plan, project: Project | None) -> Warehouse:
-    if plan.warehouse is not None or project is None:
-        return connect(plan.warehouse or "warehouse.duckdb")
-    return open_warehouse(project, read_only=True)  # an export only reads
-
-
-def _run(
-    plan: _Plan,
-    project: Project | None,
-    to: Target,
-    names: list[str],
-    out: Path,
-    errors_file: Path | None,
-) -> ExportReport:
-    with ExitStack() as stack:
-        sink: BinaryIO | None = None
-        if errors_file is not None:
-            sink = stack.enter_context(errors_file.open("wb"))
-        try:
-            wh = stack.enter_context(_open(plan, project))
-        except ProjectError as exc:
-            print_problems(exc.problems)
-            raise typer.Exit(1) from None
-        except WarehouseError as exc:
-            console.print(f"[red]warehouse:[/red] {exc}")
-            raise typer.Exit(1) from None
-        exporter = Exporter(wh, plan.destination, errors_file=sink)
-        try:
-            if to == "dir":
-                return exporter.write_dir(names, out)
-            if to == "sftp":
-                assert plan.sftp is not None
-                return asyncio.run(exporter.upload(names, plan.sftp))
-            assert plan.client is not None
-            return asyncio.run(_send(exporter, names, *plan.client))
-        except (ExportError, SftpError, ListrakError) as exc:
-            console.print(f"[red]export failed:[/red] {exc}")
-            raise typer.Exit(1) from None
-
-
-def _load(folder: Path | None) -> Project | None:
-    """The project in ``folder``; without ``--project``, the current folder's if it has one."""
-    if folder is None and not Path(CONFIG_FILE).is_file():
-        return None
-    try:
-        return load_project(folder or Path("."))
-    except ProjectError as exc:
-        print_problems(exc.problems)
-        raise typer.Exit(1) from None
-
-
-def _from_project(project: Project, options: _Options) -> _Plan:
-    to = options.to
-    kind: Literal["listrak_files", "listrak_data"] = (
-        "listrak_data" if to == "api" else "listrak_files"
-    )
-    name, found = choose_destination(project, kind, options.destination)
-    rules = dict(options.rules)
-    if isinstance(found, ListrakFilesDestination) and found.spool_dir is not None:
-        rules["spool_dir"] = spool_path(project, found)
-    plan = _Plan(with_rules(found, rules), options.warehouse)
-    if to == "sftp":
-        assert isinstance(found, ListrakFilesDestination)
-        plan.sftp = project_sftp(project, name, found, options.sftp, options.sftp_login)
-    elif to == "api":
-        assert isinstance(found, ListrakDataDestination)
-        plan.client = data_client(
-            project, name, found, api_url=options.api_url, login=options.api_login
-        )
-    return plan
-
-
-def _standalone(options: _Options) -> _Plan:
-    """Options only (no project): defaults for everything not given."""
-    given = {key: value for key, value in options.rules.items() if value is not None}
-    if options.to == "api":
-        data = ListrakDataDestination(**given)
-        return _Plan(data, options.warehouse, client=_client(data, options))
-    plan = _Plan(ListrakFilesDestination(**given), options.warehouse)
-    if options.to == "sftp":
-        if options.sftp_login is None:
-            raise typer.BadParameter("--to sftp needs --user (or a project)")
-        where = {key: value for key, value in options.sftp.items() if value is not None}
-        try:
-            plan.sftp = SftpTarget(**where, **options.sftp_login)
-        except ValidationError as exc:
-            raise typer.BadParameter(str(exc.errors()[0]["msg"])) from None
-    return plan
-
-
-def _client(
-    destination: ListrakDataDestination, options: _Options
-) -> tuple[ClientSettings, Credentials]:
-    if options.api_login is None:
-        raise typer.BadParameter("--to api needs --client-id (or a project)")
-    batches = {
-        "data_max_records": destination.batch_records,
-        "data_max_body_bytes": destination.batch_bytes,
-    }
-    url = options.api_url
-    settings = (
-        ClientSettings.for_base_url(url, **batches)
-        if url
-        else ClientSettings.model_validate(batches)
-    )
-    client_id, secret = options.api_login
-    return settings, Credentials(client_id=client_id, client_secret=secret)
+    if report.exit_code:
+        raise typer.Exit(report.exit_code)
 
 
 def _sftp_login(user: str, key: Path | None, password_env: str | None) -> dict[str, Any]:
@@ -351,10 +205,3 @@ def _api_login(client_id: str, secret_env: str | None) -> tuple[str, SecretStr]:
     secret = _secret(secret_env or DEFAULT_SECRET_ENV)
     assert secret is not None
     return client_id, secret
-
-
-async def _send(
-    exporter: Exporter, names: list[str], settings: ClientSettings, credentials: Credentials
-) -> ExportReport:
-    async with ListrakClient(data=credentials, settings=settings) as client:
-        return await exporter.send(names, client.data)

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..errors import ExitCode, ListrakSyncError, RunsFailed
 from ..listrak import DataApi
 from ..warehouse.base import Warehouse, WarehouseError
 from .api import OrderJoin, api_batch, to_records
@@ -44,7 +45,7 @@ _NEEDED: dict[DatasetName, tuple[tuple[str, ...], ...]] = {
 }
 
 
-class ExportError(Exception):
+class ExportError(ListrakSyncError):
     """A data set could not be produced (missing table, bad query, unusable mapping)."""
 
 
@@ -78,6 +79,21 @@ class ExportReport:
     @property
     def failed(self) -> bool:
         return any(d.error is not None and d.required for d in self.datasets)
+
+    @property
+    def exit_code(self) -> int:
+        """The command line's exit code: 1 when a required data set failed, else 0."""
+        return ExitCode.ERROR if self.failed else ExitCode.OK
+
+    def raise_for_status(self) -> ExportReport:
+        """Raise ``RunsFailed`` naming each failed required data set; else return the report."""
+        if self.failed:
+            failed = [d for d in self.datasets if d.error is not None and d.required]
+            raise RunsFailed(
+                f"export to {self.target}: " + ", ".join(f"{d.dataset} failed" for d in failed),
+                [f"{d.dataset}: {d.error}" for d in failed],
+            )
+        return self
 
 
 class Exporter:

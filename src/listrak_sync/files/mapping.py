@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping
 
 import pyarrow as pa
 
+from ..errors import ListrakSyncError
 from .config import DatasetSource
 from .schemas import Dataset
 
@@ -57,7 +58,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 
 
-class MappingError(ValueError):
+class MappingError(ListrakSyncError, ValueError):
     """A mapping names a Listrak or source column that does not exist."""
 
 

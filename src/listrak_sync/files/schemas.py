@@ -1,6 +1,6 @@
 """Listrak's four import data sets: columns, types, limits and how each maps to the Data API.
 
-Restated from ../shared/listrak-file-schemas.md (§2, §3). Every column carries where its name
+Restated from docs/explanation/listrak-data-files.md (§2, §3). Every column carries where its name
 came from: ``seen`` means Listrak's schema page printed the column name; ``inferred`` means the
 page showed the attribute (type, length, example) but not the column name, which we derive by
 lowercasing the Data API field name, as every visible name does. Columns past the point where

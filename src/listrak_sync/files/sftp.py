@@ -24,6 +24,7 @@ from typing import Any
 
 import asyncssh
 
+from ..errors import ListrakSyncError
 from .config import SftpTarget
 from .local import partial_name
 
@@ -32,7 +33,7 @@ __all__ = ["HostKeyError", "SftpAuthError", "SftpError", "Upload", "upload_files
 log = logging.getLogger(__name__)
 
 
-class SftpError(Exception):
+class SftpError(ListrakSyncError):
     """An upload failed; the message names host and file, never a secret."""
 
 

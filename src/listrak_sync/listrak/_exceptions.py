@@ -7,14 +7,19 @@
     ├── TransportError           no answer: connection refused or dropped, timeout (.maybe_applied,
     │   │                        .reason, .url)
     │   └── Unreachable          nothing ever answered at the URL: not started, or a wrong URL
-    ├── AuthError                401/403, or the token endpoint refused the credentials
-    ├── NotFound                 404: ERROR_UNABLE_TO_LOCATE_RESOURCE, ERROR_UNKNOWN_ROUTE, ...
-    ├── RateLimited              429 after the retries ran out (.retry_after)
-    ├── ServerError              5xx after the retries ran out (.maybe_applied)
-    ├── ListrakApiError          any other error answer (400 ERROR_INVALID_PARAMETER, ...)
-    └── ImportError_             a bulk import did not finish well (.import_file_id)
-        ├── ImportTimeout        status polling gave up before the import finished
-        └── ImportFailed         the import ended in a failed state
+    └── ListrakResponseError     Listrak answered, and the answer was an error
+        ├── AuthError            401/403, or the token endpoint refused the credentials
+        ├── NotFound             404: ERROR_UNABLE_TO_LOCATE_RESOURCE, ERROR_UNKNOWN_ROUTE, ...
+        ├── RateLimited          429 after the retries ran out (.retry_after)
+        ├── ServerError          5xx after the retries ran out (.maybe_applied)
+        ├── ListrakApiError      any other error answer (400 ERROR_INVALID_PARAMETER, ...)
+        └── BulkImportError      a bulk import did not finish well (.import_file_id)
+            ├── ImportTimeout    status polling gave up before the import finished
+            └── ImportFailed     the import ended in a failed state
+
+``ListrakError`` is a ``listrak_sync.errors.ListrakSyncError`` (exit code 1). As httpx separates
+``HTTPStatusError`` from ``TransportError``, ``ListrakResponseError`` gathers the errors that came
+with an answer from Listrak, and ``TransportError`` the ones that did not.
 
 Messages name the operation, method and full path (``/sms/v1/...``), never a header, a body, a
 token or a secret, and email addresses and phone numbers in them are masked, so an exception is
@@ -26,16 +31,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import ListrakSyncError
 from ..masking import mask_text
 
 __all__ = [
     "AuthError",
+    "BulkImportError",
     "ConfigurationError",
-    "ImportError_",
     "ImportFailed",
     "ImportTimeout",
     "ListrakApiError",
     "ListrakError",
+    "ListrakResponseError",
     "NotFound",
     "RateLimited",
     "RequestTooLarge",
@@ -45,7 +52,7 @@ __all__ = [
 ]
 
 
-class ListrakError(Exception):
+class ListrakError(ListrakSyncError):
     """Base of every error the client raises."""
 
     def __init__(
@@ -106,15 +113,19 @@ class Unreachable(TransportError):
     budget an outage of a server that did answer gets."""
 
 
-class AuthError(ListrakError):
+class ListrakResponseError(ListrakError):
+    """Listrak answered, and the answer was an error: ``status`` and ``code`` say which."""
+
+
+class AuthError(ListrakResponseError):
     """Credentials or token refused (after token refreshes and replays)."""
 
 
-class NotFound(ListrakError):
+class NotFound(ListrakResponseError):
     """The resource (list, contact, import, route) does not exist."""
 
 
-class RateLimited(ListrakError):
+class RateLimited(ListrakResponseError):
     """Listrak's leaky bucket kept answering 429 until the retries ran out."""
 
     def __init__(self, message: str, *, retry_after: float | None = None, **context: Any) -> None:
@@ -122,7 +133,7 @@ class RateLimited(ListrakError):
         super().__init__(message, **context)
 
 
-class ServerError(ListrakError):
+class ServerError(ListrakResponseError):
     """A 5xx answer. ``maybe_applied`` is false only for 502/503, which never reach the API."""
 
     def __init__(self, message: str, *, maybe_applied: bool = True, **context: Any) -> None:
@@ -130,7 +141,7 @@ class ServerError(ListrakError):
         super().__init__(message, **context)
 
 
-class ListrakApiError(ListrakError):
+class ListrakApiError(ListrakResponseError):
     """Any other error answer; ``code`` says which (ERROR_PHONE_NUMBER_FOUND, ...)."""
 
 
@@ -145,7 +156,7 @@ class RequestTooLarge(ListrakApiError):
         super().__init__(message, **context)
 
 
-class ImportError_(ListrakError):
+class BulkImportError(ListrakResponseError):
     """A bulk import did not finish well."""
 
     def __init__(self, message: str, *, import_file_id: int, **context: Any) -> None:
@@ -153,9 +164,9 @@ class ImportError_(ListrakError):
         super().__init__(message, **context)
 
 
-class ImportTimeout(ImportError_):
+class ImportTimeout(BulkImportError):
     """Polling the import's status gave up before it reached a final state."""
 
 
-class ImportFailed(ImportError_):
+class ImportFailed(BulkImportError):
     """The import reached a failed state."""

@@ -31,13 +31,11 @@ ProjectOption = Annotated[
 
 
 def print_problems(problems: list[Problem]) -> None:
-    """One line per problem (``file:line:col: message``), hints dimmed below; on stderr."""
-    for problem in problems:
-        errors.print(
-            f"[bold red]{problem.location()}[/]: {problem.message}", highlight=False, soft_wrap=True
-        )
-        if problem.hint:
-            errors.print(f"    [dim]hint: {problem.hint}[/]", highlight=False, soft_wrap=True)
+    """One line per problem (``error: file:line:col: message``), hints dimmed below; on stderr,
+    exactly as ``sync`` and ``plan`` print the problems that stop them (cli.py)."""
+    from ..cli import print_error
+
+    print_error(ProjectError(problems))
 
 
 def validate(

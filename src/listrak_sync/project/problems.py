@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import ListrakSyncError
+
 __all__ = [
     "EnvironmentProblem",
     "Problem",
@@ -43,12 +45,15 @@ class Problem:
         return f"{text} (hint: {self.hint})" if self.hint else text
 
 
-class ProjectError(Exception):
+class ProjectError(ListrakSyncError):
     """A project that cannot be used; carries every problem found, in file order."""
 
     def __init__(self, problems: Iterable[Problem]) -> None:
         self.problems = sorted(problems)
         super().__init__("\n".join(str(p) for p in self.problems) or "invalid project")
+
+    def report(self) -> list[tuple[str, str | None]]:
+        return [(f"{p.location()}: {p.message}", p.hint) for p in self.problems]
 
     @classmethod
     def single(
@@ -89,11 +94,9 @@ def read_text(path: Path, *, what: str = "file") -> str:
         ) from None
 
 
-class EnvironmentProblem(Exception):
+class EnvironmentProblem(ListrakSyncError):
     """The machine refused a file operation (read-only folder, full disk, no permission): one
     line naming the path, a hint, and exit code 1, never a traceback."""
-
-    exit_code = 1
 
     def __init__(self, message: str, hint: str | None = None) -> None:
         self.message = message

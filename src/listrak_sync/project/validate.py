@@ -22,7 +22,7 @@ from .problems import Problem, ProjectError
 from .secrets import credential_problems
 from .yaml_marks import Path, Position
 
-__all__ = ["sql_position", "validate_project", "warehouse_problems"]
+__all__ = ["check_project", "sql_position", "validate_project", "warehouse_problems"]
 
 
 def validate_project(
@@ -36,7 +36,23 @@ def validate_project(
         project = load_project(root)
     except ProjectError as exc:
         return None, exc.problems
-    problems = reference_problems(project) + credential_problems(project)
+    return project, check_project(project, warehouse=warehouse, check_warehouse=check_warehouse)
+
+
+def check_project(
+    project: Project,
+    *,
+    warehouse: Warehouse | None = None,
+    check_warehouse: bool = True,
+    check_credentials: bool = True,
+) -> list[Problem]:
+    """Every problem in a loaded project (``validate``'s checks), in file order.
+
+    ``warehouse`` is used instead of opening the project's (read-only) when given;
+    ``check_credentials=False`` skips the credentials (for a caller that brings its client)."""
+    problems = reference_problems(project)
+    if check_credentials:
+        problems += credential_problems(project)
     if check_warehouse:
         owned = warehouse is None
         try:
@@ -50,7 +66,7 @@ def validate_project(
             finally:
                 if owned:
                     warehouse.close()
-    return project, sorted(set(problems))
+    return sorted(set(problems))
 
 
 def warehouse_problems(project: Project, warehouse: Warehouse) -> list[Problem]:

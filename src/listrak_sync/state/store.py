@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from ..errors import ExitCode, ListrakSyncError
 from .sqlite import WalDatabase
 
 __all__ = [
@@ -90,8 +91,10 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-class LockHeld(RuntimeError):
+class LockHeld(ListrakSyncError):
     """Another live run holds the resource (e.g. the same SMS list)."""
+
+    exit_code = ExitCode.LOCK_HELD
 
     def __init__(
         self, resource: str, run_id: str, host: str, pid: int, since: str | None = None

@@ -4,7 +4,7 @@
 """
 
 from .destination import Effect, StepGroup, StepResult, SyncDestination, effect_rows
-from .engine import plan_campaign, sync_campaign
+from .engine import plan_campaign, sync_campaign, sync_campaign_async
 from .errors import SyncError
 from .options import SyncOptions
 from .registry import register
@@ -26,4 +26,5 @@ __all__ = [
     "plan_campaign",
     "register",
     "sync_campaign",
+    "sync_campaign_async",
 ]

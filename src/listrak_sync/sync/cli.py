@@ -1,8 +1,10 @@
 """``listrak-sync plan CAMPAIGN``, ``listrak-sync sync CAMPAIGN`` and ``listrak-sync runs [ID]``.
 
-Exit codes of ``sync`` (the worst audience unit decides): 0 succeeded or nothing to do, 1 error
-(project, warehouse, Listrak, failed run), 2 bad command line, 3 partial (row failures
-recorded, retried next run), 4 refused by the removal guard, 5 another run holds the lock.
+Renderers of ``listrak_sync.plan`` and ``listrak_sync.sync`` (api/_campaigns.py). The worst
+audience unit decides the exit code of ``sync`` (the table is ``errors.ExitCode``): 0 succeeded
+or nothing to do, 1 error (project, warehouse, Listrak, failed run), 2 bad command line, 3
+partial (row failures recorded, retried next run), 4 refused by the removal guard, 5 another run
+holds the lock.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-import pyarrow as pa
 import typer
 from rich.console import Console
 from rich.progress import (
@@ -29,19 +30,15 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from ..audiences.errors import AudienceError
+from .. import api
+from ..api import SyncResult
+from ..errors import ListrakSyncError
 from ..masking import mask_text
-from ..project.cli import ProjectOption, print_problems
-from ..project.connection import open_warehouse
+from ..project.cli import ProjectOption
 from ..project.loader import load_project
-from ..project.problems import ProjectError
 from ..records import print_records
-from ..state import Run, StateStore
-from ..warehouse import WarehouseError
-from .engine import plan_campaign, sync_campaign
-from .errors import SyncError
-from .options import SyncOptions
-from .report import Reporter, UnitOutcome, worst_exit
+from ..state import Run
+from .report import Reporter, UnitOutcome
 from .workspace import Workspace
 
 __all__ = ["sync_app"]
@@ -79,29 +76,10 @@ def _client_settings() -> dict[str, Any]:
     try:
         value = json.loads(raw)
     except ValueError:
-        errors.print(f"[bold red]error[/]: {CLIENT_SETTINGS_ENV} is not JSON")
-        raise typer.Exit(1) from None
+        raise ListrakSyncError(f"{CLIENT_SETTINGS_ENV} is not JSON") from None
     if not isinstance(value, dict):
-        errors.print(f"[bold red]error[/]: {CLIENT_SETTINGS_ENV} must be a JSON object")
-        raise typer.Exit(1)
+        raise ListrakSyncError(f"{CLIENT_SETTINGS_ENV} must be a JSON object")
     return value
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    """Our errors become messages and exit code 1."""
-    try:
-        yield
-    except ProjectError as exc:
-        print_problems(exc.problems)
-        raise typer.Exit(1) from None
-    except AudienceError as exc:
-        for issue in exc.issues:
-            errors.print(f"[bold red]error[/]: {issue}", highlight=False)
-        raise typer.Exit(1) from None
-    except (SyncError, WarehouseError) as exc:
-        errors.print(f"[bold red]error[/]: {exc}", highlight=False)
-        raise typer.Exit(1) from None
 
 
 class _Bars(Reporter):
@@ -150,10 +128,6 @@ def _reporter(quiet: bool) -> Iterator[Reporter]:
         yield _Bars(progress)
 
 
-def _options(**values: Any) -> SyncOptions:
-    return SyncOptions(client=_client_settings(), **values)
-
-
 @sync_app.command("plan")
 def plan(
     campaign: CampaignArgument,
@@ -167,17 +141,17 @@ def plan(
     """What a sync would do, per destination: counts, steps, sample rows. Nothing is sent.
 
     Reads the last snapshot, or (first run, --full) what Listrak holds."""
-    with _errors():
-        loaded = load_project(project)
-        with _reporter(as_json) as reporter:
-            outcomes = plan_campaign(
-                loaded,
-                campaign,
-                _options(full=full, dry_run=True, destinations=tuple(destination or ())),
-                reporter,
-                as_of=as_of.date() if as_of else None,
-            )
-    _finish(campaign, outcomes, as_json, planning=True, show_pii=show_pii)
+    with _reporter(as_json) as reporter:
+        result = api.plan(
+            project,
+            campaign,
+            full=full,
+            destinations=destination or (),
+            as_of=as_of.date() if as_of else None,
+            client_settings=_client_settings(),
+            reporter=reporter,
+        )
+    _finish(result, as_json, show_pii=show_pii)
 
 
 @sync_app.command("sync")
@@ -201,45 +175,29 @@ def sync(
     """Bring each destination of CAMPAIGN in step with its audience (resuming a killed run).
 
     Exit codes: 0 ok, 1 error, 2 usage, 3 partial (row failures), 4 removal guard, 5 locked."""
-    with _errors():
-        loaded = load_project(project)
-        with _reporter(as_json) as reporter:
-            outcomes = sync_campaign(
-                loaded,
-                campaign,
-                _options(
-                    dry_run=dry_run,
-                    full=full,
-                    allow_large_removal=allow_large_removal,
-                    destinations=tuple(destination or ()),
-                ),
-                reporter,
-                as_of=as_of.date() if as_of else None,
-            )
-    _finish(campaign, outcomes, as_json, planning=dry_run, show_pii=show_pii)
+    with _reporter(as_json) as reporter:
+        result = api.sync(
+            project,
+            campaign,
+            dry_run=dry_run,
+            full=full,
+            allow_large_removal=allow_large_removal,
+            destinations=destination or (),
+            as_of=as_of.date() if as_of else None,
+            client_settings=_client_settings(),
+            reporter=reporter,
+        )
+    _finish(result, as_json, show_pii=show_pii)
 
 
-def _finish(
-    campaign: str,
-    outcomes: list[UnitOutcome],
-    as_json: bool,
-    *,
-    planning: bool,
-    show_pii: bool = False,
-) -> None:
-    code = worst_exit(outcomes)
+def _finish(result: SyncResult, as_json: bool, *, show_pii: bool = False) -> None:
     if as_json:
-        document = {
-            "campaign": campaign,
-            "exit_code": code,
-            "units": [o.as_dict() for o in outcomes],
-        }
-        console.print_json(json.dumps(document, default=str))
+        console.print_json(json.dumps(result.as_dict(), default=str))
     else:
-        for outcome in outcomes:
-            _print_unit(outcome, planning=planning, show_pii=show_pii)
-    if code:
-        raise typer.Exit(code)
+        for outcome in result.units:
+            _print_unit(outcome, planning=result.planned, show_pii=show_pii)
+    if result.exit_code:
+        raise typer.Exit(result.exit_code)
 
 
 _STATUS_STYLE = {
@@ -397,48 +355,27 @@ def runs(
     show_pii: ShowPiiOption = False,
 ) -> None:
     """Run history (latest first), or one run: counts, imports, row outcomes."""
-    with _errors():
-        loaded = load_project(project)
-        workspace = Workspace.in_project(loaded.root)
-        if not workspace.state_path.exists():
+    loaded = load_project(project)
+    if unlock is not None:
+        removed = api.unlock(loaded, unlock)
+        console.print(f"{unlock}: {'unlocked' if removed else 'was not locked'}")
+        return
+    if run_id is None:
+        found = api.runs(loaded, limit=limit)
+        if not found and not Workspace.in_project(loaded.root).state_path.exists():
             errors.print("no runs yet (the state store does not exist)")
-            raise typer.Exit(0 if run_id is None else 1)
-        with StateStore(workspace.state_path) as store:
-            if unlock is not None:
-                removed = store.force_unlock(unlock)
-                console.print(f"{unlock}: {'unlocked' if removed else 'was not locked'}")
-                return
-            if run_id is None:
-                _list_runs(store, limit, as_json)
-                return
-            try:
-                run = store.run(run_id)
-            except KeyError:
-                errors.print(f"[bold red]error[/]: no run {run_id!r}")
-                raise typer.Exit(1) from None
-            if abandon:
-                if run.status in ("succeeded", "partial", "refused"):
-                    errors.print(
-                        f"[bold red]error[/]: run {run_id} is {run.status}, not unfinished"
-                    )
-                    raise typer.Exit(1)
-                store.finish_run(
-                    run_id,
-                    "interrupted",
-                    run.counts,
-                    error="abandoned by hand; imports it sent stay applied in Listrak",
-                    details={"resumable": False},
-                )
-                workspace.remove_run_dir(run_id)
-                console.print(f"run {run_id} abandoned")
-                return
-            if export is not None:
-                rows = _outcome_table(store, run_id)
-                with open_warehouse(loaded) as warehouse:
-                    warehouse.write(export, rows, mode="append")
-                console.print(f"appended {rows.num_rows:,} row outcomes to {export}")
-                return
-            _show_run(store, run, outcomes, as_json, show_pii=show_pii)
+            return
+        _list_runs(found, as_json)
+        return
+    if abandon:
+        api.abandon_run(loaded, run_id)
+        console.print(f"run {run_id} abandoned")
+        return
+    if export is not None:
+        count = api.export_outcomes(loaded, run_id, export)
+        console.print(f"appended {count:,} row outcomes to {export}")
+        return
+    _show_run(api.run_detail(loaded, run_id, outcomes=outcomes), as_json, show_pii=show_pii)
 
 
 def _run_dict(run: Run) -> dict[str, Any]:
@@ -454,8 +391,7 @@ def _run_dict(run: Run) -> dict[str, Any]:
     }
 
 
-def _list_runs(store: StateStore, limit: int, as_json: bool) -> None:
-    found = store.runs(limit=limit)
+def _list_runs(found: list[Run], as_json: bool) -> None:
     if as_json:
         console.print_json(json.dumps([_run_dict(r) for r in found]))
         return
@@ -494,12 +430,9 @@ def _step_summary(result: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def _show_run(
-    store: StateStore, run: Run, limit: int, as_json: bool, *, show_pii: bool = False
-) -> None:
-    steps = store.steps(run.run_id)
-    counts = store.outcome_counts(run.run_id)
-    listed = store.outcomes(run.run_id, limit=limit)
+def _show_run(detail: api.RunDetail, as_json: bool, *, show_pii: bool = False) -> None:
+    run, steps = detail.run, detail.steps
+    counts, listed = detail.outcome_counts, detail.outcomes
     if as_json:
         document = {
             **_run_dict(run),
@@ -557,16 +490,3 @@ def _show_run(
                 _pii(outcome.reason or "", show_pii),
             )
         console.print(table)
-
-
-def _outcome_table(store: StateStore, run_id: str) -> pa.Table:
-    rows = store.outcomes(run_id)
-    return pa.table(
-        {
-            "run_id": pa.array([run_id] * len(rows), pa.string()),
-            "key": pa.array([r.key for r in rows], pa.string()),
-            "outcome": pa.array([r.outcome for r in rows], pa.string()),
-            "field": pa.array([r.field for r in rows], pa.string()),
-            "reason": pa.array([r.reason for r in rows], pa.string()),
-        }
-    )

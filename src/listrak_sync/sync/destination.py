@@ -8,83 +8,21 @@ steps, and applies one step at a time. See docs/explanation/sync-engine.md.
 from __future__ import annotations
 
 import abc
-import enum
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import pyarrow as pa
 
 from ..audiences.campaigns import AudienceUnit
 from ..state import Step
+from .steps import ROW_SCHEMA, Effect, StepGroup, StepResult, effect_rows
 
 if TYPE_CHECKING:
     from .context import RunContext
 
-__all__ = ["Effect", "StepGroup", "StepResult", "SyncDestination", "effect_rows"]
-
-
-class Effect(enum.StrEnum):
-    """What a step did to one row; decides the row's place in the next snapshot."""
-
-    ADDED = "added"  # applied, and this destination put the contact on the list (owns it)
-    APPLIED = "applied"  # applied
-    # Refused for good (unsubscribed, opted out, banned, a value its field refuses; see
-    # refusals.py): counted, reported, not sent again until the row's data changes.
-    DECLINED = "declined"
-    FAILED = "failed"  # not applied for a passing reason: recorded, retried next run
-    ABSENT = "absent"  # the contact is not on the list (any more): dropped from the snapshot
-
-
-@dataclass(frozen=True)
-class StepGroup:
-    """Plan rows a kind of step takes: every row matching ``where`` (SQL over the plan
-    columns) that no earlier group took, cut into parts of at most ``max_rows`` rows and about
-    ``max_bytes`` bytes of CSV. Each part is one step, ``{kind}-{part:04d}``."""
-
-    kind: str
-    where: str
-    max_rows: int = 250_000
-    max_bytes: int = 180_000_000
-    removes: bool = False  # counts toward the removal guard
-
-
-@dataclass(frozen=True)
-class StepResult:
-    """A finished step. ``rows`` (columns ``key, effect, result, reason``, optionally
-    ``state`` and ``field``) lists per-row outcomes; rows of the step it does not list get
-    ``default`` and ``default_result``."""
-
-    summary: dict[str, Any]
-    rows: pa.Table | None = None
-    default: Effect | None = None
-    default_result: str | None = None
-
-
-ROW_SCHEMA = pa.schema(
-    [
-        ("key", pa.string()),
-        ("effect", pa.string()),
-        ("result", pa.string()),
-        ("reason", pa.string()),
-        ("state", pa.string()),
-        ("field", pa.string()),  # the field a refusal is about (an attribute's profile field)
-    ]
-)
-
-
-def effect_rows(
-    keys: list[str],
-    effects: list[str],
-    results: list[str],
-    reasons: list[str | None],
-    fields: list[str | None] | None = None,
-) -> pa.Table:
-    """A ``StepResult.rows`` table from parallel lists."""
-    nothing = [None] * len(keys)
-    return pa.table(
-        [keys, effects, results, reasons, nothing, fields or nothing], schema=ROW_SCHEMA
-    )
+# The step types live in steps.py (plan.py needs them without this contract); they are
+# re-exported here for destinations written against this module.
+__all__ = ["ROW_SCHEMA", "Effect", "StepGroup", "StepResult", "SyncDestination", "effect_rows"]
 
 
 class SyncDestination(abc.ABC):

@@ -17,7 +17,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from ..project.loader import Project
 from ..project.secrets import resolve_listrak
 from ..state import LockHeld, RowOutcome, Run, StateStore, Step
 from ..state.private import private_file
+from ..warehouse import Warehouse
 from . import hooks, registry
 from .context import RunContext
 from .destination import Effect, StepGroup, StepResult, SyncDestination
@@ -49,7 +50,7 @@ from .refusals import ADDRESS, PERMANENT_OUTCOMES, classify, snake_case
 from .report import Reporter, UnitOutcome
 from .workspace import Workspace
 
-__all__ = ["SyncError", "plan_campaign", "snake_case", "sync_campaign"]
+__all__ = ["SyncError", "plan_campaign", "snake_case", "sync_campaign", "sync_campaign_async"]
 
 _RESUMABLE_PHASES = ("planned", "applying", "committing")
 _PROBLEM_EFFECTS = (Effect.DECLINED.value, Effect.FAILED.value)
@@ -62,10 +63,22 @@ def sync_campaign(
     reporter: Reporter | None = None,
     *,
     as_of: dt.date | None = None,
+    client: ListrakClient | None = None,
+    warehouse: Warehouse | None = None,
 ) -> list[UnitOutcome]:
-    """Sync (or with ``options.dry_run`` only plan) every audience unit of ``campaign``."""
+    """Sync (or with ``options.dry_run`` only plan) every audience unit of ``campaign``.
+
+    Runs its own event loop; inside a running one, await :func:`sync_campaign_async`."""
     return asyncio.run(
-        _campaign(project, campaign, options or SyncOptions(), reporter or Reporter(), as_of)
+        sync_campaign_async(
+            project,
+            campaign,
+            options,
+            reporter,
+            as_of=as_of,
+            client=client,
+            warehouse=warehouse,
+        )
     )
 
 
@@ -76,26 +89,42 @@ def plan_campaign(
     reporter: Reporter | None = None,
     *,
     as_of: dt.date | None = None,
+    client: ListrakClient | None = None,
+    warehouse: Warehouse | None = None,
 ) -> list[UnitOutcome]:
     """Plan ``campaign``: what each destination would get. Reads, never writes."""
     chosen = options or SyncOptions()
     dry = SyncOptions(**{**chosen.__dict__, "dry_run": True})
-    return sync_campaign(project, campaign, dry, reporter, as_of=as_of)
+    return sync_campaign(
+        project, campaign, dry, reporter, as_of=as_of, client=client, warehouse=warehouse
+    )
 
 
-async def _campaign(
+async def sync_campaign_async(
     project: Project,
     campaign: str,
-    options: SyncOptions,
-    reporter: Reporter,
-    as_of: dt.date | None,
+    options: SyncOptions | None = None,
+    reporter: Reporter | None = None,
+    *,
+    as_of: dt.date | None = None,
+    client: ListrakClient | None = None,
+    warehouse: Warehouse | None = None,
 ) -> list[UnitOutcome]:
+    """:func:`sync_campaign` for a running event loop.
+
+    ``client`` (holding the credentials of the destinations' integrations) and ``warehouse``
+    replace the ones the project describes; the caller opened them and closes them."""
+    options = options or SyncOptions()
+    reporter = reporter or Reporter()
     workspace = Workspace.in_project(project.root)
     outcomes: list[UnitOutcome] = []
     # Read-only: syncs, plans and previews share the warehouse file (DuckDB lets one process
     # write it); what the sync derives from it (the phone cache) lives in its scratch catalog.
-    with workspace.store() as store, open_warehouse(project, read_only=True) as warehouse:
-        audience = CampaignAudience(project.config, warehouse, campaign, as_of=as_of)
+    opened = (
+        nullcontext(warehouse) if warehouse is not None else open_warehouse(project, read_only=True)
+    )
+    with workspace.store() as store, opened as source:
+        audience = CampaignAudience(project.config, source, campaign, as_of=as_of)
         units = audience.units()
         if options.destinations:
             unknown = sorted(set(options.destinations) - {u.destination for u in units})
@@ -108,10 +137,13 @@ async def _campaign(
         for unit in units:
             config = unit.rows.destination
             destination = registry.create(config.type, unit.destination, config, unit)
-            client = _client(project, config.credential, destination.integration, options)
-            async with client:
-                sync = UnitSync(project, unit, destination, store, workspace, options, reporter)
+            sync = UnitSync(project, unit, destination, store, workspace, options, reporter)
+            if client is not None:
                 outcomes.append(await sync.run(client))
+                continue
+            own = _client(project, config.credential, destination.integration, options)
+            async with own:
+                outcomes.append(await sync.run(own))
     return outcomes
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from ..errors import ListrakSyncError
+
 __all__ = ["StepStopped", "SyncError"]
 
 
-class SyncError(Exception):
+class SyncError(ListrakSyncError):
     """A sync that cannot go on (a missing list, fields that do not exist...)."""
 
 

@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..state.private import private_file, private_folder, restrict
-from .destination import ROW_SCHEMA, StepGroup
+from .steps import ROW_SCHEMA, StepGroup
 
 __all__ = [
     "CHANGES",

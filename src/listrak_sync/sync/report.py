@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import ExitCode
 from ..state import Run
 from .plan import PlanSummary
 
@@ -12,12 +13,12 @@ __all__ = ["EXIT_CODES", "Reporter", "UnitOutcome"]
 
 # Exit codes of `listrak-sync sync` by unit status; the worst unit decides.
 EXIT_CODES = {
-    "planned": 0,
-    "succeeded": 0,
-    "partial": 3,
-    "refused": 4,
-    "locked": 5,
-    "failed": 1,
+    "planned": ExitCode.OK,
+    "succeeded": ExitCode.OK,
+    "partial": ExitCode.PARTIAL,
+    "refused": ExitCode.REMOVAL_GUARD,
+    "locked": ExitCode.LOCK_HELD,
+    "failed": ExitCode.ERROR,
 }
 _SEVERITY = ["planned", "succeeded", "partial", "refused", "locked", "failed"]
 

@@ -14,6 +14,8 @@ from typing import Literal, Protocol, Self, runtime_checkable
 
 import pyarrow as pa
 
+from ..errors import ExitCode, ListrakSyncError
+
 __all__ = [
     "SCRATCH_CATALOG",
     "Column",
@@ -31,7 +33,7 @@ WriteMode = Literal["replace", "append"]
 SCRATCH_CATALOG = "listrak_sync_scratch"
 
 
-class WarehouseError(Exception):
+class WarehouseError(ListrakSyncError):
     """A query or write the engine refused; the message names the statement's problem.
 
     ``statement`` is the SQL the engine refused (``None`` when the failure was not a statement,
@@ -43,15 +45,17 @@ class WarehouseError(Exception):
         self.statement = statement
 
 
-class WarehouseBusy(Exception):
+class WarehouseBusy(ListrakSyncError):
     """Another process holds the warehouse file the way this one needs it (DuckDB: one
     process writes a file, or any number read it). Nothing is wrong with the project or the
     warehouse, so this is not a WarehouseError: commands exit 5 (busy) and say who holds it."""
 
+    exit_code = ExitCode.LOCK_HELD
+
     def __init__(self, path: str, holder: str, read_only: bool) -> None:
         wanted = "read" if read_only else "write"
         super().__init__(
-            f"the warehouse {path} is in use by {holder}, so this command cannot {wanted} it "
+            f"busy: the warehouse {path} is in use by {holder}, so this command cannot {wanted} it "
             "now. Commands that only read (sync, plan, validate, segments, campaigns preview) "
             "share the file; one that writes it (sample-data, pull, runs "
             "--export-outcomes) needs it alone. Run this again when the other one has finished."

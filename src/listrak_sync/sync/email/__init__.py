@@ -1,8 +1,5 @@
 """The ``listrak_email`` destination: an email list kept in step with an audience."""
 
-from ..registry import register
 from .destination import EmailSync
 
 __all__ = ["EmailSync"]
-
-register(EmailSync.kind, EmailSync)

@@ -1,8 +1,5 @@
 """The ``listrak_sms`` destination: an SMS list whose membership is a campaign audience."""
 
-from ..registry import register
 from .destination import SmsSync
 
 __all__ = ["SmsSync"]
-
-register(SmsSync.kind, SmsSync)

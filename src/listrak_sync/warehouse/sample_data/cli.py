@@ -10,7 +10,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ..base import WarehouseError
 from ..factory import connect
 from . import DEFAULT_SEED
 from .generator import generate
@@ -46,21 +45,17 @@ def sample_data(
     """Create customer_360, merged_customers, orders, order_items, products, sms_opt_status and
     email_opt_status: realistic, deliberately messy retail data."""
     console = Console()
-    try:
-        with (
-            connect(warehouse) as target,
-            console.status(f"Generating {customers:,} customers in {warehouse}…"),
-        ):
-            result = generate(
-                target,
-                customers=customers,
-                seed=seed,
-                as_of=as_of.date() if as_of else None,
-                replace=replace,
-            )
-    except WarehouseError as exc:
-        Console(stderr=True).print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
+    with (
+        connect(warehouse) as target,
+        console.status(f"Generating {customers:,} customers in {warehouse}…"),
+    ):
+        result = generate(
+            target,
+            customers=customers,
+            seed=seed,
+            as_of=as_of.date() if as_of else None,
+            replace=replace,
+        )
     if as_json:
         document = {
             "warehouse": warehouse,

@@ -1,0 +1,44 @@
+"""listrak-sync as a library: the calls behind the ``listrak-sync`` command.
+
+::
+
+    import listrak_sync
+
+    project = listrak_sync.load_project("path/to/project")
+    result = listrak_sync.sync(project, "spring_sale")
+    result.raise_for_status()   # RunsPartial, RemovalRefused, RunsLocked or RunsFailed
+
+Each call has an ``..._async`` twin for a running event loop, and takes an optional
+``client`` and ``warehouse`` to use instead of the ones the project describes.
+"""
+
+from ._campaigns import plan, plan_async, sync, sync_async
+from ._export import ExportOptions, ExportTarget, export, export_async
+from ._project import ProjectLike, load_project
+from ._pull import pull, pull_async
+from ._results import PullReport, SourceFailure, SyncResult
+from ._runs import RunDetail, abandon_run, export_outcomes, run_detail, runs, unlock
+
+__all__ = [
+    "ExportOptions",
+    "ExportTarget",
+    "ProjectLike",
+    "PullReport",
+    "RunDetail",
+    "SourceFailure",
+    "SyncResult",
+    "abandon_run",
+    "export",
+    "export_async",
+    "export_outcomes",
+    "load_project",
+    "plan",
+    "plan_async",
+    "pull",
+    "pull_async",
+    "run_detail",
+    "runs",
+    "sync",
+    "sync_async",
+    "unlock",
+]
