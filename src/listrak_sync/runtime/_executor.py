@@ -79,6 +79,9 @@ class ProcessExecutor:
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
+            # Its own session: a Ctrl-C in the terminal reaches the scheduler only, which
+            # forwards one SIGINT (a second one would interrupt the run's journaling).
+            start_new_session=True,
         )
         self._children[run.run_id] = _Child(process, result, log)
 

@@ -8,6 +8,8 @@ library entry point yet, so they run their command functions and read the exit c
 
 from __future__ import annotations
 
+import json
+import os
 import shlex
 from pathlib import Path
 
@@ -15,6 +17,7 @@ import click
 
 from ..project.destinations import DataApiDestination, ProjectFilesDestination
 from ..project.loader import Project
+from ..sync.cli import CLIENT_SETTINGS_ENV
 from ..sync.engine import sync_campaign
 from ..sync.options import SyncOptions
 from ..sync.report import UnitOutcome
@@ -34,7 +37,9 @@ def run_target(project: Project, kind: str, name: str) -> list[TargetResult]:
 
 
 def _sync(project: Project, campaign: str) -> list[TargetResult]:
-    outcomes = sync_campaign(project, campaign, SyncOptions())
+    # The same client overrides `listrak-sync sync` honours (e.g. import polling in tests).
+    settings = json.loads(os.environ.get(CLIENT_SETTINGS_ENV) or "{}")
+    outcomes = sync_campaign(project, campaign, SyncOptions(client=settings))
     return [_unit(project, campaign, o) for o in outcomes]
 
 
