@@ -25,6 +25,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from tests.conftest import EMAIL_CLIENT, Emulator
+from tests.sync.helpers import SECRET_ENV, SyncProject
+
 
 @dataclass
 class Received:
@@ -155,3 +158,13 @@ def mailbox(tmp_path: Path) -> Iterator[Mailbox]:
     controller.start()
     yield box
     controller.stop()
+
+
+@pytest.fixture
+def project(tmp_path: Path, emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> SyncProject:
+    """A sync project (one email destination) pointed at the test emulator."""
+    monkeypatch.setenv(SECRET_ENV, EMAIL_CLIENT[1])
+    made = SyncProject(tmp_path / "project", emulator)
+    made.root.mkdir()
+    made.write_config()
+    return made

@@ -22,7 +22,6 @@ from listrak_sync.runtime import SchedulerState
 from listrak_sync.state import StateStore
 from listrak_sync.sync import Workspace
 from listrak_sync.sync.hooks import PAUSE_AT, PAUSE_FILE
-from tests.sync.conftest import project  # noqa: F401 (the fixture)
 from tests.sync.helpers import CLI, SyncProject, list_state, people, seed_list
 
 from .conftest import Mailbox, Receiver
