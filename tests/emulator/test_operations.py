@@ -30,7 +30,7 @@ from listrak_sync.emulator.server import EmulatorServer
 from listrak_sync.emulator.spec import SPEC_FILES, load_spec, spec_operations
 from tests.conftest import DATA_CLIENT, EMAIL_CLIENT, SMS_CLIENT, Emulator
 
-README = Path(__file__).parents[2] / "README.md"
+README = Path(__file__).parents[2] / "docs" / "reference" / "emulator-coverage.md"
 ROWS = coverage_rows()
 UNIMPLEMENTED = [row for row in ROWS if not row.implemented]
 SERVED = [
@@ -51,15 +51,15 @@ def _readme_section() -> str:
     text = README.read_text("utf-8")
     start, end = text.find(README_START), text.find(README_END)
     assert 0 <= start < end, (
-        f"README.md lacks the coverage markers {README_START!r} ... {README_END!r}"
+        f"the coverage page lacks the markers {README_START!r} ... {README_END!r}"
     )
     return text[start + len(README_START) : end].lstrip("\n")
 
 
 def test_readme_shows_the_current_coverage_table() -> None:
     assert _readme_section() == render_markdown(ROWS), (
-        "README.md's emulator coverage table is out of date; regenerate it with "
-        "`listrak-sync emulator operations --readme README.md`"
+        "docs/reference/emulator-coverage.md is out of date; regenerate it with "
+        "`listrak-sync emulator operations --readme docs/reference/emulator-coverage.md`"
     )
 
 

@@ -2,7 +2,7 @@
 
 The engine plans (diff), guards, journals, resumes and commits; a destination knows Listrak:
 it resolves the remote target, says what Listrak already holds, groups the planned rows into
-steps, and applies one step at a time. See /work/notes/sync-engine.md and the README.
+steps, and applies one step at a time. See docs/explanation/sync-engine.md.
 """
 
 from __future__ import annotations
