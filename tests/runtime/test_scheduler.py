@@ -218,3 +218,21 @@ def test_trigger_runs_now_and_next_fires_are_listed(tmp_path: Path) -> None:
     assert run.reason == "trigger"
     fires = scheduler.next_fires("n", 3)
     assert fires[0] == datetime(2026, 3, 2, 7, 30, tzinfo=UTC)
+
+
+def test_a_paused_follower_is_skipped_with_its_reason(tmp_path: Path) -> None:
+    clock = Clock(START)
+    executor = InlineExecutor(auto=ok)
+    schedules = _schedules(
+        consent={"every": "1h", "pulls": ["sms"]},
+        sync={"after": ["consent"], "campaigns": ["c"]},
+    )
+    scheduler = _scheduler(tmp_path, schedules, clock, executor)
+    scheduler.recover()
+    scheduler.pause("sync")
+    clock.advance(hours=1)
+    scheduler.tick()
+    scheduler.tick()
+    assert [r.schedule for r in executor.started] == ["consent"]
+    (skipped,) = scheduler.state.runs("sync", status="skipped")
+    assert skipped.detail["skipped"] == "the schedule is paused"

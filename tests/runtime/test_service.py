@@ -246,3 +246,63 @@ def _metrics_port(project: SyncProject, process: subprocess.Popen[str]) -> int:
             url = line.split("metrics on ", 1)[1].split("/metrics", 1)[0]
             return int(url.rsplit(":", 1)[1])
     pytest.fail("the scheduler never said where its metrics are")
+
+
+def test_sigterm_stops_a_run_at_a_safe_point_and_the_next_start_finishes_it(
+    project: SyncProject, receiver: Receiver
+) -> None:
+    seed_list(project.emulator)
+    _configure(project, receiver, None)
+    project.set_people(people(12))
+    _owe_a_run(project)
+    # Slow imports: the run is still applying when SIGTERM comes.
+    project.emulator.admin.add_fault(path="ListImport", latency_ms=400)
+    first = _scheduler(project, _env(project))
+    store_path = Workspace.in_project(project.root).state_path
+
+    def applying() -> bool:
+        if not store_path.exists():
+            return False
+        with StateStore(store_path) as store:
+            runs = store.runs("sync", "spring/newsletter", limit=1)
+            return bool(runs) and runs[0].details.get("phase") == "applying"
+
+    try:
+        _wait(applying, "the sync to start applying")
+    finally:
+        first.send_signal(signal.SIGTERM)
+        code = first.wait(60)
+    assert code == 0
+    with StateStore(store_path) as store:
+        (stopped,) = store.runs("sync", "spring/newsletter", limit=1)
+    assert stopped.status == "interrupted"  # journaled by the engine, not killed
+    assert stopped.details.get("resumable") is True
+    with _state(project) as state:
+        (scheduled,) = [r for r in state.runs("nightly") if r.status == "interrupted"]
+        assert state.schedule("nightly", datetime.now(UTC)).failures == 0
+
+    project.emulator.admin.clear_faults()
+    second = _scheduler(project, _env(project))
+    try:
+
+        def finished() -> bool:
+            with _state(project) as state:
+                return state.run(scheduled.run_id).status not in ("running", "interrupted")
+
+        _wait(finished, "the resumed run")
+    finally:
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(60) == 0
+    with _state(project) as state:
+        run = state.run(scheduled.run_id)
+    assert run.status == "succeeded"
+    assert run.attempts == 2
+    with StateStore(store_path) as store:
+        assert store.run(stopped.run_id).status == "succeeded"
+    names = Counter(
+        str(i["importFileName"])
+        for i in list_state(project.emulator)["imports"]
+        if stopped.run_id in str(i["importFileName"])
+    )
+    assert set(names.values()) == {1}
+    assert receiver.requests == []  # an interrupted run is not a failure

@@ -137,6 +137,13 @@ class Scheduler:
         ]
         return min(upcoming, default=None)
 
+    def describe(self, name: str) -> str:
+        """``cron '30 2 * * *' (America/New_York)``, ``every 6h`` or ``after consent``."""
+        trigger = self._triggers[name]
+        if trigger is None:
+            return "after " + ", ".join(self.schedules[name].after)
+        return trigger.describe()
+
     def next_fires(self, name: str, count: int, after: datetime | None = None) -> list[datetime]:
         trigger = self._triggers[name]
         if trigger is None:
@@ -207,7 +214,11 @@ class Scheduler:
     ) -> ScheduledRun:
         going = self.state.runs(name, status="running", limit=1)
         skipped = None
-        if going:
+        if reason != "trigger" and self.state.schedule(name, now).paused:
+            # A paused schedule's timed fires are recorded missed before they get here; an
+            # `after:` start is recorded as a skip. A trigger by hand still runs.
+            skipped = "the schedule is paused"
+        elif going:
             skipped = (
                 f"previous run {going[0].run_id} (started {going[0].created_at.isoformat()}) "
                 "is still running"

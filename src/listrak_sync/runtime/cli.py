@@ -135,9 +135,7 @@ def list_schedules(
             rows.append(
                 {
                     "name": name,
-                    "trigger": (schedule.cron and f"cron {schedule.cron}")
-                    or (schedule.every and f"every {schedule.every}")
-                    or f"after {', '.join(schedule.after)}",
+                    "trigger": found.describe(name),
                     "timezone": schedule.timezone,
                     "runs": [f"{kind} {target}" for kind, target in schedule.targets],
                     "next": [
