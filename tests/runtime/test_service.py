@@ -306,3 +306,51 @@ def test_sigterm_stops_a_run_at_a_safe_point_and_the_next_start_finishes_it(
     )
     assert set(names.values()) == {1}
     assert receiver.requests == []  # an interrupted run is not a failure
+
+
+def test_a_pull_then_the_sync_after_it(project: SyncProject, receiver: Receiver) -> None:
+    seed_list(project.emulator, [{"emailAddress": "someone@example.com"}])
+    _configure(project, receiver, None)
+    config: dict[str, Any] = yaml.safe_load((project.root / "listrak-sync.yml").read_text())
+    config["sources"] = {"news": {"type": "listrak_email", "credential": "email", "list_id": 1001}}
+    config["schedules"] = {
+        "consent": {"every": "6h", "pulls": ["news"], "alerts": ["hook"]},
+        "nightly": {"after": ["consent"], "campaigns": [project.campaign], "alerts": ["hook"]},
+    }
+    (project.root / "listrak-sync.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    project.set_people(people(3))
+
+    done = _cli(project, _env(project), "schedules", "trigger", "consent")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "pull news: succeeded" in done.stdout
+    with _state(project) as state:
+        (pulled,) = state.runs("consent")
+        (synced,) = state.runs("nightly")
+    assert pulled.status == "succeeded"
+    assert synced.status == "succeeded"
+    assert synced.reason == "after consent"
+    assert synced.detail["result"]["targets"][0]["counts"]["added"] == 3
+    project.execute("SELECT count(*) FROM listrak_news_contacts")  # the pull's table exists
+
+
+def test_alerts_test_sends_to_the_channel_and_names_unknown_ones(
+    project: SyncProject, receiver: Receiver, mailbox: Mailbox
+) -> None:
+    _configure(project, receiver, mailbox)
+    env = _env(project, mailbox)
+    sent = _cli(project, env, "alerts", "test", "hook")
+    assert sent.returncode == 0, sent.stdout + sent.stderr
+    (event,) = receiver.events()
+    assert event["condition"] == "test"
+    mailed = _cli(project, env, "alerts", "test", "mail")
+    assert mailed.returncode == 0, mailed.stdout + mailed.stderr
+    assert len(mailbox.messages) == 1
+    unknown = _cli(project, env, "alerts", "test", "hookk")
+    assert unknown.returncode == 1
+    assert "no alert channel named 'hookk'" in unknown.stderr
+    env.pop(HOOK_ENV)
+    unset = _cli(project, env, "alerts", "test", "hook")
+    assert unset.returncode == 1
+    assert HOOK_ENV in unset.stderr
+    assert "hook-signing-key" not in unset.stderr

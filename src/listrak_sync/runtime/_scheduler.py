@@ -185,17 +185,17 @@ class Scheduler:
         self._begin(name, now, reason=reason, fire_time=fresh[-1], missed=missed)
 
     def run_now(self, name: str, poll: Callable[[], None]) -> ScheduledRun:
-        """Trigger ``name`` and wait for its run to end (``poll`` waits a little between looks);
-        nothing else fires meanwhile. For ``schedules trigger``."""
+        """Trigger ``name`` and wait for its run to end, and for the ``after:`` runs it starts
+        (``poll`` waits a little between looks); no timed fire happens meanwhile. For
+        ``schedules trigger``."""
         run = self.trigger(name)
-        while run.status == "running":
+        while self.executor.running():
             for run_id, result in self.executor.collect():
                 self._finished(run_id, result, self.clock())
-            run = self.state.run(run.run_id)
-            if run.status == "running":
+            if self.executor.running():
                 poll()
         self.deliver()
-        return run
+        return self.state.run(run.run_id)
 
     def trigger(self, name: str, reason: str = "trigger") -> ScheduledRun:
         """Start ``name`` now, whatever its timing (skipped if its last run still goes)."""
