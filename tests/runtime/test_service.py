@@ -12,6 +12,7 @@ import subprocess
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -354,3 +355,29 @@ def test_alerts_test_sends_to_the_channel_and_names_unknown_ones(
     assert unset.returncode == 1
     assert HOOK_ENV in unset.stderr
     assert "hook-signing-key" not in unset.stderr
+
+
+def test_an_export_destination_on_a_schedule(tmp_path: Path) -> None:
+    root = tmp_path / "sample"
+    made = subprocess.run([CLI, "init", str(root)], capture_output=True, text=True, timeout=180)
+    assert made.returncode == 0, made.stdout + made.stderr
+    config: dict[str, Any] = yaml.safe_load((root / "listrak-sync.yml").read_text())
+    config["schedules"] = {"catalog": {"cron": "0 3 * * *", "exports": ["files"]}}
+    (root / "listrak-sync.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+
+    done = subprocess.run(
+        [CLI, "schedules", "trigger", "catalog", "-p", str(root)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "export files: succeeded" in done.stdout
+    written = sorted(p.name.split("_2")[0] for p in (root / "listrak-files").glob("*.csv"))
+    assert written == [
+        "Listrak_Customer",
+        "Listrak_OrderItem_Feed",
+        "Listrak_Order_Feed",
+        "Listrak_Product_Feed",
+    ]
