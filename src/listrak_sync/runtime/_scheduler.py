@@ -174,7 +174,12 @@ class Scheduler:
         if not fresh:
             self.state.record_missed(name, now, missed)
             self.metrics.observe(name, "missed", None, None, now.timestamp())
-            log.warning("%s: %d fire(s) missed, older than the grace window", name, len(missed))
+            log.warning(
+                "%s: %d fire(s) missed, older than the grace window",
+                name,
+                len(missed),
+                extra={"schedule": name, "phase": "missed"},
+            )
             return
         # Several fresh fires after downtime coalesce into one run, for the newest.
         reason = (
@@ -229,7 +234,12 @@ class Scheduler:
         if missed:
             self.metrics.observe(name, "missed", None, None, now.timestamp())
         if skipped is not None:
-            log.info("%s: skipped: %s", name, skipped)
+            log.info(
+                "%s: skipped: %s",
+                name,
+                skipped,
+                extra={"schedule": name, "run_id": run.run_id, "phase": "skipped"},
+            )
             self.metrics.observe(name, "skipped", None, None, now.timestamp())
             return run
         self._launch(run, self.schedules[name])
@@ -238,7 +248,13 @@ class Scheduler:
     def _launch(self, run: ScheduledRun, schedule: Schedule) -> None:
         # The owner lets another process tell a live run from one a dead scheduler left.
         self.state.set_owner(run.run_id, self.owner)
-        log.info("%s: run %s starts (%s)", run.schedule, run.run_id, run.reason)
+        log.info(
+            "%s: run %s starts (%s)",
+            run.schedule,
+            run.run_id,
+            run.reason,
+            extra={"schedule": run.schedule, "run_id": run.run_id, "phase": "started"},
+        )
         self.executor.start(run, schedule)
 
     def _reap_orphans(self, now: datetime) -> None:
@@ -273,7 +289,28 @@ class Scheduler:
         )
         seconds = (now - run.created_at).total_seconds()
         self.metrics.observe(name, status, result, seconds, now.timestamp())
-        log.info("%s: run %s %s", name, run_id, status)
+        for target in result.targets:
+            log.info(
+                "%s: %s %s: %s",
+                name,
+                target.kind,
+                target.destination,
+                target.status,
+                extra={
+                    "schedule": name,
+                    "run_id": run_id,
+                    "destination": target.destination,
+                    "sync_run_id": target.run_id,
+                    "phase": target.status,
+                },
+            )
+        log.info(
+            "%s: run %s %s",
+            name,
+            run_id,
+            status,
+            extra={"schedule": name, "run_id": run_id, "phase": status},
+        )
         if schedule is None or status == "interrupted":
             return
         earlier = (
@@ -343,7 +380,12 @@ class Scheduler:
                 try:
                     self.notifier.send(channel, notice)
                 except Exception as exc:  # a channel down must not stop the scheduler
-                    log.warning("alert %s not delivered: %s", alert.key, exc)
+                    log.warning(
+                        "alert %s not delivered: %s",
+                        alert.key,
+                        exc,
+                        extra={"schedule": alert.schedule, "alert": alert.key, "channel": channel},
+                    )
                     self._notice_retry[(alert.key, channel)] = now + _RETRY_NOTICE
                     continue
                 self._notice_retry.pop((alert.key, channel), None)

@@ -8,6 +8,7 @@ Files, under ``.listrak-sync/``: ``scheduler.sqlite`` (the scheduler's state) an
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 from collections.abc import Iterator
@@ -35,6 +36,7 @@ from ._state import SchedulerState
 __all__ = ["MetricsServer", "channels_for", "open_scheduler", "run_forever"]
 
 SCHEDULER_LOCK = "scheduler"
+log = logging.getLogger("listrak_sync.scheduler")
 
 
 def channels_for(project: Project) -> Channels:
@@ -135,7 +137,11 @@ def _loop(project: Project, settings: Any, metrics_port: int | None, on_ready: A
                 if on_ready is not None:
                     on_ready(scheduler, server)
                 while not stop.is_set():
-                    due = scheduler.tick()
+                    try:
+                        due = scheduler.tick()
+                    except Exception:  # e.g. a locked state file: log, try again next poll
+                        log.exception("scheduler tick failed")
+                        due = None
                     wait = poll
                     if due is not None:
                         wait = min(poll, max(0.0, (due - utc_now()).total_seconds()))

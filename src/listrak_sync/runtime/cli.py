@@ -70,6 +70,7 @@ def _logging(log_format: str) -> None:
             structlog.stdlib.ProcessorFormatter(
                 processor=structlog.processors.JSONRenderer(sort_keys=True),
                 foreign_pre_chain=[
+                    structlog.stdlib.ExtraAdder(),  # schedule, run_id, destination, phase
                     structlog.stdlib.add_log_level,
                     structlog.stdlib.add_logger_name,
                     structlog.processors.TimeStamper(fmt="iso", utc=True),
