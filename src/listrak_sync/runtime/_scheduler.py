@@ -83,7 +83,7 @@ class Scheduler:
         """At start: runs a dead scheduler left ``running`` or ``interrupted`` start again
         (their sync journal lets them finish what they began, without sending anything twice)."""
         now = self.clock()
-        restarted = []
+        restarted: list[ScheduledRun] = []
         for name in self.schedules:
             self.state.schedule(name, now)
         for status in ("running", "interrupted"):
@@ -93,12 +93,17 @@ class Scheduler:
                 if run.status == "running" and _owner_alive(run.detail.get("owner"), self.owner):
                     continue  # a `schedules trigger` in another process still runs it
                 schedule = self.schedules.get(run.schedule)
+                why = None
                 if schedule is None or self.state.schedule(run.schedule, now).paused:
+                    why = "not restarted: schedule removed or paused"
+                elif run.schedule in {r.schedule for r in restarted}:
+                    why = "not restarted: a later run of the schedule was"  # no overlap
+                if why is not None or schedule is None:
                     self.state.finish(
                         run.run_id,
                         "interrupted",
                         now,
-                        {**run.detail, "abandoned": "not restarted: schedule removed or paused"},
+                        {**run.detail, "abandoned": why},
                         max_failures=10**9,
                     )
                     continue
