@@ -124,3 +124,24 @@ def test_metrics_count_runs_rows_durations_and_paused(tmp_path: Path) -> None:
     )
     assert last == stamp
     assert "listrak_sync_schedules_paused 1.0" in text
+
+
+def test_a_restarted_scheduler_reports_the_last_success_it_knows(tmp_path: Path) -> None:
+    clock = Clock(START)
+    done = RunResult(status="succeeded", targets=[_target()])
+    scheduler = _run_through(tmp_path, {}, [done], clock)
+    scheduler.state.close()
+    metrics = SchedulerMetrics()
+    schedule = Schedule.model_validate({"every": "1h", "campaigns": ["spring"]})
+    again = Scheduler(
+        {"n": schedule},
+        SchedulerState(tmp_path / "s.sqlite"),
+        InlineExecutor(),
+        clock=clock,
+        metrics=metrics,
+    )
+    again.recover()
+    last = metrics.registry.get_sample_value(
+        "listrak_sync_last_success_timestamp_seconds", {"destination": "newsletter"}
+    )
+    assert last == (START + timedelta(hours=1)).timestamp()

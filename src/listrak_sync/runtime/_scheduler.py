@@ -111,7 +111,22 @@ class Scheduler:
                 self._launch(again, schedule)
                 restarted.append(again)
         self._refresh_paused()
+        self._restore_last_success()
         return restarted
+
+    def _restore_last_success(self) -> None:
+        """Metrics start empty in a new process; the last success per destination is known from
+        the state, and an alert on its age must not go blind after a restart."""
+        seen: set[str] = set()
+        for run in self.state.runs(limit=500):
+            result = run.detail.get("result")
+            if run.finished_at is None or not isinstance(result, dict):
+                continue
+            for target in result.get("targets", []):
+                where = str(target.get("destination"))
+                if where not in seen and target.get("status") in ("succeeded", "partial"):
+                    seen.add(where)
+                    self.metrics.last_success.labels(where).set(run.finished_at.timestamp())
 
     # --- the loop ---------------------------------------------------------------------------
 
