@@ -49,18 +49,36 @@ def _run_through(
     return scheduler
 
 
-def test_a_partial_run_over_the_rejected_share_alerts_until_it_drops(tmp_path: Path) -> None:
+def test_a_run_over_the_rejected_share_alerts_until_it_drops(tmp_path: Path) -> None:
     clock = Clock(START)
+    sample = ["customer C000007: invalid_email (j***@e***.com)"]
     bad = RunResult(
         status="partial",
-        targets=[_target("partial", audience_total=100, audience_ok=90, counts={"failed": 2})],
+        targets=[
+            _target(
+                "partial",
+                audience_total=100,
+                audience_ok=90,
+                counts={"failed": 2},
+                rejected_sample=sample,
+            )
+        ],
     )
-    scheduler = _run_through(tmp_path, {"conditions": {"rejected_share": 0.1}}, [bad], clock)
+    good = RunResult(status="succeeded", targets=[_target(audience_total=100, audience_ok=99)])
+    spec = {"conditions": {"rejected_share": 0.1}}
+    scheduler = _run_through(tmp_path, spec, [bad], clock)
     alert = scheduler.state.alert("n/rejected_share/newsletter")
     assert alert is not None
     assert alert.active
     assert "12.0% of 100 audience rows" in alert.message
     assert "listrak-sync runs r-1" in alert.message
+    assert "- customer C000007: invalid_email (j***@e***.com)" in alert.message
+    scheduler.state.close()
+    scheduler = _run_through(tmp_path, spec, [good], clock)
+    cleared = scheduler.state.alert("n/rejected_share/newsletter")
+    assert cleared is not None
+    assert not cleared.active
+    assert "back to 1.0%" in cleared.message
 
 
 def test_an_audience_that_jumps_alerts_and_a_steady_one_clears(tmp_path: Path) -> None:

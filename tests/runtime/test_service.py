@@ -23,7 +23,7 @@ from listrak_sync.runtime import SchedulerState
 from listrak_sync.state import StateStore
 from listrak_sync.sync import Workspace
 from listrak_sync.sync.hooks import PAUSE_AT, PAUSE_FILE
-from tests.sync.helpers import CLI, SyncProject, list_state, people, seed_list
+from tests.sync.helpers import CLI, Person, SyncProject, list_state, people, seed_list
 
 from .conftest import Mailbox, Receiver
 
@@ -328,10 +328,15 @@ def test_a_pull_then_the_sync_after_it(project: SyncProject, receiver: Receiver)
     config["sources"] = {"news": {"type": "listrak_email", "credential": "email", "list_id": 1001}}
     config["schedules"] = {
         "consent": {"every": "6h", "pulls": ["news"], "alerts": ["hook"]},
-        "nightly": {"after": ["consent"], "campaigns": [project.campaign], "alerts": ["hook"]},
+        "nightly": {
+            "after": ["consent"],
+            "campaigns": [project.campaign],
+            "alerts": ["hook"],
+            "conditions": {"rejected_share": 0.2},
+        },
     }
     (project.root / "listrak-sync.yml").write_text(yaml.safe_dump(config, sort_keys=False))
-    project.set_people(people(3))
+    project.set_people([*people(3), Person("C000099", "jane.doe.example.com")])
 
     done = _cli(project, _env(project), "schedules", "trigger", "consent")
 
@@ -345,6 +350,13 @@ def test_a_pull_then_the_sync_after_it(project: SyncProject, receiver: Receiver)
     assert synced.reason == "after consent"
     assert synced.detail["result"]["targets"][0]["counts"]["added"] == 3
     project.execute("SELECT count(*) FROM listrak_news_contacts")  # the pull's table exists
+    # One of four audience rows has no valid address: over the 20 % threshold, said with the
+    # customer and the masked value only.
+    (alert,) = receiver.events()
+    assert alert["condition"] == "rejected_share"
+    assert "25.0% of 4 audience rows" in alert["text"]
+    assert "customer C000099" in alert["text"]
+    assert "jane.doe" not in alert["text"]
 
 
 def test_alerts_test_sends_to_the_channel_and_names_unknown_ones(

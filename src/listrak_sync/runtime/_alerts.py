@@ -139,7 +139,9 @@ def evaluate_run(
             )
         share = _share(target)
         if conditions.rejected_share is not None and share is not None:
-            over = target.status == "partial" and share > conditions.rejected_share
+            # Rows the audience could not deliver (no or invalid key, no consent) count as much
+            # as rows Listrak refused: both mean people the campaign meant to reach and did not.
+            over = share > conditions.rejected_share
             if target.status in ("succeeded", "partial"):
                 changes.append(
                     AlertChange(
@@ -151,6 +153,7 @@ def evaluate_run(
                             f"{target.audience_total:,} audience rows were rejected or failed "
                             f"(threshold {conditions.rejected_share:.1%}); "
                             f"row outcomes: {_runs_hint(target.run_id)}"
+                            + "".join(f"\n- {line}" for line in target.rejected_sample)
                         )
                         if over
                         else f"{target.name} → {where}: rejected rows back to {share:.1%}.",

@@ -56,7 +56,7 @@ class AlertConditions(BaseModel):
 
     model_config = _STRICT
 
-    # Partial runs whose rejected or failed rows are more than this share of the audience.
+    # Runs whose rejected (undeliverable) or failed rows are more than this share of the audience.
     rejected_share: float | None = Field(default=0.05, ge=0, le=1)
     # No successful run of the schedule for this long.
     no_success_for: Duration | None = None

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 
+from ..audiences.masking import mask_email, mask_phone, mask_value
 from ..project.destinations import DataApiDestination, ProjectFilesDestination
 from ..project.loader import Project
 from ..sync.cli import CLIENT_SETTINGS_ENV
@@ -75,7 +76,24 @@ def _unit(project: Project, campaign: str, outcome: UnitOutcome) -> TargetResult
         audience_ok=audience.get("ok") if audience else None,
         removal_guard=outcome.error if status == "refused" else None,
         approve_command=approve,
+        rejected_sample=[_masked(row) for row in outcome.audience.get("rejected_sample", [])[:3]],
     )
+
+
+def _masked(row: dict[str, object]) -> str:
+    """``customer_key=C000012: invalid_email (j***@e***.com)``: no raw contact key leaves."""
+    raw = row.get("raw_key")
+    shown = ""
+    if isinstance(raw, str) and raw:
+        shown = (
+            mask_email(raw)
+            if "@" in raw
+            else mask_phone(raw)
+            if any(c.isdigit() for c in raw)
+            else mask_value(raw)
+        )
+        shown = f" ({shown})"
+    return f"customer {row.get('customer_key')}: {row.get('status')}{shown}"
 
 
 _CODES: dict[int, TargetStatus] = {0: "succeeded", 3: "partial", 5: "locked"}
