@@ -8,6 +8,9 @@ checks they agree).
 
 from __future__ import annotations
 
+import enum
+from typing import Annotated
+
 import typer
 
 from .lazy_group import LazyCommand, LazyGroup
@@ -121,9 +124,27 @@ app = typer.Typer(
 )
 
 
+class _LogFormat(enum.StrEnum):
+    text = "text"
+    json = "json"
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    log_format: Annotated[
+        _LogFormat,
+        typer.Option(
+            "--log-format",
+            envvar="LISTRAK_SYNC_LOG_FORMAT",
+            help="Listrak client lines on stderr (retries, token refreshes, closing summary):"
+            " text, or one JSON object per line.",
+        ),
+    ] = _LogFormat.text,
+) -> None:
     """Without a callback Typer would not build a group, the app having no eager commands."""
+    from .client_logs import configure_client_logs  # here: importing the CLI stays light
+
+    configure_client_logs(log_format.value)
 
 
 if __name__ == "__main__":  # pragma: no cover

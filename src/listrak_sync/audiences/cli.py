@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.syntax import Syntax
 from rich.table import Table
 
+from ..masking import mask_row
 from ..project.cli import ProjectOption, print_problems
 from ..project.connection import open_warehouse
 from ..project.destinations import EmailDestination, SmsDestination
@@ -23,7 +24,6 @@ from ..warehouse import Warehouse, WarehouseError
 from .campaigns import STATUSES, AudienceUnit, CampaignAudience
 from .errors import AudienceError
 from .insights import segment_insights
-from .masking import mask_row
 from .segments import SegmentResolver
 
 __all__ = ["campaigns_app", "segments_app"]

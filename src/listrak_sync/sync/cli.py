@@ -292,6 +292,22 @@ def _print_unit(outcome: UnitOutcome, *, planning: bool) -> None:
         console.print(f"[bold yellow]warning[/]: {warning}", highlight=False)
     if outcome.error:
         errors.print(f"[bold red]{outcome.status}[/]: {outcome.error}", highlight=False)
+    if not planning and (hint := _next_sync(outcome)):
+        errors.print(hint, highlight=False)
+
+
+def _next_sync(outcome: UnitOutcome) -> str | None:
+    """What the next ``sync`` does about a run that did not finish cleanly."""
+    run = outcome.run
+    if run is None:
+        return None
+    command = f"`listrak-sync sync {outcome.target.split('/')[0]}`"
+    if outcome.status == "failed" and run.details.get("resumable"):
+        return f"the next {command} resumes run {run.run_id} where it stopped"
+    if outcome.status == "partial":
+        failed = int(run.counts.get("failed", 0))
+        return f"the next {command} retries the {failed:,} failed rows"
+    return None
 
 
 def _counts_text(counts: dict[str, int]) -> str:

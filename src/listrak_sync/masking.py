@@ -1,7 +1,10 @@
-"""PII masking for previews: enough to recognise a row, not enough to read a person's data.
+"""PII masking for human output and logs: enough to recognise a row, not enough to read a
+person's data.
 
-Masked: the email and phone keys, and attributes whose names look personal (name, email, phone,
-birth, address, street, postal, zip, mobile). Other attributes (tiers, totals) show as they are.
+Rows (previews): the email and phone keys are masked, and attributes whose names look personal
+(name, email, phone, birth, address, street, postal, zip, mobile). Other attributes (tiers,
+totals) show as they are. Free text (log lines, error messages): :func:`mask_text` masks every
+email address and phone number it finds, URL-encoded ones included (``/Contact/%2B1720...``).
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["is_personal", "mask_email", "mask_phone", "mask_row", "mask_value"]
+__all__ = ["is_personal", "mask_email", "mask_phone", "mask_row", "mask_text", "mask_value"]
 
 _PERSONAL = re.compile(r"name|email|phone|birth|dob|address|street|postal|zip|mobile", re.I)
 
@@ -62,3 +65,23 @@ def mask_row(
         else:
             masked[column] = value
     return masked
+
+
+# An address, its "@" possibly URL-encoded (%40) as in a request path.
+_EMAIL_IN_TEXT = re.compile(r"[\w.%+'-]+?(?:@|%40)[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}")
+# A phone number: "+" (or its %2B encoding) and 7 to 15 digits, or 10 to 15 bare digits — list,
+# sender code and import ids are shorter, so they stay readable.
+_PHONE_IN_TEXT = re.compile(r"(?:\+|%2[Bb])\d{7,15}(?!\d)|(?<![\d.])\d{10,15}(?![\d.])")
+
+
+def mask_text(text: str) -> str:
+    """``text`` with every email address and phone number in it masked (see the module doc)."""
+    text = _EMAIL_IN_TEXT.sub(lambda m: mask_email(m.group().replace("%40", "@")), text)
+    return _PHONE_IN_TEXT.sub(_mask_phone_match, text)
+
+
+def _mask_phone_match(match: re.Match[str]) -> str:
+    found = match.group()
+    if found[:3].upper() == "%2B":
+        return "%2B" + mask_phone("+" + found[3:])[1:]
+    return mask_phone(found)
