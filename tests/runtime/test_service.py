@@ -140,7 +140,7 @@ def _wait(condition: Any, what: str, timeout: float = 120) -> None:
 
 def _scheduler(project: SyncProject, env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [CLI, "scheduler", "-p", str(project.root), "--metrics-port", "0", "--log-format", "json"],
+        [CLI, "--log-format", "json", "scheduler", "-p", str(project.root), "--metrics-port", "0"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

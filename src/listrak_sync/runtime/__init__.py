@@ -26,7 +26,7 @@ from ._config import (
 )
 
 if TYPE_CHECKING:
-    from ._alerts import AlertChange, Notice, evaluate_run, evaluate_time, scrub
+    from ._alerts import AlertChange, Notice, evaluate_run, evaluate_time
     from ._channels import AlertDeliveryError, Channels, SecretResolver, sign
     from ._executor import ProcessExecutor
     from ._metrics import SchedulerMetrics, metrics_app
@@ -80,7 +80,6 @@ __all__ = [
     "fires_between",
     "metrics_app",
     "parse_duration",
-    "scrub",
     "sign",
     "trigger_for",
     "utc_now",
@@ -118,7 +117,6 @@ __getattr__ = lazy_exports(
         "evaluate_time": "_alerts",
         "fires_between": "_triggers",
         "metrics_app": "_metrics",
-        "scrub": "_alerts",
         "sign": "_channels",
         "trigger_for": "_triggers",
         "utc_now": "_scheduler",

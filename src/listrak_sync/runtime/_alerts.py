@@ -8,26 +8,16 @@ commands to look closer; free text (error messages) has addresses and phone numb
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..audiences.masking import mask_email, mask_phone
+from ..masking import mask_text
 from ._config import Schedule
 from ._results import RunResult, TargetResult
 from ._state import ScheduledRun, SchedulerState, ScheduleState
 
-__all__ = ["AlertChange", "Notice", "apply_changes", "evaluate_run", "evaluate_time", "scrub"]
-
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_PHONE = re.compile(r"\+?\d[\d\s().-]{8,}\d")
-
-
-def scrub(text: str) -> str:
-    """``text`` with email addresses and phone numbers masked."""
-    text = _EMAIL.sub(lambda m: mask_email(m.group(0)), text)
-    return _PHONE.sub(lambda m: mask_phone(re.sub(r"\D", "", m.group(0))), text)
+__all__ = ["AlertChange", "Notice", "apply_changes", "evaluate_run", "evaluate_time"]
 
 
 @dataclass(frozen=True)
@@ -59,12 +49,12 @@ def _runs_hint(run_id: str | None) -> str:
 def _failed_text(run: ScheduledRun, result: RunResult) -> str:
     lines = [f"Scheduled run {run.run_id} failed."]
     if result.error:
-        lines.append(scrub(result.error))
+        lines.append(mask_text(result.error))
     for target in result.targets:
         if target.status in ("failed", "locked"):
             lines.append(
                 f"- {target.kind} {target.destination}: {target.status}: "
-                f"{scrub(target.error or 'no detail')} (inspect: {_runs_hint(target.run_id)})"
+                f"{mask_text(target.error or 'no detail')} (inspect: {_runs_hint(target.run_id)})"
             )
     return "\n".join(lines)
 
@@ -121,7 +111,7 @@ def evaluate_run(
                     "removal_guard",
                     True,
                     f"The removal guard stopped {target.name} → {where} "
-                    f"(sync run {target.run_id}).\n{scrub(target.removal_guard or '')}\n"
+                    f"(sync run {target.run_id}).\n{mask_text(target.removal_guard or '')}\n"
                     f"Nothing was sent. If the audience really shrank, approve with:\n"
                     f"  {target.approve_command}\n"
                     f"Inspect: {_runs_hint(target.run_id)}",

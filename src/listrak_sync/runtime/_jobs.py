@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from ..audiences.masking import mask_email, mask_phone, mask_value
+from ..masking import mask_email, mask_phone, mask_value
 from ..project.destinations import DataApiDestination, ProjectFilesDestination
 from ..project.loader import Project
 from ..sync.cli import CLIENT_SETTINGS_ENV

@@ -40,10 +40,6 @@ schedules_app = typer.Typer(
 alerts_app = typer.Typer(help="Alert channels: send a test message.")
 
 NameArgument = Annotated[str, typer.Argument(help="The schedule (listrak-sync.yml `schedules:`).")]
-LogFormat = Annotated[
-    str,
-    typer.Option("--log-format", help="human (default on a terminal) or json (one object a line)."),
-]
 
 _EXIT = {"succeeded": 0, "partial": 3, "refused": 4, "locked": 5, "skipped": 0}
 
@@ -85,19 +81,18 @@ def _logging(log_format: str) -> None:
 
 
 def scheduler(
+    ctx: typer.Context,
     project: ProjectOption = Path("."),
     metrics_port: Annotated[
         int | None,
         typer.Option(help="Serve /metrics and /healthz here (default: scheduler.metrics_port)."),
     ] = None,
-    log_format: LogFormat = "human",
 ) -> None:
     """Run the project's schedules in the foreground until SIGTERM or Ctrl-C.
 
-    Runs stop at a safe point on SIGTERM and resume at the next start."""
-    if log_format not in ("human", "json"):
-        raise typer.BadParameter("human or json", param_hint="--log-format")
-    _logging(log_format)
+    Runs stop at a safe point on SIGTERM and resume at the next start. Log lines follow the
+    root option: `listrak-sync --log-format json scheduler` writes one JSON object a line."""
+    _logging(str(ctx.find_root().params.get("log_format") or "text"))
     loaded = _load(project)
     if not loaded.config.schedules:
         errors.print("[bold red]error[/]: no schedules (add a `schedules:` section)")
