@@ -103,6 +103,11 @@ class _Commands(LazyGroup):
             "listrak_sync.events.cli:serve",
         ),
         LazyCommand(
+            "scheduler",
+            "Run the project's schedules in the foreground until SIGTERM or Ctrl-C.",
+            "listrak_sync.runtime.cli:scheduler",
+        ),
+        LazyCommand(
             "emulator",
             "Run a local Listrak emulator, or manage a running one.",
             "listrak_sync.emulator.cli:app",
@@ -134,6 +139,16 @@ class _Commands(LazyGroup):
             "Run history (latest first), or one run: counts, imports, row outcomes.",
             "listrak_sync.sync.cli:sync_app",
             merge=True,
+        ),
+        LazyCommand(
+            "schedules",
+            "Schedules: list them with their next runs; trigger, pause, resume.",
+            "listrak_sync.runtime.cli:schedules_app",
+        ),
+        LazyCommand(
+            "alerts",
+            "Alert channels: send a test message.",
+            "listrak_sync.runtime.cli:alerts_app",
         ),
         LazyCommand(
             "events",

@@ -207,14 +207,73 @@ def _sms_list_owners(project: Project) -> list[Problem]:
 
 
 def _schedule_references(project: Project) -> list[Problem]:
-    campaigns = list(project.config.campaigns)
+    """What schedules name must exist: campaigns, sources, export destinations, alert channels
+    and the schedules ``after:`` follows (without a cycle)."""
+    config = project.config
+    exportable = [
+        n
+        for n, d in config.destinations.items()
+        if isinstance(d, FilesDestination | DataApiDestination)
+    ]
+    wanted: list[tuple[str, str, list[str]]] = [
+        ("campaigns", "campaign", list(config.campaigns)),
+        ("pulls", "source", list(config.sources)),
+        ("exports", "destination", exportable),
+        ("alerts", "alert channel", list(config.alerts.channels)),
+        ("after", "schedule", list(config.schedules)),
+    ]
     problems: list[Problem] = []
-    for name, schedule in project.config.schedules.items():
-        for i, target in enumerate(schedule.campaigns):
-            if target not in project.config.campaigns:
-                problems.append(
-                    _missing(
-                        project, ("schedules", name, "campaigns", i), "campaign", target, campaigns
+    for name, schedule in config.schedules.items():
+        for key, kind, known in wanted:
+            for i, target in enumerate(getattr(schedule, key)):
+                if target in known:
+                    continue
+                path: Path = ("schedules", name, key, i)
+                if key == "exports" and target in config.destinations:
+                    problems.append(
+                        project.problem(
+                            path,
+                            f"destination {target!r} is not exported "
+                            "(exports name listrak_files or listrak_data destinations)",
+                        )
                     )
-                )
+                elif key == "alerts":
+                    hint = (
+                        did_you_mean(target, known)
+                        if known
+                        else "define it under `alerts.channels`"
+                    )
+                    problems.append(
+                        project.problem(path, f"no alert channel named {target!r}", hint)
+                    )
+                else:
+                    problems.append(_missing(project, path, kind, target, known))
+    problems += _after_cycles(project)
+    return problems
+
+
+def _after_cycles(project: Project) -> list[Problem]:
+    """``after:`` chains that come back to where they started would never run (or run forever)."""
+    follows = {name: list(s.after) for name, s in project.config.schedules.items()}
+    problems: list[Problem] = []
+    reported: set[frozenset[str]] = set()
+    for start in follows:
+        stack: list[tuple[str, list[str]]] = [(start, [start])]
+        while stack:
+            current, trail = stack.pop()
+            for i, previous in enumerate(follows.get(current, [])):
+                if previous == start:
+                    cycle = frozenset(trail)
+                    if cycle not in reported:
+                        reported.add(cycle)
+                        loop = " → ".join([*trail, start])
+                        problems.append(
+                            project.problem(
+                                ("schedules", current, "after", i),
+                                f"`after:` goes round in a circle: {loop}",
+                                "one schedule of the circle needs a cron or an interval",
+                            )
+                        )
+                elif previous in follows and previous not in trail:
+                    stack.append((previous, [*trail, previous]))
     return problems

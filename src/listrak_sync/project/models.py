@@ -1,14 +1,14 @@
 """The project file, ``listrak-sync.yml``, as pydantic models.
 
 Sections: ``warehouse``, ``listrak`` (API hosts), ``credentials``, ``destinations``, ``segments``,
-``campaigns``, ``schedules``, ``sources`` (what ``pull`` reads; models in ``source.config``).
+``campaigns``, ``schedules``, ``alerts``, ``scheduler`` (models in ``runtime._config``), ``sources``
+(what ``pull`` reads; models in ``source.config``).
 Unknown keys are errors (a typo must not silently do nothing).
 """
 
 from __future__ import annotations
 
 import re
-import zoneinfo
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from ..audiences.filters import FilterNode
+from ..runtime._config import AlertsConfig, Schedule, SchedulerSettings
 from ..source.config import Source, SourceName
 from ..warehouse import WarehouseError
 from ..warehouse import parse as parse_warehouse
@@ -228,38 +229,6 @@ class Campaign(BaseModel):
         return self
 
 
-_CRON_FIELD = re.compile(
-    r"^(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[0-9]+)?(,(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[0-9]+)?)*$"
-)
-
-
-class Schedule(BaseModel):
-    """When campaigns run: a five-field cron expression in a time zone."""
-
-    model_config = _STRICT
-
-    cron: str
-    timezone: str = "UTC"
-    campaigns: list[str] = Field(min_length=1)
-
-    @field_validator("cron")
-    @classmethod
-    def _cron(cls, value: str) -> str:
-        fields = value.split()
-        if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
-            raise ValueError("a cron expression has five fields: minute hour day month weekday")
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (e.g. UTC, America/New_York)") from None
-        return value
-
-
 class ProjectConfig(BaseModel):
     """The whole of ``listrak-sync.yml``."""
 
@@ -274,6 +243,8 @@ class ProjectConfig(BaseModel):
     destinations: dict[Name, Destination] = Field(default_factory=dict)
     segments: dict[Name, Segment] = Field(default_factory=dict)
     campaigns: dict[Name, Campaign] = Field(default_factory=dict)
-    schedules: dict[Name, Schedule] = Field(default_factory=dict)
+    schedules: dict[Name, Schedule] = Field(default_factory=dict)  # models in runtime._config
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     # Source names become table names, so they cannot contain `-`.
     sources: dict[SourceName, Source] = Field(default_factory=dict)

@@ -135,6 +135,14 @@ def _secret_refs(project: Project) -> list[tuple[DataPath, str | EnvRef | Secret
         events = getattr(source, "events", None)
         if events is not None and isinstance(events.sink, HttpSink):
             refs.append((("sources", name, "events", "sink", "write_key"), events.sink.write_key))
+    for name, channel in project.config.alerts.channels.items():
+        for field in ("url", "signing_secret", "username", "password"):
+            ref = getattr(channel, field, None)
+            if isinstance(ref, EnvRef | SecretFileRef):
+                refs.append((("alerts", "channels", name, field), ref))
+        for header, ref in getattr(channel, "headers", {}).items():
+            if isinstance(ref, EnvRef | SecretFileRef):
+                refs.append((("alerts", "channels", name, "headers", header), ref))
     return refs
 
 
