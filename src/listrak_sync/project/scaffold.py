@@ -8,6 +8,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..warehouse import connect
+from .connection import warehouse_target
 from .loader import CONFIG_FILE, load_project
 from .problems import ProjectError
 
@@ -53,7 +54,7 @@ def scaffold(directory: Path, *, customers: int, seed: int, force: bool = False)
         project = load_project(directory)
         sample_data = importlib.import_module("listrak_sync.warehouse.sample_data")
         # connect() creates the file; open_warehouse() would refuse a missing one.
-        with connect(project.config.warehouse.connection, base_dir=directory) as warehouse:
+        with connect(warehouse_target(project), base_dir=directory) as warehouse:
             sample_data.generate(warehouse, customers=customers, seed=seed)
         created.append(directory / project.config.warehouse.connection)
     return created
