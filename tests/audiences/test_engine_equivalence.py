@@ -11,6 +11,7 @@ import pytest
 from pydantic import SecretStr
 
 from listrak_sync.audiences.campaigns import CampaignAudience
+from listrak_sync.audiences.insights import segment_insights
 from listrak_sync.audiences.segments import SegmentResolver
 from listrak_sync.project.loader import Project, parse_project
 from listrak_sync.project.scaffold import sample_text
@@ -20,7 +21,7 @@ from listrak_sync.warehouse.sample_data import generate
 
 from ..postgres_server import PostgresServer
 
-CUSTOMERS = 3000
+CUSTOMERS = 1000
 AS_OF = dt.date(2026, 11, 23)
 
 Engines = dict[str, Warehouse]
@@ -95,3 +96,13 @@ def test_every_destination_receives_the_same_rows(project: Project, engines: Eng
             }
         assert delivered["duckdb"], name
         assert delivered["duckdb"] == delivered["postgres"], name
+
+
+def test_every_segment_has_the_same_insights(project: Project, engines: Engines) -> None:
+    for name in sorted(project.config.segments):
+        found = {
+            engine: segment_insights(SegmentResolver(project.config, warehouse), name, by="country")
+            for engine, warehouse in engines.items()
+        }
+        assert found["duckdb"].size > 0, name
+        assert found["duckdb"] == found["postgres"], name

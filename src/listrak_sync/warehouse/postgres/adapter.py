@@ -238,6 +238,9 @@ class PostgresWarehouse:
                         mode="append",
                         db_schema_name=parts[0] if len(parts) == 2 else None,
                     )
+                    # Fresh statistics: without them the planner guesses a just-loaded table is
+                    # tiny and picks nested loops that take minutes instead of milliseconds.
+                    cursor.execute(f"ANALYZE {target}")
             except WarehouseError:
                 if source_error:  # the input failed, not the server: raise that
                     raise source_error[0] from None
