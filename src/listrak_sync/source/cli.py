@@ -20,6 +20,7 @@ from rich.table import Table
 from ..listrak import ClientSettings, Credentials, ListrakClient, ListrakError
 from ..project import Project, ProjectError, load_project, load_section, resolve_listrak
 from ..project.cli import ProjectOption, print_problems
+from ..project.connection import warehouse_target
 from ..project.secrets import resolve_secret
 from ..project.yaml_marks import Marked
 from ..state import LockHeld
@@ -112,7 +113,11 @@ def pull(
     chosen = {name: sources[name]} if name else sources
     workspace = Workspace.in_project(loaded.root)
     try:
-        warehouse = connect(loaded.config.warehouse.connection, base_dir=loaded.root)
+        # connect(), not open_warehouse(): a pull may create the DuckDB file.
+        warehouse = connect(warehouse_target(loaded), base_dir=loaded.root)
+    except ProjectError as exc:
+        print_problems(exc.problems)
+        raise typer.Exit(1) from None
     except WarehouseError as exc:
         console.print(f"[red]warehouse:[/] {exc}")
         raise typer.Exit(1) from None
