@@ -18,6 +18,9 @@ from listrak_sync.cli import app
 from listrak_sync.emulator import EmulatorServer
 from listrak_sync.emulator.admin_client import EmulatorAdmin
 from listrak_sync.emulator.cli import sample_seed
+from listrak_sync.project import ProjectError, open_warehouse
+from listrak_sync.project.loader import Project, parse_project
+from listrak_sync.project.secrets import credential_problems
 from listrak_sync.warehouse import connect, parse
 from listrak_sync.warehouse.postgres import PostgresConfig
 from listrak_sync.warehouse.sample_data import generate
@@ -148,3 +151,30 @@ def test_validate_finds_postgres_problems_in_place(
     code, output = run("validate", "--project", str(project))
     assert code == 1, output
     assert re.search(r"listrak-sync\.yml:\d+:\d+: .*churn_riks", output), output
+
+
+def _project(tmp_path: Path, warehouse: str) -> Project:
+    return parse_project(f"warehouse:\n{warehouse}", tmp_path)
+
+
+def test_a_literal_password_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ProjectError, match="secrets may not be written in the project file"):
+        _project(tmp_path, "  connection: postgresql://u@h/db\n  password: hunter2\n")
+
+
+def test_an_unresolvable_password_is_a_problem_at_its_place(tmp_path: Path) -> None:
+    project = _project(
+        tmp_path, "  connection: postgresql://u@h/db\n  password: {env: NO_SUCH_PG_PASSWORD}\n"
+    )
+    (problem,) = credential_problems(project)
+    assert "NO_SUCH_PG_PASSWORD is not set" in str(problem)
+    assert problem.line == 3
+    with pytest.raises(ProjectError, match="NO_SUCH_PG_PASSWORD"):
+        open_warehouse(project)
+
+
+def test_duckdb_takes_no_password(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOME_PASSWORD", "x")
+    project = _project(tmp_path, "  connection: w.duckdb\n  password: {env: SOME_PASSWORD}\n")
+    with pytest.raises(ProjectError, match="the duckdb warehouse takes no password"):
+        open_warehouse(project)
