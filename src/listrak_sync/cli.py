@@ -8,14 +8,43 @@ checks they agree).
 
 from __future__ import annotations
 
+import enum
+import sys
+from typing import Annotated, Any
+
 import typer
+from typer import _click as click
 
 from .lazy_group import LazyCommand, LazyGroup
 
 __all__ = ["app"]
 
+# Ctrl-C: the shell's convention for "ended by SIGINT" (128 + 2).
+INTERRUPTED_EXIT = 130
+# Commands that pick up where an interrupted run stopped.
+_RESUMABLE = ("sync", "pull")
+
 
 class _Commands(LazyGroup):
+    def invoke(self, ctx: click.Context) -> Any:
+        """Ordinary trouble of the machine (full disk, read-only folder) and Ctrl-C become one
+        line and an exit code, for every command, instead of a traceback."""
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            command = ctx.invoked_subcommand or ""
+            resume = f"; run `{command}` again to resume" if command in _RESUMABLE else ""
+            print(f"\ninterrupted{resume}", file=sys.stderr)
+            raise typer.Exit(INTERRUPTED_EXIT) from None
+        except OSError as exc:
+            from .project.problems import environment_problem
+
+            problem = environment_problem(exc)
+            print(f"error: {problem.message}", file=sys.stderr)
+            if problem.hint:
+                print(f"    hint: {problem.hint}", file=sys.stderr)
+            raise typer.Exit(problem.exit_code) from None
+
     # Commands first, then groups: the order Typer lists them in.
     lazy_commands = (
         LazyCommand(
@@ -106,9 +135,27 @@ app = typer.Typer(
 )
 
 
+class _LogFormat(enum.StrEnum):
+    text = "text"
+    json = "json"
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    log_format: Annotated[
+        _LogFormat,
+        typer.Option(
+            "--log-format",
+            envvar="LISTRAK_SYNC_LOG_FORMAT",
+            help="Listrak client lines on stderr (retries, token refreshes, closing summary):"
+            " text, or one JSON object per line.",
+        ),
+    ] = _LogFormat.text,
+) -> None:
     """Without a callback Typer would not build a group, the app having no eager commands."""
+    from .client_logs import configure_client_logs  # here: importing the CLI stays light
+
+    configure_client_logs(log_format.value)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -48,6 +48,17 @@ async def test_retry_after_holds_every_request_of_the_integration() -> None:
     assert sum(time.sleeps) == pytest.approx(7.0)
 
 
+async def test_a_blind_429_holds_every_request_for_the_blind_pause() -> None:
+    # Real Listrak may send a 429 with no Retry-After: the bucket still needs time to drain.
+    time = FakeTime()
+    p = pacer(time, adaptive=False, blind_pause=1.5)
+    sent = await p.acquire()
+    p.on_rate_limited(None, sent)
+    other = await p.acquire()
+    assert other >= sent + 1.5
+    assert sum(time.sleeps) == pytest.approx(1.5)
+
+
 async def test_429_cuts_the_rate_from_what_was_observed() -> None:
     time = FakeTime()
     p = pacer(time, decrease=0.5)

@@ -124,12 +124,14 @@ class FaultMiddleware:
             await _drop(send)
             return
         if decision.reject_status is not None:
-            if decision.reject_status == 429:
+            if decision.reject_status == 429 and decision.retry_after is None:
+                response = Response("Too Many Requests", 429, media_type="text/plain")
+            elif decision.reject_status == 429:
                 response = error_response(
                     429,
                     "ERROR_TOO_MANY_REQUESTS",
                     "The rate limit for this integration was exceeded.",
-                    headers={"Retry-After": str(decision.retry_after or 1)},
+                    headers={"Retry-After": str(decision.retry_after)},
                 )
             else:
                 response = error_response(

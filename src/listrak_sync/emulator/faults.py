@@ -33,6 +33,11 @@ class FaultRule(BaseModel):
     jitter_ms: float = 0.0
     rate_per_second: float | None = Field(default=None, gt=0, description="leak rate")
     burst: int = Field(default=10, ge=1, description="bucket size")
+    bare_429: bool = Field(
+        default=False,
+        description="answer the rate limit's 429 with no Retry-After and no Listrak error body, "
+        "as real Listrak may (neither is documented)",
+    )
     error_rate: float = Field(default=0.0, ge=0.0, le=1.0)
     error_status: Literal[500, 502, 503, 504] = 503
     fail_next: int = Field(default=0, ge=0)
@@ -57,7 +62,7 @@ class Decision:
 
     delay: float = 0.0
     reject_status: int | None = None  # 429 or 5xx answered instead of the real response
-    retry_after: int | None = None
+    retry_after: int | None = None  # None on a bare 429
     drop: Literal["before", "after"] | None = None
 
 
@@ -105,7 +110,8 @@ class FaultSet:
                     wait = self._take(index, client_id, rule)
                     if wait is not None:
                         decision.reject_status = 429
-                        decision.retry_after = max(1, math.ceil(wait))
+                        if not rule.bare_429:
+                            decision.retry_after = max(1, math.ceil(wait))
                 if decision.reject_status is None and decision.drop is None:
                     if rule.drop_next > 0:
                         rule.drop_next -= 1

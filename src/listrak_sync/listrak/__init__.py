@@ -30,6 +30,7 @@ from ._exceptions import (
     RateLimited,
     ServerError,
     TransportError,
+    Unreachable,
 )
 from ._metrics import Metrics, OperationMetrics
 from ._models import (
@@ -123,5 +124,6 @@ __all__ = [
     "SmsContactField",
     "SubscribeOutcome",
     "TransportError",
+    "Unreachable",
     "UnsubscribeOutcome",
 ]

@@ -14,25 +14,19 @@ import time
 from typing import Any
 
 import httpx2
-import stamina
 from pydantic import SecretStr
 
-from ._config import Credentials, RetryPolicy
-from ._exceptions import AuthError, RateLimited, ServerError, TransportError
+from ._config import Credentials
+from ._exceptions import AuthError, NotFound, RateLimited, ServerError, TransportError
 from ._metrics import Metrics
 from ._pacing import Clock
+from ._transport import origin, transport_reason
 
 __all__ = ["TOKEN_PATH", "TokenSource"]
 
 log = logging.getLogger("listrak_sync.listrak")
 
 TOKEN_PATH = "/OAuth2/Token"
-
-
-def _retryable(exc: Exception) -> bool:
-    # A token request changes nothing on the server, so any failure without an answer, a 429
-    # and any 5xx can be tried again.
-    return isinstance(exc, TransportError | RateLimited | ServerError)
 
 
 class TokenSource:
@@ -44,7 +38,6 @@ class TokenSource:
         http: httpx2.AsyncClient,
         auth_url: str,
         margin: float,
-        retry: RetryPolicy,
         metrics: Metrics,
         clock: Clock = time.monotonic,
     ) -> None:
@@ -53,12 +46,21 @@ class TokenSource:
         self._http = http
         self._url = auth_url.rstrip("/") + TOKEN_PATH
         self._margin = margin
-        self._retry = retry
         self._metrics = metrics
         self._clock = clock
         self._token: SecretStr | None = None
         self._expires_at = 0.0
         self._lock = asyncio.Lock()
+        self._fetched = 0
+        self._refused: str | None = None  # why the last refresh was asked for
+
+    @property
+    def client_id(self) -> str:
+        return self._credentials.client_id
+
+    @property
+    def url(self) -> str:
+        return self._url
 
     def __repr__(self) -> str:
         return f"TokenSource({self.integration!r}, client_id={self._credentials.client_id!r})"
@@ -74,10 +76,11 @@ class TokenSource:
                 return token
             return await self._fetch()
 
-    def invalidate(self, token: str) -> None:
+    def invalidate(self, token: str, *, why: str = "") -> None:
         """Forget ``token`` if it is still the cached one (a 401 said it no longer works)."""
         if self._token is not None and self._token.get_secret_value() == token:
             self._token = None
+            self._refused = why
 
     def _valid(self) -> str | None:
         if self._token is None or self._clock() >= self._expires_at:
@@ -85,17 +88,20 @@ class TokenSource:
         return self._token.get_secret_value()
 
     async def _fetch(self) -> str:
-        async for attempt in stamina.retry_context(
-            on=_retryable,
-            attempts=self._retry.attempts,
-            timeout=self._retry.timeout,
-            wait_initial=self._retry.wait_initial,
-            wait_max=self._retry.wait_max,
-            wait_jitter=self._retry.wait_jitter,
-        ):
-            with attempt:
-                return await self._request_token()
-        raise AssertionError("unreachable: stamina re-raises the last failure")
+        if self._fetched:
+            why = self._refused or "it is about to expire"
+            log.info(
+                "refreshing the %s integration's token: %s",
+                self.integration,
+                why,
+                extra={"kind": "token_refresh", "integration": self.integration},
+            )
+        token = await self._request_token()
+        if self._fetched:
+            self._metrics.token_refreshes += 1
+        self._fetched += 1
+        self._refused = None
+        return token
 
     async def _request_token(self) -> str:
         context: dict[str, Any] = {
@@ -116,12 +122,17 @@ class TokenSource:
             )
         except httpx2.TransportError as exc:
             self._metrics.errors_by_code[f"TRANSPORT_{type(exc).__name__}"] += 1
+            reason = transport_reason(exc)
+            # maybe_applied=False: whatever became of it, the API request that needed this
+            # token was not sent, so even a create may be retried.
             raise TransportError(
-                f"token request for the {self.integration} integration failed: "
-                f"{type(exc).__name__}",
-                maybe_applied=True,
+                f"no answer from {self._url} to the {self.integration} token request: {reason}",
+                maybe_applied=False,
+                reason=reason,
+                url=self._url,
                 **context,
             ) from None
+        self._metrics.answered.add(origin(self._url))
         status = response.status_code
         if status == 200:
             body = response.json()
@@ -138,7 +149,26 @@ class TokenSource:
         if status == 429:
             raise RateLimited(message, code=code, status=status, **context)
         if status >= 500:
-            raise ServerError(message, code=code, status=status, **context)
+            raise ServerError(message, maybe_applied=False, code=code, status=status, **context)
+        if status in (404, 405):
+            # Not a refusal of the credentials: nothing that issues tokens lives at this URL.
+            raise NotFound(
+                f"{self._url} answered {status} {response.reason_phrase}: there is no token "
+                "endpoint at this URL; is listrak.auth_url right? (the host only, e.g. "
+                "https://auth.listrak.com)",
+                code=code,
+                status=status,
+                **context,
+            )
+        if self._fetched:
+            raise AuthError(
+                f"the token endpoint now refuses the {self.integration} credentials "
+                f"(client_id {self._credentials.client_id!r}) it accepted earlier in this run: "
+                f"{message} (the integration was paused or its secret changed in Listrak)",
+                code=code,
+                status=status,
+                **context,
+            )
         raise AuthError(
             f"the token endpoint refused the {self.integration} credentials "
             f"(client_id {self._credentials.client_id!r}): {message}",

@@ -21,6 +21,26 @@ from ._sms import SmsApi
 
 __all__ = ["ListrakClient"]
 
+log = logging.getLogger("listrak_sync.listrak")
+
+
+def _summary(metrics: Metrics) -> dict[str, object]:
+    eventful = (
+        metrics.retries
+        or metrics.rate_limited
+        or metrics.imports_adopted
+        or metrics.token_refreshes
+    )
+    return {
+        "eventful": bool(eventful),
+        "requests": metrics.requests,
+        "retries": metrics.retries,
+        "retries_by_reason": dict(metrics.retries_by_reason),
+        "rate_limited": metrics.rate_limited,
+        "imports_adopted": metrics.imports_adopted,
+        "token_refreshes": metrics.token_refreshes,
+    }
+
 
 class _DropDebug(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
@@ -75,7 +95,6 @@ class ListrakClient:
                 http=self._http,
                 auth_url=s.auth_url,
                 margin=s.token_refresh_margin,
-                retry=s.retry,
                 metrics=self.metrics,
                 clock=clock,
             )
@@ -87,6 +106,7 @@ class ListrakClient:
                 metrics=self.metrics,
                 pacer=Pacer(s.pacing, clock=clock, sleep=sleep),
                 clock=clock,
+                sleep=sleep,
             )
         self._email = EmailApi(self._sessions["email"], sleep=sleep) if email else None
         self._sms = SmsApi(self._sessions["sms"], sleep=sleep) if sms else None
@@ -122,7 +142,16 @@ class ListrakClient:
             raise ConfigurationError(f"no {integration} credentials were given") from None
 
     async def aclose(self) -> None:
+        """Close the connections, and log the closing summary of the client's requests."""
         await self._http.aclose()
+        if self.metrics.requests or self.metrics.token_requests:
+            names = "/".join(sorted(self._sessions))
+            log.info(
+                "Listrak (%s): %s",
+                names,
+                self.metrics.summary(),
+                extra={"kind": "summary", "integration": names, **_summary(self.metrics)},
+            )
 
     async def __aenter__(self) -> ListrakClient:
         return self

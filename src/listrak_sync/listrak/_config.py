@@ -30,7 +30,13 @@ class Credentials(BaseModel):
 
 
 class RetryPolicy(BaseModel):
-    """How often and how patiently a failed request is tried again (stamina's parameters)."""
+    """How often and how patiently a failed request is tried again.
+
+    Attempt ``n`` waits ``min(wait_max, wait_initial * 2 ** (n - 1))`` plus up to
+    ``wait_jitter`` seconds (longer if Listrak's Retry-After says so), and the call gives up after
+    ``attempts`` attempts or ``timeout`` seconds. A URL that never answered gets only
+    ``first_contact_timeout`` seconds of "connection refused" before the call fails.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -42,15 +48,22 @@ class RetryPolicy(BaseModel):
     max_retry_after: float = Field(
         default=120.0, ge=0, description="a longer Retry-After is raised, not waited out"
     )
+    first_contact_timeout: float = Field(
+        default=10.0,
+        ge=0,
+        description="seconds of connection failures tolerated before a URL first answers",
+    )
 
 
 class PacingPolicy(BaseModel):
     """Adaptive (AIMD) pacing against Listrak's unpublished leaky bucket, plus an optional cap.
 
-    Unlimited until the first 429; then the send rate is set to ``decrease`` times the rate just
-    observed, cut again by ``decrease`` on each new 429 (at most once per round of requests in
-    flight), and raised by ``increase`` requests/s for every second of clean answers. Above
-    ``unlimited_above`` requests/s the limit is lifted again.
+    Unlimited until the first 429; a 429 holds every request of the integration for its
+    Retry-After, or ``blind_pause`` seconds when it has none (real Listrak sends none); the send
+    rate is set to ``decrease`` times the rate just observed, cut again by ``decrease`` on each
+    new 429 (at most once per round of requests in flight), and raised by ``increase``
+    requests/s for every second of clean answers. Above ``unlimited_above`` requests/s the
+    limit is lifted again.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -62,6 +75,11 @@ class PacingPolicy(BaseModel):
     decrease: float = Field(default=0.5, gt=0, lt=1)
     increase: float = Field(default=2.0, gt=0, description="requests/s gained per clean second")
     min_rate: float = Field(default=0.5, gt=0)
+    blind_pause: float = Field(
+        default=1.0,
+        ge=0,
+        description="seconds every request waits after a 429 that carries no Retry-After",
+    )
     unlimited_above: float = Field(default=500.0, gt=0)
 
 

@@ -10,7 +10,6 @@ from datetime import date, datetime
 from typing import Any
 
 from ._csv import CsvPart, ImportColumn, Rows, csv_parts
-from ._exceptions import ServerError, TransportError
 from ._imports import file_body, poll_import
 from ._models import (
     Contact,
@@ -31,8 +30,6 @@ from ._session import Replay, Session
 __all__ = ["EmailApi"]
 
 log = logging.getLogger("listrak_sync.listrak")
-
-_RECONCILE_ROUNDS = 3
 
 
 class EmailApi:
@@ -261,29 +258,25 @@ class EmailApi:
         """Start one list import of ``data`` (the raw file); returns its importFileId.
 
         A new import is not idempotent, so an attempt that may have reached Listrak is not
-        simply sent again: the list's imports are searched for this ``fileName`` first (make it
-        unique), and the request is repeated only if none has it.
+        simply sent again: after the retry wait, the list's imports are searched for this
+        ``fileName`` (make it unique), and the request is repeated only if none has it. These
+        retries wait and give up like every other call's (``ClientSettings.retry``).
         """
         body = file_body(import_file.to_api(), data)
-        path = f"/List/{list_id}/ListImport"
-        for round_ in range(_RECONCILE_ROUNDS + 1):
-            try:
-                answer = await self.session.call(
-                    "POST",
-                    path,
-                    operation="ListImport_PostImportFileResource",
-                    body=body,
-                    replay=Replay.IF_NOT_APPLIED,
-                )
-                return int(answer["resourceId"])
-            except (TransportError, ServerError) as exc:
-                if not exc.maybe_applied or round_ == _RECONCILE_ROUNDS:
-                    raise
-                found = await self._find_import(list_id, import_file.file_name)
-                if found is not None:
-                    log.info("list import %s was applied before the answer was lost", found)
-                    return found
-        raise AssertionError("unreachable")
+
+        async def started() -> dict[str, Any] | None:
+            found = await self._find_import(list_id, import_file.file_name)
+            return None if found is None else {"resourceId": found}
+
+        answer = await self.session.call(
+            "POST",
+            f"/List/{list_id}/ListImport",
+            operation="ListImport_PostImportFileResource",
+            body=body,
+            replay=Replay.IF_NOT_APPLIED,
+            reconcile=started,
+        )
+        return int(answer["resourceId"])
 
     async def find_import(self, list_id: int, file_name: str) -> int | None:
         """The id of the list's import named ``file_name``, or None: how a caller that lost

@@ -4,7 +4,9 @@
 
     ListrakError                 base: .code, .status, .message, .method, .path
     ├── ConfigurationError       the client was asked for something it was not set up for
-    ├── TransportError           no answer: connection refused or dropped, timeout (.maybe_applied)
+    ├── TransportError           no answer: connection refused or dropped, timeout (.maybe_applied,
+    │   │                        .reason, .url)
+    │   └── Unreachable          nothing ever answered at the URL: not started, or a wrong URL
     ├── AuthError                401/403, or the token endpoint refused the credentials
     ├── NotFound                 404: ERROR_UNABLE_TO_LOCATE_RESOURCE, ERROR_UNKNOWN_ROUTE, ...
     ├── RateLimited              429 after the retries ran out (.retry_after)
@@ -14,14 +16,17 @@
         ├── ImportTimeout        status polling gave up before the import finished
         └── ImportFailed         the import ended in a failed state
 
-Messages name the operation, method and path, never a header, a body, a token or a secret, so an
-exception is safe to log and to store in a run record. Branch on ``code`` (the ``error`` member of
+Messages name the operation, method and full path (``/sms/v1/...``), never a header, a body, a
+token or a secret, and email addresses and phone numbers in them are masked, so an exception is
+safe to log and to store in a run record. Branch on ``code`` (the ``error`` member of
 Listrak's ``{status, error, message}`` body), never on message text.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from ..masking import mask_text
 
 __all__ = [
     "AuthError",
@@ -35,6 +40,7 @@ __all__ = [
     "RateLimited",
     "ServerError",
     "TransportError",
+    "Unreachable",
 ]
 
 
@@ -63,7 +69,7 @@ class ListrakError(Exception):
         where = " ".join(part for part in (self.method, self.path) if part)
         head = " ".join(str(part) for part in (self.status, self.code) if part is not None)
         text = f"{head}: {self.message}" if head else self.message
-        return f"{text} ({where})" if where else text
+        return mask_text(f"{text} ({where})" if where else text)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._describe()!r})"
@@ -74,11 +80,29 @@ class ConfigurationError(ListrakError):
 
 
 class TransportError(ListrakError):
-    """The request got no answer. ``maybe_applied`` is true when it may have reached Listrak."""
+    """The request got no answer. ``maybe_applied`` is true when it may have reached Listrak;
+    ``reason`` says what happened in words (``connection refused``, ``timeout``, ...) and
+    ``url`` is the URL tried, without its query."""
 
-    def __init__(self, message: str, *, maybe_applied: bool, **context: Any) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        maybe_applied: bool,
+        reason: str = "no answer",
+        url: str | None = None,
+        **context: Any,
+    ) -> None:
         self.maybe_applied = maybe_applied
+        self.reason = reason
+        self.url = url
         super().__init__(message, **context)
+
+
+class Unreachable(TransportError):
+    """No connection could be made to a URL that never answered in this process: the server is
+    not running or the configured URL is wrong. Raised after a short wait, not the full retry
+    budget an outage of a server that did answer gets."""
 
 
 class AuthError(ListrakError):

@@ -51,15 +51,23 @@ class Metrics:
     """Totals across one client's integrations, with a breakdown per operation.
 
     ``requests`` counts HTTP exchanges (answers and transport failures), ``retries`` the repeated
-    attempts among them, ``errors_by_code`` every error answer by Listrak code (``HTTP_<status>``
-    when the body had none, ``TRANSPORT_<kind>`` when there was no answer).
+    attempts among them, ``retries_by_reason`` the same by what went wrong (``HTTP 500``,
+    ``connection refused``, ``429 rate limited``...), ``errors_by_code`` every error answer by
+    Listrak code (``HTTP_<status>`` when the body had none, ``TRANSPORT_<kind>`` when there was
+    no answer). ``imports_adopted`` counts imports found already started after their answer was
+    lost (and so not sent again); ``answered`` holds the origins (``scheme://host:port``) that
+    answered at least once, which tells a wrong URL from an outage.
     """
 
     operations: dict[str, OperationMetrics] = field(default_factory=dict)
     errors_by_code: Counter[str] = field(default_factory=Counter)
+    retries_by_reason: Counter[str] = field(default_factory=Counter)
     token_requests: int = 0
     token_refreshes_on_401: int = 0
+    token_refreshes: int = 0
     rate_limited: int = 0
+    imports_adopted: int = 0
+    answered: set[str] = field(default_factory=set)
 
     def operation(self, name: str) -> OperationMetrics:
         found = self.operations.get(name)
@@ -99,6 +107,9 @@ class Metrics:
             "rate_limited": self.rate_limited,
             "token_requests": self.token_requests,
             "token_refreshes_on_401": self.token_refreshes_on_401,
+            "token_refreshes": self.token_refreshes,
+            "retries_by_reason": dict(sorted(self.retries_by_reason.items())),
+            "imports_adopted": self.imports_adopted,
             "bytes_sent": self.bytes_sent,
             "bytes_received": self.bytes_received,
             "errors_by_code": dict(sorted(self.errors_by_code.items())),
@@ -117,3 +128,21 @@ class Metrics:
                 for name, op in sorted(self.operations.items())
             },
         }
+
+    def summary(self) -> str:
+        """One line for the end of a run: requests (token requests included), retries by
+        reason, 429s, adopted imports, token refreshes."""
+        parts = [f"{self.requests + self.token_requests:,} requests"]
+        if self.retries:
+            reasons = ", ".join(
+                f"{reason} ×{count:,}" for reason, count in self.retries_by_reason.most_common()
+            )
+            parts.append(f"{self.retries:,} retries ({reasons})")
+        else:
+            parts.append("no retries")
+        parts.append(f"{self.rate_limited:,} rate-limited (429)")
+        if self.imports_adopted:
+            parts.append(f"{self.imports_adopted:,} imports adopted after a lost answer")
+        if self.token_refreshes:
+            parts.append(f"{self.token_refreshes:,} token refreshes")
+        return ", ".join(parts)

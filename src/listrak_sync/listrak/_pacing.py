@@ -7,7 +7,9 @@ either too slow or too fast, so the pacer learns it the way TCP congestion contr
 * no limit until the first 429;
 * on a 429, every request of the integration waits until ``Retry-After`` has passed (not just the
   one that got it: the bucket is shared), and the send rate is cut multiplicatively — once per
-  round, since the 429s of requests sent before the cut say nothing about the new rate;
+  round, since the 429s of requests sent before the cut say nothing about the new rate. Real
+  Listrak may answer 429 with no Retry-After and no error code: such a "blind" 429 holds the
+  integration for ``blind_pause`` seconds instead, and cuts the rate the same way;
 * each clean answer raises the rate a little, so it grows by ``increase`` requests/s per second
   and the limit disappears once it passes ``unlimited_above``.
 
@@ -93,6 +95,10 @@ class Pacer:
         now = self._clock()
         if retry_after:
             self._resume_at = max(self._resume_at, now + retry_after)
+        elif retry_after is None and sent_at > self._last_decrease:
+            # A blind 429: pause once per round, as for the rate cut below; the 429s of requests
+            # sent before the pause say nothing new about the bucket.
+            self._resume_at = max(self._resume_at, now + self.policy.blind_pause)
         if not self.policy.adaptive or sent_at <= self._last_decrease:
             return
         if self._adaptive_rate is None:

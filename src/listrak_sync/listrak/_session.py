@@ -1,11 +1,20 @@
 """One integration's request pipeline: pacing, concurrency limit, token, retries, errors, metrics.
 
-Every API call goes through :meth:`Session.call`. One attempt is: wait for the pacer, take a
-concurrency slot, attach the bearer token, send, and turn the answer into JSON or a typed error.
-A 401 drops the token and replays the request with a fresh one (a refused token means nothing
-was applied), at most twice per attempt: a token can be revoked again between its refresh and
-the replay, but a fresh token refused a third time means the integration is refused. stamina
-repeats attempts that failed transiently, within the limits of the call's :class:`Replay` class.
+Every API call goes through :meth:`Session.call`, the client's one retry loop. One attempt is:
+wait for the pacer, take a concurrency slot, get the bearer token, send, and turn the answer into
+JSON or a typed error. A 401 drops the token and replays the request with a fresh one (a refused
+token means nothing was applied), at most twice per attempt: a token can be revoked again between
+its refresh and the replay, but a fresh token refused a third time means the integration is
+refused. The loop repeats attempts that failed transiently, within the call's :class:`Replay`
+class and the :class:`RetryPolicy`; a failed token request is one of those failures, retried by
+the same loop (never by a loop of its own). Each retry logs one line saying what, when, why and
+which attempt, with personal data masked.
+
+A create that may have been applied (its answer was lost) can be given a ``reconcile`` lookup:
+after the wait, the loop asks it whether the first attempt took effect and returns what it found
+instead of sending the request again; only if it found nothing is the request re-sent. List
+imports start this way, so they back off and last exactly as long as every other call, and a
+file is never imported twice.
 """
 
 from __future__ import annotations
@@ -14,8 +23,9 @@ import asyncio
 import enum
 import json
 import logging
+import random
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -23,9 +33,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx2
-import stamina
 
-from ._auth import TokenSource
+from ..masking import mask_text
+from ._auth import TOKEN_PATH, TokenSource
 from ._config import ClientSettings
 from ._exceptions import (
     AuthError,
@@ -35,11 +45,13 @@ from ._exceptions import (
     RateLimited,
     ServerError,
     TransportError,
+    Unreachable,
 )
 from ._metrics import Metrics
-from ._pacing import Clock, Pacer
+from ._pacing import Clock, Pacer, Sleep
+from ._transport import CONNECT_FAILURES, origin, transport_reason
 
-__all__ = ["Body", "Replay", "Session", "parse_retry_after"]
+__all__ = ["Body", "Reconcile", "Replay", "Session", "parse_retry_after"]
 
 log = logging.getLogger("listrak_sync.listrak")
 
@@ -50,6 +62,9 @@ _MAX_REFRESHES_ON_401 = 2
 _NOT_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
 # Gateways answer these without reaching the API; 500 and 504 may come after it did work.
 _NOT_APPLIED_STATUSES = frozenset({502, 503})
+
+Reconcile = Callable[[], Awaitable[dict[str, Any] | None]]
+"""Looks for the effect of a create whose answer was lost: the answer to return, or None."""
 
 
 class Replay(enum.Enum):
@@ -117,6 +132,7 @@ class Session:
         metrics: Metrics,
         pacer: Pacer,
         clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.integration = integration
         self.settings = settings
@@ -124,8 +140,10 @@ class Session:
         self.metrics = metrics
         self.pacer = pacer
         self._http = http
-        self._base = settings.api_url.rstrip("/") + f"/{integration}/v1"
+        self._prefix = f"/{integration}/v1"
+        self._base = settings.api_url.rstrip("/") + self._prefix
         self._clock = clock
+        self._sleep = sleep
         self._slots = asyncio.Semaphore(settings.max_concurrency)
 
     def __repr__(self) -> str:
@@ -141,25 +159,113 @@ class Session:
         json_body: Any = None,
         body: Body | None = None,
         replay: Replay = Replay.ALWAYS,
+        reconcile: Reconcile | None = None,
     ) -> dict[str, Any]:
-        """Send one API call with retries; returns the JSON answer (``{}`` when empty)."""
+        """Send one API call with retries; returns the JSON answer (``{}`` when empty).
+
+        ``reconcile`` (with ``Replay.IF_NOT_APPLIED``) makes a failure that may have been
+        applied retryable: before sending again, the loop asks it for the effect of the lost
+        attempt (see the module doc)."""
         if json_body is not None:
             raw = json.dumps(json_body, separators=(",", ":")).encode()
             body = Body(len(raw), _once(raw))
-        retry = self.settings.retry
-        number = 0
-        async for attempt in stamina.retry_context(
-            on=_retry_hook(replay, retry.max_retry_after),
-            attempts=retry.attempts,
-            timeout=retry.timeout,
-            wait_initial=retry.wait_initial,
-            wait_max=retry.wait_max,
-            wait_jitter=retry.wait_jitter,
+        started = self._clock()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self._attempt(method, path, operation, params, body, attempt > 1)
+            except ListrakError as exc:
+                failure = exc
+            wait = self._retry_wait(failure, replay, reconcile, attempt, started)
+            await self._sleep(wait)
+            if reconcile is not None and getattr(failure, "maybe_applied", False):
+                found = await reconcile()
+                if found is not None:
+                    self.metrics.imports_adopted += 1
+                    log.info(
+                        "%s %s: the lost attempt was applied after all; adopting it, not "
+                        "sending it again",
+                        method,
+                        mask_text(self._prefix + path),
+                        extra={"kind": "adopted", "method": method, "operation": operation},
+                    )
+                    return found
+
+    def _retry_wait(
+        self,
+        exc: ListrakError,
+        replay: Replay,
+        reconcile: Reconcile | None,
+        attempt: int,
+        started: float,
+    ) -> float:
+        """Seconds to wait before attempt ``attempt + 1``, after logging the retry line; raises
+        ``exc`` (or :class:`Unreachable`) when the call should not be tried again."""
+        policy = self.settings.retry
+        if not _retryable(exc, replay, reconcile is not None, policy.max_retry_after):
+            raise exc
+        elapsed = self._clock() - started
+        wait = min(policy.wait_max, policy.wait_initial * 2.0 ** (attempt - 1))
+        wait += random.uniform(0, policy.wait_jitter) if policy.wait_jitter else 0.0
+        if isinstance(exc, RateLimited):
+            # The pacer holds the integration until Retry-After (or the blind pause) has passed.
+            wait = max(wait, self.pacer.resume_at - self._clock())
+        if self._never_answered(exc) and (
+            attempt >= policy.attempts or elapsed + wait > policy.first_contact_timeout
         ):
-            number += 1
-            with attempt:
-                return await self._attempt(method, path, operation, params, body, number > 1)
-        raise AssertionError("unreachable: stamina re-raises the last failure")
+            # More likely not started or a wrong URL than an outage: fail fast and say so.
+            assert isinstance(exc, TransportError)
+            raise self._unreachable(exc, exc.url or self._base, attempt, elapsed) from None
+        if attempt >= policy.attempts or (policy.timeout is not None and elapsed >= policy.timeout):
+            raise exc
+        if policy.timeout is not None:
+            wait = min(wait, policy.timeout - elapsed)
+        reason = retry_reason(exc)
+        self.metrics.retries_by_reason[reason] += 1
+        log.info(
+            "retrying %s %s in %.1f s: %s (attempt %d of %d)",
+            exc.method,
+            mask_text(exc.path or ""),
+            wait,
+            reason,
+            attempt + 1,
+            policy.attempts,
+            extra={
+                "kind": "retry",
+                "integration": self.integration,
+                "method": exc.method,
+                "operation": exc.operation,
+                "reason": reason,
+                "wait": round(wait, 3),
+                "attempt": attempt + 1,
+                "attempts": policy.attempts,
+            },
+        )
+        return wait
+
+    def _never_answered(self, exc: ListrakError) -> bool:
+        """No connection could be made to a URL that never answered in this process."""
+        return (
+            isinstance(exc, TransportError)
+            and exc.reason in CONNECT_FAILURES
+            and origin(exc.url or self._base) not in self.metrics.answered
+        )
+
+    def _unreachable(
+        self, exc: TransportError, url: str, attempts: int, elapsed: float
+    ) -> Unreachable:
+        setting = "listrak.auth_url" if exc.path == TOKEN_PATH else "listrak.api_url"
+        return Unreachable(
+            f"cannot reach {url}: {exc.reason} ({attempts} attempts in {elapsed:.1f} s); is the "
+            f"emulator (or the network to Listrak) up? is {setting} right?",
+            maybe_applied=False,
+            reason=exc.reason,
+            url=url,
+            method=exc.method,
+            path=exc.path,
+            operation=exc.operation,
+        )
 
     async def pages(
         self,
@@ -200,7 +306,7 @@ class Session:
                     raise ListrakApiError(
                         "the API returned a page cursor it had returned before",
                         method="GET",
-                        path=path,
+                        path=self._prefix + path,
                         operation=operation,
                     )
                 seen.add(following)
@@ -219,11 +325,15 @@ class Session:
         stats = self.metrics.operation(f"{self.integration}.{operation}")
         if is_retry:
             stats.retries += 1
-        context = {"method": method, "path": path, "operation": operation}
+        full_path = self._prefix + path
+        context = {"method": method, "path": full_path, "operation": operation}
         refreshes = 0
         while True:
-            sent_at = await self.pacer.acquire()
             async with self._slots:
+                # The pacer's turn is taken inside the slot, right before sending: a turn taken
+                # while queueing for a slot would let a queue of requests burst out together,
+                # unpaced, after a 429 had cut the rate.
+                sent_at = await self.pacer.acquire()
                 token = await self.tokens.get()
                 headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
                 content: AsyncIterator[bytes] | None = None
@@ -247,12 +357,16 @@ class Session:
                     stats.errors += 1
                     kind = type(exc).__name__
                     self.metrics.errors_by_code[f"TRANSPORT_{kind}"] += 1
-                    log.debug("%s %s %s: no answer (%s)", self.integration, method, path, kind)
+                    reason = transport_reason(exc)
+                    log.debug("%s %s: no answer (%s)", method, mask_text(full_path), kind)
                     raise TransportError(
-                        f"no answer from Listrak: {kind}",
+                        f"no answer from Listrak: {reason}",
                         maybe_applied=not isinstance(exc, _NOT_SENT),
+                        reason=reason,
+                        url=self._base + path,
                         **context,
                     ) from None
+                self.metrics.answered.add(origin(self._base))
                 stats.observe(self._clock() - started)
                 stats.bytes_received += len(response.content)
             status = response.status_code
@@ -262,11 +376,11 @@ class Session:
             code, message = _listrak_error(response)
             stats.errors += 1
             self.metrics.errors_by_code[code] += 1
-            log.debug("%s %s %s: %s %s", self.integration, method, path, status, code)
+            log.debug("%s %s: %s %s", method, mask_text(full_path), status, code)
             if status == 401 and refreshes < _MAX_REFRESHES_ON_401:
                 # The token expired or was revoked early: a refresh, shared with every other
                 # request that saw the same token, then replay (a 401 applied nothing).
-                self.tokens.invalidate(token)
+                self.tokens.invalidate(token, why=f"401 {code} on {method} {mask_text(full_path)}")
                 self.metrics.token_refreshes_on_401 += 1
                 refreshes += 1
                 continue
@@ -283,7 +397,25 @@ class Session:
                     message, retry_after=retry_after, code=code, status=status, **context
                 )
             self.pacer.on_success()
+            if status == 401:
+                raise self._refused(code, message, context)
             raise _error(status, code, message, context)
+
+    def _refused(self, code: str, message: str, context: dict[str, str]) -> AuthError:
+        """The API refused fresh tokens of credentials the token endpoint accepts."""
+        expected = {"email": "an Email", "sms": "an SMS", "data": "a Data"}.get(
+            self.integration, f"a {self.integration}"
+        )
+        return AuthError(
+            f"{message} The {self.integration} API refuses the tokens of client_id "
+            f"{self.tokens.client_id!r} although the token endpoint accepts its credentials: "
+            f"the credential belongs to another kind of integration (an email integration's "
+            f"credential given to an SMS destination, say) or lacks access to this area. Give "
+            f"this destination the credential of {expected} integration.",
+            code=code,
+            status=401,
+            **context,
+        )
 
 
 async def _chunks(raw: bytes) -> AsyncIterator[bytes]:
@@ -294,15 +426,25 @@ def _once(raw: bytes) -> Callable[[], AsyncIterator[bytes]]:
     return lambda: _chunks(raw)
 
 
-def _retry_hook(replay: Replay, max_retry_after: float) -> Callable[[Exception], bool]:
-    def retry(exc: Exception) -> bool:
-        if isinstance(exc, RateLimited):
-            return exc.retry_after is None or exc.retry_after <= max_retry_after
-        if isinstance(exc, TransportError | ServerError):
-            return replay is Replay.ALWAYS or not exc.maybe_applied
-        return False
+def _retryable(
+    exc: ListrakError, replay: Replay, reconcilable: bool, max_retry_after: float
+) -> bool:
+    if isinstance(exc, RateLimited):
+        return exc.retry_after is None or exc.retry_after <= max_retry_after
+    if isinstance(exc, TransportError | ServerError):
+        return replay is Replay.ALWAYS or not exc.maybe_applied or reconcilable
+    return False
 
-    return retry
+
+def retry_reason(exc: ListrakError) -> str:
+    """Why a call is retried, in a few words (the key of ``Metrics.retries_by_reason``)."""
+    if isinstance(exc, RateLimited):
+        return "429 rate limited"
+    if isinstance(exc, TransportError):
+        return exc.reason
+    if exc.status is not None:
+        return f"HTTP {exc.status}"
+    return type(exc).__name__
 
 
 def _json_object(response: httpx2.Response) -> dict[str, Any]:

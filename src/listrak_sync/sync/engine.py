@@ -35,7 +35,7 @@ from ..state import LockHeld, RowOutcome, Run, StateStore, Step
 from . import hooks, registry
 from .context import RunContext
 from .destination import Effect, StepGroup, StepResult, SyncDestination
-from .errors import SyncError
+from .errors import StepStopped, SyncError
 from .options import SyncOptions
 from .plan import (
     SNAPSHOT_SCHEMA,
@@ -659,10 +659,13 @@ class UnitSync:
         phase = run.details.get("phase")
         interrupted = isinstance(exc, asyncio.CancelledError | KeyboardInterrupt)
         message = _describe(exc)
+        counts = run.counts
+        if phase in _RESUMABLE_PHASES:
+            counts = self._accepted(run_id, exc, summary)
         finished = self.store.finish_run(
             run_id,
             "interrupted" if interrupted else "failed",
-            run.counts,
+            counts,
             error=message,
             details={"resumable": phase in _RESUMABLE_PHASES},
         )
@@ -671,6 +674,29 @@ class UnitSync:
         if interrupted or not isinstance(exc, Exception):
             raise exc
         return self._outcome("failed", run=finished, plan=summary, error=message)
+
+    def _accepted(
+        self, run_id: str, exc: BaseException, summary: PlanSummary | None
+    ) -> dict[str, int]:
+        """A stopped run's counts: what its finished steps did, plus the calls of the step it
+        stopped in that Listrak answered (not "added 0" after a hundred contacts were added)."""
+        run = self.store.run(run_id)
+        steps = [s for s in self.store.steps(run_id) if s.status == "done"]
+        plan = summary or _summary_from(run.details.get("plan") or {})
+        counts, _ = self._totals(run_id, steps, plan)
+        for outcome in _finished_calls(exc):
+            effect = getattr(outcome, "effect", None)
+            if isinstance(effect, str):
+                counts[effect] = counts.get(effect, 0) + 1
+        return counts
+
+
+def _finished_calls(exc: BaseException) -> list[object]:
+    """Outcomes of the calls done by the steps that stopped part-way (steps run in a task
+    group, so a stop arrives wrapped in an exception group)."""
+    if isinstance(exc, BaseExceptionGroup):
+        return [found for inner in exc.exceptions for found in _finished_calls(inner)]
+    return exc.finished if isinstance(exc, StepStopped) else []
 
 
 def _describe(exc: BaseException) -> str:

@@ -30,7 +30,7 @@ from ...listrak import (
     SmsContactField,
     SubscribeOutcome,
 )
-from ..errors import SyncError
+from ..errors import StepStopped
 
 __all__ = [
     "Addition",
@@ -53,9 +53,10 @@ DECLINED = {
 FATAL = frozenset({"ERROR_SENDER_CODE_DISABLED", "ERROR_LIST_INACTIVE", "ERROR_INVALID_LIST_ID"})
 
 
-class StopSync(SyncError):
+class StopSync(StepStopped):
     """Listrak refused something that no retry of single contacts can fix (a disabled sender
-    code, an inactive list, refused credentials); the run stops and says why."""
+    code, an inactive list, refused credentials); the run stops and says why.
+    :func:`run_concurrently` fills ``finished`` with the calls done before it stopped."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,11 @@ class Outcome:
 
 def _refusal(phone: str, exc: ListrakError, *, exists: bool = False) -> Outcome:
     code = exc.code or type(exc).__name__
-    if code in FATAL or isinstance(exc, AuthError | ConfigurationError):
+    if isinstance(exc, AuthError):
+        # The credentials, not the list: a paused integration, a changed secret, a credential
+        # of another kind of integration.
+        raise StopSync(f"Listrak stopped accepting this SMS integration's requests: {exc}") from exc
+    if code in FATAL or isinstance(exc, ConfigurationError):
         raise StopSync(f"Listrak refused the SMS list: {exc}") from exc
     if code in DECLINED:
         return Outcome(phone, "declined", DECLINED[code], exc.message, exists=exists)
@@ -196,5 +201,8 @@ async def run_concurrently(
             for _ in range(max(1, min(concurrency, len(items)))):
                 group.create_task(worker())
     except BaseExceptionGroup as failed:
-        raise failed.exceptions[0] from None
+        first = failed.exceptions[0]
+        if isinstance(first, StopSync):
+            first.finished = [r for r in results if r is not None]
+        raise first from None
     return [r for r in results if r is not None]
