@@ -15,6 +15,8 @@ from listrak_sync.emulator import EmulatorServer
 from listrak_sync.emulator.admin_client import EmulatorAdmin
 from listrak_sync.emulator.realism import REALISM_ENV, Realism, realism_from_env
 
+from .postgres_server import PostgresServer
+
 EMAIL_CLIENT = ("test-email", "test-email-secret-4f1c")
 SMS_CLIENT = ("test-sms", "test-sms-secret-9d2e")
 DATA_CLIENT = ("test-data", "test-data-secret-77ab")
@@ -130,3 +132,17 @@ def emulator(emulator_server: EmulatorServer) -> Iterator[Emulator]:
             }
         )
         yield Emulator(emulator_server, admin)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL cluster on loopback for the whole session (fails, never skips, when the
+    server binaries are missing: `.ci/run` installs them)."""
+    with PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_database(postgres_server: PostgresServer) -> str:
+    """The name of a fresh, empty database on the session's PostgreSQL server."""
+    return postgres_server.create_database()

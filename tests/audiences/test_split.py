@@ -13,6 +13,8 @@ from listrak_sync.audiences.split import bucket_bounds, bucket_expression
 from listrak_sync.project.loader import parse_project
 from listrak_sync.warehouse import Warehouse, connect
 
+from ..postgres_server import PostgresServer
+
 CUSTOMERS = 20_000
 CONFIG = """
 credentials:
@@ -114,3 +116,17 @@ def test_other_engines_get_their_own_hex_conversion(dialect: str) -> None:
     sql = bucket_expression(exp.column("customer_id"), "s", dialect).sql(dialect=dialect)
     assert "MD5(" in sql.upper()
     assert ("CONV(" in sql) if dialect == "spark" else ("BIT(32)" in sql)
+
+
+def test_bucket_on_postgres_is_the_same_md5_prefix_mod_10000(
+    postgres_server: PostgresServer,
+) -> None:
+    # Keys whose md5 prefix has the high bit set included: a signed 32-bit read would differ.
+    keys = ["1", "cust-42", "ünïcode", "a" * 200, *(f"C{i:08d}" for i in range(40))]
+    assert any(int(hashlib.md5(f"s1:{k}".encode()).hexdigest()[0], 16) >= 8 for k in keys)
+    with postgres_server.admin() as con:
+        for key in keys:
+            sql = exp.select(bucket_expression(exp.Literal.string(key), "s1", "postgres"))
+            row = con.execute(sql.sql(dialect="postgres")).fetchone()
+            assert row is not None
+            assert row[0] == python_bucket("s1", key), key

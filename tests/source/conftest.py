@@ -140,6 +140,9 @@ class SourceProject:
     root: Path
     emulator: Emulator
     env: dict[str, str]
+    # The project's `warehouse:` section and what query() opens; a DuckDB file by default.
+    warehouse: dict[str, Any] | None = None
+    target: Any = None
 
     @property
     def warehouse_path(self) -> Path:
@@ -147,7 +150,7 @@ class SourceProject:
 
     def write(self, sources: dict[str, Any]) -> None:
         doc = {
-            "warehouse": {"connection": "warehouse.duckdb"},
+            "warehouse": self.warehouse or {"connection": "warehouse.duckdb"},
             "listrak": {"api_url": self.emulator.base_url, "auth_url": self.emulator.base_url},
             "credentials": {
                 "email_api": {
@@ -170,7 +173,7 @@ class SourceProject:
         return CliRunner().invoke(app, ["pull", "-p", str(self.root), *args], env=self.env)
 
     def query(self, sql: str) -> list[tuple[Any, ...]]:
-        with connect(str(self.warehouse_path)) as warehouse:
+        with connect(self.target or str(self.warehouse_path)) as warehouse:
             table = warehouse.query(sql)
         return [tuple(row.values()) for row in table.to_pylist()]
 

@@ -37,7 +37,10 @@ def test_parse(target: str, expected: DuckDBConfig) -> None:
 @pytest.mark.parametrize(
     ("target", "message"),
     [
-        ("postgres://db/x", r"no warehouse engine for postgres:// \(known: duckdb://\)"),
+        (
+            "spark://db/x",
+            r"no warehouse engine for spark:// \(known: duckdb://, postgres://, postgresql://\)",
+        ),
         ("duckdb://host/w.duckdb", "has no host"),
         ("duckdb:///w.duckdb?colour=red", "unknown setting 'colour'"),
         ("duckdb:///w.duckdb?read_only=maybe", "read_only must be true or false"),

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..errors import ListrakSyncError, UsageError
 from ..listrak import ClientSettings, Credentials, ListrakClient
+from ..project.connection import warehouse_target
 from ..project.loader import Project, load_section
 from ..project.problems import ProjectError
 from ..project.secrets import resolve_listrak, resolve_secret
@@ -94,9 +95,8 @@ async def pull_async(
     report = PullReport()
     with ExitStack() as stack:
         if warehouse is None:
-            warehouse = stack.enter_context(
-                connect(loaded.config.warehouse.connection, base_dir=loaded.root)
-            )
+            # connect(), not open_warehouse(): a pull may create the DuckDB file.
+            warehouse = stack.enter_context(connect(warehouse_target(loaded), base_dir=loaded.root))
         store = stack.enter_context(workspace.store())
         outbox = stack.enter_context(Outbox(workspace.root / OUTBOX_FILE))
 

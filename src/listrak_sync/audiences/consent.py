@@ -41,18 +41,7 @@ def consented_phones(status: SmsOptStatus, table: str, region: str) -> exp.Selec
         expressions=[exp.Literal.string(v.lower()) for v in status.opted_in_values],
     )
     e164 = exp.column("e164", table="pc")
-    if status.updated_column is not None:
-        latest = exp.ArgMax(
-            this=exp.paren(opted_in),
-            expression=exp.column(status.updated_column, table="o", quoted=True),
-        )
-        decided: exp.Expr = exp.EQ(this=latest, expression=exp.true())
-    else:
-        every = exp.Min(
-            this=exp.Case().when(opted_in, exp.Literal.number(1)).else_(exp.Literal.number(0))
-        )
-        decided = exp.EQ(this=every, expression=exp.Literal.number(1))
-    return (
+    rows = (
         exp.select(exp.alias_(e164, "e164"))
         .from_(table_expression(table, "o"))
         .join(
@@ -60,6 +49,35 @@ def consented_phones(status: SmsOptStatus, table: str, region: str) -> exp.Selec
             on=exp.EQ(this=exp.column("raw", table="pc"), expression=_raw(status.phone_column)),
         )
         .where(exp.not_(exp.Is(this=e164.copy(), expression=exp.null())))
-        .group_by(e164.copy())
-        .having(decided)
+    )
+    if status.updated_column is None:
+        every = exp.Min(
+            this=exp.Case().when(opted_in, exp.Literal.number(1)).else_(exp.Literal.number(0))
+        )
+        return rows.group_by(e164.copy()).having(
+            exp.EQ(this=every, expression=exp.Literal.number(1))
+        )
+    # The latest dated row decides. A window rather than DuckDB's arg_max, so every engine
+    # computes it the same way; rows without a date are ignored (as arg_max ignores them), and
+    # rows tied on the latest date decide "not opted in" first: consent is never inferred.
+    updated = exp.column(status.updated_column, table="o", quoted=True)
+    said_yes = exp.Coalesce(this=exp.paren(opted_in), expressions=[exp.false()])
+    rank = exp.Window(
+        this=exp.RowNumber(),
+        partition_by=[e164.copy()],
+        order=exp.Order(
+            expressions=[
+                exp.Ordered(this=updated.copy(), desc=True, nulls_first=False),
+                exp.Ordered(this=said_yes.copy(), desc=False, nulls_first=False),
+            ]
+        ),
+    )
+    ranked = rows.select(exp.alias_(said_yes, "opted_in"), exp.alias_(rank, "latest")).where(
+        exp.not_(exp.Is(this=updated.copy(), expression=exp.null()))
+    )
+    return (
+        exp.select(exp.column("e164", table="r"))
+        .from_(ranked.subquery("r"))
+        .where(exp.column("latest", table="r").eq(1))
+        .where(exp.column("opted_in", table="r"))
     )

@@ -4,19 +4,46 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from ..warehouse import Warehouse, WarehouseError, connect, parse
 from .loader import Project
 from .problems import ProjectError
+from .secrets import resolve_secret
 
-__all__ = ["open_warehouse"]
+__all__ = ["open_warehouse", "warehouse_target"]
+
+
+def warehouse_target(project: Project) -> BaseModel:
+    """The typed config of the project's warehouse, with the password its reference names
+    (ProjectError at ``warehouse.password`` when it cannot be resolved)."""
+    config = project.config.warehouse
+    try:
+        target = parse(config.connection)
+    except WarehouseError as exc:
+        raise ProjectError(
+            [project.problem(("warehouse", "connection"), f"cannot open the warehouse: {exc}")]
+        ) from None
+    if config.password is not None:
+        password = resolve_secret(project, config.password, ("warehouse", "password"))
+        if not hasattr(target, "with_password"):
+            raise ProjectError(
+                [
+                    project.problem(
+                        ("warehouse", "password"),
+                        f"the {getattr(target, 'engine', '?')} warehouse takes no password",
+                    )
+                ]
+            )
+        target = target.with_password(password)
+    return target
 
 
 def open_warehouse(project: Project, *, read_only: bool = False) -> Warehouse:
     """Connect to the project's warehouse; a missing DuckDB file is an error, not a new file
     (a typo in the path would otherwise give an empty warehouse and empty audiences)."""
-    config = project.config.warehouse
+    target = warehouse_target(project)
     try:
-        target = parse(config.connection)
         path = getattr(target, "path", None)
         if isinstance(path, str) and path != ":memory:":
             file = Path(path) if Path(path).is_absolute() else project.root / path

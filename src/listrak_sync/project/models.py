@@ -25,7 +25,7 @@ from ..runtime._config import AlertsConfig, Schedule, SchedulerSettings
 from ..source.config import Source, SourceName
 from ..warehouse import WarehouseError
 from ..warehouse import parse as parse_warehouse
-from .credentials import Credential
+from .credentials import Credential, SecretValue
 from .destinations import Attribute, Destination
 
 __all__ = [
@@ -85,8 +85,10 @@ class WarehouseConfig(BaseModel):
     model_config = _STRICT
 
     # A DuckDB file (relative to the project folder) or an engine URL such as
-    # ``duckdb:///warehouse.duckdb?threads=2``.
+    # ``duckdb:///warehouse.duckdb?threads=2`` or ``postgresql://user@host:5432/db``.
     connection: str = "warehouse.duckdb"
+    # The server password, by reference (``{env: NAME}`` or ``{secret: NAME}``), never in the URL.
+    password: SecretValue | None = None
     customer_table: str = "customer_360"
     profile_table: str = "merged_customers"
     customer_key: str = "customer_id"

@@ -131,6 +131,8 @@ def _secret_refs(project: Project) -> list[tuple[DataPath, str | EnvRef | Secret
         for field, ref in _fields(credential).items():
             assert isinstance(ref, str | EnvRef | SecretFileRef)
             refs.append((("credentials", name, field), ref))
+    if project.config.warehouse.password is not None:
+        refs.append((("warehouse", "password"), project.config.warehouse.password))
     for name, source in project.config.sources.items():
         events = getattr(source, "events", None)
         if events is not None and isinstance(events.sink, HttpSink):

@@ -1,0 +1,74 @@
+"""``pull`` into a PostgreSQL warehouse: the same tables, merges and views as on DuckDB, written
+with COPY."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from listrak_sync.warehouse import parse
+from listrak_sync.warehouse.postgres import PostgresConfig
+from tests.conftest import EMAIL_CLIENT, SMS_CLIENT, Emulator
+
+from ..postgres_server import PostgresServer
+from .conftest import SourceProject, email_source, seed_email, seed_sms, sms_source
+from .test_sms_pull import stored
+
+TABLE = "listrak_news_contacts"
+
+
+@pytest.fixture
+def project(
+    tmp_path: Path, emulator: Emulator, postgres_server: PostgresServer, postgres_database: str
+) -> SourceProject:
+    url = postgres_server.url(postgres_database)
+    target = parse(url)
+    assert isinstance(target, PostgresConfig)
+    env = {
+        "TEST_EMAIL_SECRET": EMAIL_CLIENT[1],
+        "TEST_SMS_SECRET": SMS_CLIENT[1],
+        "TEST_PG_PASSWORD": postgres_server.password,
+    }
+    return SourceProject(
+        tmp_path,
+        emulator,
+        env,
+        warehouse={"connection": url, "password": {"env": "TEST_PG_PASSWORD"}},
+        target=target.with_password(SecretStr(postgres_server.password)),
+    )
+
+
+def test_email_pull_full_then_incremental(project: SourceProject) -> None:
+    seed_email(project.emulator, 500)
+    project.write({"news": email_source(fields=[101, 103])})
+    first = project.pull()
+    assert first.exit_code == 0, first.output
+    states = project.query(
+        f"SELECT subscription_state, count(*) AS n FROM {TABLE} GROUP BY 1 ORDER BY 1"
+    )
+    assert states == [("Subscribed", 450), ("Unsubscribed", 50)]
+    assert project.query(
+        f"SELECT first_name FROM {TABLE} WHERE email_lower = 'person00002@example.com'"
+    ) == [("First2",)]
+
+    again = project.pull()  # incremental: merged by key, nothing duplicated
+    assert again.exit_code == 0, again.output
+    assert project.runs("news")[0].details["full"] is False
+    assert project.query(f"SELECT count(*) AS n FROM {TABLE}") == [(500,)]
+
+
+def test_sms_pull_builds_the_opt_status_view(project: SourceProject) -> None:
+    seed_sms(project.emulator, 200)
+    project.write({"sms": sms_source(field_names={71: "tier"})})
+    result = project.pull()
+    assert result.exit_code == 0, result.output
+    assert project.query("SELECT count(*) AS n FROM listrak_sms_opt_outs") == [(200 // 7,)]
+    status = dict(
+        project.query(
+            "SELECT phone, status FROM listrak_sms_opt_status"
+            f" WHERE phone IN ('{stored(1)}', '{stored(7)}')"
+        )
+    )
+    assert status == {stored(1): "opted_in", stored(7): "opted_out"}
