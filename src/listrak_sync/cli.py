@@ -87,6 +87,12 @@ class _Commands(LazyGroup):
             merge=True,
         ),
         LazyCommand(
+            "forget",
+            "Submit the warehouse's deletion requests to Listrak's Privacy API and wait until"
+            " done.",
+            "listrak_sync.privacy.cli:forget",
+        ),
+        LazyCommand(
             "runs",
             "Run history (latest first), or one run: counts, imports, row outcomes.",
             "listrak_sync.sync.cli:sync_app",

@@ -40,6 +40,7 @@ from ._models import (
     CreateOutcome,
     DataImportResult,
     EmailList,
+    ForgetRequestStatus,
     ImportContactFile,
     ImportContactFileMapping,
     ImportContactFileStatus,
@@ -64,6 +65,7 @@ from ._models import (
     UnsubscribeOutcome,
 )
 from ._pacing import Pacer
+from ._privacy import PRIVACY_RATE, PrivacyApi
 from ._session import Replay, Session
 from ._sms import SmsApi
 
@@ -71,6 +73,7 @@ __all__ = [
     "DEFAULT_API_URL",
     "DEFAULT_AUTH_URL",
     "MAX_IMPORT_FILE_BYTES",
+    "PRIVACY_RATE",
     "AuthError",
     "ClientSettings",
     "ConfigurationError",
@@ -84,6 +87,7 @@ __all__ = [
     "DataImportResult",
     "EmailApi",
     "EmailList",
+    "ForgetRequestStatus",
     "ImportColumn",
     "ImportContactFile",
     "ImportContactFileMapping",
@@ -109,6 +113,7 @@ __all__ = [
     "PacingPolicy",
     "PhoneAttribute",
     "PhoneList",
+    "PrivacyApi",
     "RateLimited",
     "Replay",
     "RetryPolicy",

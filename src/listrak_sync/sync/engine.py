@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 
 from ..audiences.campaigns import AudienceUnit, CampaignAudience
 from ..listrak import ClientSettings, Credentials, ListrakClient, ListrakError
+from ..privacy import forgotten_set
 from ..project.connection import open_warehouse
 from ..project.loader import Project
 from ..project.secrets import resolve_listrak
@@ -101,6 +102,9 @@ async def _campaign(
     with workspace.store() as store, open_warehouse(project) as warehouse:
         audience = CampaignAudience(project.config, warehouse, campaign, as_of=as_of)
         units = audience.units()
+        forgotten = forgotten_set(workspace.root)
+        for unit in units:
+            unit.forgotten = forgotten
         if options.destinations:
             unknown = sorted(set(options.destinations) - {u.destination for u in units})
             if unknown:
