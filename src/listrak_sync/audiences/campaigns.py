@@ -462,7 +462,12 @@ class AudienceUnit:
             self.report.counts[(str(group), str(status))] += int(count)
         room = self.report.sample_size - len(self.report.rejected_sample)
         if room > 0:
-            rejected = batch.filter(pc.not_equal(batch.column("_status"), "ok")).slice(0, room)
+            # Forgotten people are counts only: their key never goes into a sample or a record.
+            shown = pc.and_(
+                pc.not_equal(batch.column("_status"), "ok"),
+                pc.not_equal(batch.column("_status"), "forgotten"),
+            )
+            rejected = batch.filter(shown).slice(0, room)
             key = self.rows.campaign.config.warehouse.customer_key
             for row in rejected.select(
                 [key, GROUP_COLUMN, "_key_raw", "_status", "_reason"]

@@ -19,6 +19,7 @@ from ..listrak import ClientSettings, Credentials, ListrakClient, ListrakError
 from ..project.connection import open_warehouse
 from ..project.loader import Project
 from ..project.secrets import resolve_listrak
+from ..sync import hooks
 from ..sync.workspace import Workspace
 from .deletion_requests import DeletionRequest, RowProblem, read_requests
 from .journal import ForgetJournal
@@ -190,6 +191,7 @@ async def _run(
                         "sends it again"
                     )
                 continue
+            hooks.checkpoint("forget_submitted")  # tests kill the process here
             journal.mark(request_hash, "submitted", request_id=request_id)
             report.counts["submitted"] += 1
         await _poll(client, journal, report, poll_interval, poll_timeout, sleep)

@@ -7,10 +7,13 @@ forget run in the project there is no salt, and nothing is hashed at all.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from .journal import ForgetJournal
 from .keyed_hash import KeyedHasher, load_salt
@@ -30,6 +33,18 @@ class ForgottenSet:
             [key is not None and digest(key) in self.hashes for key in keys.to_pylist()],
             pa.bool_(),
         )
+
+    def drop_from(self, parquet: Path, kind: str) -> int:
+        """Rewrite ``parquet`` (a sync's ``previous`` file, keyed by ``key``) without the rows
+        of forgotten people; returns how many were dropped."""
+        table = pq.read_table(parquet)
+        hit = self.mask(table.column("key"), kind)
+        dropped = int(pc.sum(hit).as_py() or 0)
+        if dropped:
+            staged = parquet.with_name(parquet.name + ".forget")
+            pq.write_table(table.filter(pc.invert(hit)), staged, compression="snappy")
+            os.replace(staged, parquet)
+        return dropped
 
 
 def forgotten_set(state_folder: Path) -> ForgottenSet | None:

@@ -296,6 +296,12 @@ class UnitSync:
                 compared_with = "nothing" if first else "snapshot"
         else:
             await asyncio.to_thread(ctx.files.previous_from_snapshot, snapshot)
+        if self.unit.forgotten is not None:
+            # Forgotten people leave the comparison: no step ever names them again, and the
+            # next snapshot no longer holds their address or number.
+            await asyncio.to_thread(
+                self.unit.forgotten.drop_from, ctx.files.previous, self.unit.rows.key_name
+            )
         return compared_with
 
     def _load_audience(self, ctx: RunContext) -> None:
