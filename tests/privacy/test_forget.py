@@ -10,10 +10,9 @@ import time
 import pytest
 import yaml
 
-from listrak_sync.privacy.runner import forget
+from listrak_sync.privacy.runner import ForgetReport, forget
 from listrak_sync.project.loader import load_project
 from tests.conftest import EMAIL_CLIENT, PRIVACY_CLIENT, Emulator
-from tests.sync.conftest import project  # noqa: F401  (the email project fixture)
 from tests.sync.helpers import (
     CLI,
     FAST,
@@ -56,8 +55,12 @@ def forgetting(project: SyncProject, monkeypatch: pytest.MonkeyPatch) -> SyncPro
     return project
 
 
-def _run(project: SyncProject, **options: object):  # type: ignore[no-untyped-def]
-    return forget(load_project(project.root), client_options=dict(FAST), **options)  # type: ignore[arg-type]
+def _run(project: SyncProject, *, resend_unconfirmed: bool = False) -> ForgetReport:
+    return forget(
+        load_project(project.root),
+        client_options=dict(FAST),
+        resend_unconfirmed=resend_unconfirmed,
+    )
 
 
 def test_a_deletion_request_removes_the_contact_and_later_syncs_never_add_it_back(
