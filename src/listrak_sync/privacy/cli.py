@@ -33,8 +33,10 @@ def forget(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
-    """Submit the warehouse's deletion requests to Listrak's Privacy API, once each, and wait
-    until Listrak has forgotten every person; later plans and syncs never send them again."""
+    """Submit the warehouse's deletion requests to Listrak's Privacy API and wait until done.
+
+    Each request is sent once (journaled before it leaves), and every later plan and sync
+    leaves the forgotten people out, even while they remain in the audience tables."""
     from ..sync.cli import _client_settings  # the same test/ops override as sync
 
     try:
