@@ -8,7 +8,7 @@ import pytest
 
 from listrak_sync.emulator.server import EmulatorServer
 from listrak_sync.emulator.state import EmulatorState
-from listrak_sync.listrak import ClientSettings, ListrakClient, ListrakApiError
+from listrak_sync.listrak import ClientSettings, ListrakApiError, ListrakClient
 from tests.conftest import PRIVACY_CLIENT
 from tests.listrak.conftest import credentials
 
