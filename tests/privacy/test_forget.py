@@ -183,3 +183,15 @@ def test_without_a_forget_section_the_command_says_so(project: SyncProject) -> N
     assert result.returncode == 1
     assert "no `forget:` section" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_validate_names_an_unknown_forget_credential(project: SyncProject) -> None:
+    config_file = project.root / "listrak-sync.yml"
+    config = yaml.safe_load(config_file.read_text())
+    config["forget"] = {"credential": "privcy"}
+    config_file.write_text(yaml.safe_dump(config, sort_keys=False))
+    result = project.cli("validate")
+    assert result.returncode == 1
+    assert "privcy" in result.stderr
+    assert "listrak-sync.yml:" in result.stderr
+    assert "Traceback" not in result.stderr
