@@ -9,16 +9,42 @@ checks they agree).
 from __future__ import annotations
 
 import enum
-from typing import Annotated
+import sys
+from typing import Annotated, Any
 
 import typer
+from typer import _click as click
 
 from .lazy_group import LazyCommand, LazyGroup
 
 __all__ = ["app"]
 
+# Ctrl-C: the shell's convention for "ended by SIGINT" (128 + 2).
+INTERRUPTED_EXIT = 130
+# Commands that pick up where an interrupted run stopped.
+_RESUMABLE = ("sync", "pull")
+
 
 class _Commands(LazyGroup):
+    def invoke(self, ctx: click.Context) -> Any:
+        """Ordinary trouble of the machine (full disk, read-only folder) and Ctrl-C become one
+        line and an exit code, for every command, instead of a traceback."""
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            command = ctx.invoked_subcommand or ""
+            resume = f"; run `{command}` again to resume" if command in _RESUMABLE else ""
+            print(f"\ninterrupted{resume}", file=sys.stderr)
+            raise typer.Exit(INTERRUPTED_EXIT) from None
+        except OSError as exc:
+            from .project.problems import environment_problem
+
+            problem = environment_problem(exc)
+            print(f"error: {problem.message}", file=sys.stderr)
+            if problem.hint:
+                print(f"    hint: {problem.hint}", file=sys.stderr)
+            raise typer.Exit(problem.exit_code) from None
+
     # Commands first, then groups: the order Typer lists them in.
     lazy_commands = (
         LazyCommand(

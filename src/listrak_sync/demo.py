@@ -6,6 +6,12 @@ Each part of the product adds its step here, so the demo always shows the main j
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
 from rich.console import Console
 from rich.table import Table
 
@@ -18,9 +24,37 @@ from .sync.sms.demo import sms_demo
 __all__ = ["demo"]
 
 
-def demo() -> None:
-    """Run the main job against the embedded emulator and sample data, then exit."""
+def demo(
+    keep: Annotated[
+        bool,
+        typer.Option("--keep", help="Keep the demo's sample projects and print where they are."),
+    ] = False,
+    show_pii: Annotated[
+        bool, typer.Option("--show-pii", help="Show emails and phones unmasked.")
+    ] = False,
+) -> None:
+    """Run the main job against the embedded emulator and sample data, then exit.
+
+    The sample projects live in a temporary folder, deleted at the end unless --keep."""
     console = Console()
+    folder = Path(tempfile.mkdtemp(prefix="listrak-sync-demo-"))
+    try:
+        _run(console, folder, show_pii=show_pii)
+    finally:
+        if not keep:
+            shutil.rmtree(folder, ignore_errors=True)
+    if keep:
+        console.print(
+            f"kept the demo projects in {folder} (their listrak.api_url points at the demo's"
+            " emulator, which has stopped: start `listrak-sync emulator --sample` and set"
+            " api_url/auth_url to it to go on)",
+            highlight=False,
+            soft_wrap=True,
+        )
+    console.print("[green]demo finished[/]")
+
+
+def _run(console: Console, folder: Path, *, show_pii: bool) -> None:
     seed = sample_seed()
     with EmulatorServer() as emulator:
         console.rule(f"Listrak emulator on {emulator.base_url}")
@@ -67,6 +101,5 @@ def demo() -> None:
                 str(entry["pending"]),
             )
         console.print(sms_lists)
-        email_demo(console, emulator.base_url)
-        sms_demo(console, emulator.base_url)
-    console.print("[green]demo finished[/]")
+        email_demo(console, emulator.base_url, folder / "email", show_pii=show_pii)
+        sms_demo(console, emulator.base_url, folder / "sms", show_pii=show_pii)

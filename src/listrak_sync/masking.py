@@ -1,10 +1,14 @@
 """PII masking for human output and logs: enough to recognise a row, not enough to read a
 person's data.
 
+The one rule for every human-readable output (previews, plans, run details, the demo, log lines,
+error messages); each command that shows people has ``--show-pii`` to reveal them. ``--json``
+output is for programs and shows values as they are.
+
 Rows (previews): the email and phone keys are masked, and attributes whose names look personal
 (name, email, phone, birth, address, street, postal, zip, mobile). Other attributes (tiers,
-totals) show as they are. Free text (log lines, error messages): :func:`mask_text` masks every
-email address and phone number it finds, URL-encoded ones included (``/Contact/%2B1720...``).
+totals) show as they are. Free text: :func:`mask_text` masks every email address, phone number
+and quoted value it finds, URL-encoded ones included (``/Contact/%2B1720...``).
 """
 
 from __future__ import annotations
@@ -67,21 +71,35 @@ def mask_row(
     return masked
 
 
-# An address, its "@" possibly URL-encoded (%40) as in a request path.
-_EMAIL_IN_TEXT = re.compile(r"[\w.%+'-]+?(?:@|%40)[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}")
-# A phone number: "+" (or its %2B encoding) and 7 to 15 digits, or 10 to 15 bare digits — list,
-# sender code and import ids are shorter, so they stay readable.
-_PHONE_IN_TEXT = re.compile(r"(?:\+|%2[Bb])\d{7,15}(?!\d)|(?<![\d.])\d{10,15}(?![\d.])")
+# In free text: a quoted value (reasons quote the value refused: "(value 'jane@x')"), an email
+# address (its "@" possibly URL-encoded as %40, as in a request path), or a phone number:
+# international ("+" or its %2B encoding, then digits, spaces, dots, dashes, parentheses) or 10 to
+# 15 digits in a row. List, sender code and import ids are shorter, so they stay readable; dates
+# and times ("2026-12-03 02:14") are neither.
+_IN_TEXT = re.compile(
+    r"(?P<quoted>value '(?P<value>[^']*)')"
+    r"|(?P<email>[^\s'\"<>()=,;:/?&]+(?:@|%40)[^\s'\"<>(),;:/?&]+)"
+    r"|(?P<phone>(?:\+|%2[Bb])\d[\d ().-]{5,}\d|(?<![\w.%-])\d{10,15}(?![\w.-]))"
+)
 
 
-def mask_text(text: str) -> str:
-    """``text`` with every email address and phone number in it masked (see the module doc)."""
-    text = _EMAIL_IN_TEXT.sub(lambda m: mask_email(m.group().replace("%40", "@")), text)
-    return _PHONE_IN_TEXT.sub(_mask_phone_match, text)
-
-
-def _mask_phone_match(match: re.Match[str]) -> str:
-    found = match.group()
+def _mask_match(match: re.Match[str]) -> str:
+    if match["quoted"] is not None:
+        value = match["value"]
+        if "@" in value:
+            return f"value '{mask_email(value)}'"
+        if re.fullmatch(r"\+?[\d ().-]{7,}", value):
+            return f"value '{mask_phone(value)}'"
+        return f"value '{mask_value(value)}'"
+    if match["email"] is not None:
+        return mask_email(match["email"].replace("%40", "@"))
+    found = match["phone"]
     if found[:3].upper() == "%2B":
         return "%2B" + mask_phone("+" + found[3:])[1:]
     return mask_phone(found)
+
+
+def mask_text(text: str) -> str:
+    """``text`` with every email address, phone number and quoted value in it masked:
+    ``email=jane@example.com`` → ``email=j***@e***.com``."""
+    return _IN_TEXT.sub(_mask_match, text)

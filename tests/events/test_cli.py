@@ -162,3 +162,44 @@ def test_hash_key() -> None:
     result = runner.invoke(app, ["events", "hash-key"], input="my-key\n")
     assert result.exit_code == 0
     assert result.output.strip() == hash_write_key("my-key")
+
+
+def test_hash_key_takes_no_key_on_the_command_line() -> None:
+    result = runner.invoke(app, ["events", "hash-key", "--key", "my-key"])
+    assert result.exit_code == 2  # not an option: the key would stay in the shell's history
+    assert hash_write_key("my-key") not in result.output
+
+
+def test_serve_and_events_test_find_the_project_like_other_commands(tmp_path: Path) -> None:
+    project = tmp_path / "shop"
+    assert runner.invoke(app, ["init", str(project), "--customers", "0"]).exit_code == 0
+    event = _event_file(
+        tmp_path,
+        {
+            "type": "track",
+            "event": "Audience Entered",
+            "userId": "u",
+            "properties": {"audience_key": "vip"},
+            "context": {"traits": {"email": "a@example.com"}},
+        },
+    )
+    by_option = runner.invoke(
+        app, ["events", "test", "audiences", "--event", str(event), "-p", str(project)]
+    )
+    by_env = runner.invoke(
+        app,
+        ["events", "test", "audiences", "--event", str(event)],
+        env={"LISTRAK_SYNC_PROJECT": str(project)},
+    )
+    for result in (by_option, by_env):
+        assert result.exit_code == 0, result.output
+        assert "/email/v1/List/1001/Contact/SegmentationField" in result.output
+    # serve: a folder with no project is named in the error (the server does not start).
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = runner.invoke(app, ["serve", "-p", str(empty)])
+    assert result.exit_code == 2
+    assert str(empty / "listrak-sync.yml") in result.output
+    result = runner.invoke(app, ["serve"], env={"LISTRAK_SYNC_PROJECT": str(empty)})
+    assert result.exit_code == 2
+    assert str(empty / "listrak-sync.yml") in result.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -285,3 +286,23 @@ def test_project_api_needs_a_data_destination(
     assert result.exit_code == 1
     assert "no listrak_data destination" in result.output
     assert not emulator.admin.requests()
+
+
+async def test_a_failed_upload_delivers_no_rows(
+    sftp_server: SftpServer, warehouse: Warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    warehouse.close()
+    login = {"password": {"env": "LSYNC_TEST_FTP_PASSWORD"}}
+    root = _sftp_project(tmp_path / "proj", tmp_path / "shop.duckdb", sftp_server, login)
+    monkeypatch.setenv("LSYNC_TEST_FTP_PASSWORD", "not-the-password")
+    result = await _in_thread("export", "products", "--to", "sftp", "-p", str(root), "--json")
+    assert result.exit_code == 1
+    document = json.loads(result.stdout)
+    (products,) = document["datasets"]
+    assert products["rows_read"] > 0
+    assert products["rows_delivered"] == 0  # built in the spool, never uploaded
+    assert products["error"]
+    assert sftp_server.files() == []
+    table = await _in_thread("export", "products", "--to", "sftp", "-p", str(root))
+    row = next(line for line in table.stdout.splitlines() if "products" in line)
+    assert [cell.strip() for cell in row.split("│")][2:4] == [str(products["rows_read"]), "0"]

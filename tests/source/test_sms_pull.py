@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from tests.source.conftest import SENDER, SourceProject, phone, seed_sms, sms_source
 
 
@@ -86,3 +88,19 @@ def test_unknown_sms_list_is_named(project: SourceProject) -> None:
     result = project.pull()
     assert result.exit_code == 1
     assert "no active SMS list 9999" in " ".join(result.output.split())
+
+
+def test_pull_prints_its_results_to_stdout_and_as_json(project: SourceProject) -> None:
+    seed_sms(project.emulator, 30)
+    project.write({"sms": sms_source(phone_lists=[2001])})
+    done = project.subprocess()
+    assert done.returncode == 0, done.stderr
+    (run,) = project.runs("sms")
+    assert "Pulled" in done.stdout  # results on stdout; progress and errors on stderr
+    assert run.run_id in done.stdout  # whole, even at 80 columns
+    assert "Pulled" not in done.stderr
+    done = project.subprocess("--json")
+    assert done.returncode == 0, done.stderr
+    (result,) = json.loads(done.stdout)
+    assert result["source"] == "sms"
+    assert result["status"] == "succeeded"

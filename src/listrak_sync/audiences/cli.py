@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,6 +34,7 @@ campaigns_app = typer.Typer(help="Campaigns: list them, show them, preview who g
 console = Console()
 errors = Console(stderr=True)
 
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 AsOfOption = Annotated[
     dt.datetime | None,
     typer.Option(
@@ -73,13 +75,33 @@ def _day(value: dt.datetime | None) -> dt.date | None:
     return value.date() if value is not None else None
 
 
+# Why `segments size` and `campaigns preview` give different email counts for one audience.
+REACH_NOTE = (
+    "reachable by email: customers with a well-formed address that email_opt_status does not"
+    " list as unsubscribed. `campaigns preview` counts differently: it removes the campaign's"
+    " exclusions and control group, keeps one row per address, and counts unsubscribed"
+    " addresses as ok (they are sent; Listrak keeps them unsubscribed)."
+)
+
+
 # --- segments ----------------------------------------------------------------------------
 
 
 @segments_app.command("list")
-def segments_list(project: ProjectOption = Path(".")) -> None:
+def segments_list(project: ProjectOption = Path("."), as_json: JsonOption = False) -> None:
     """The project's segments (no warehouse needed)."""
     with _session(project, need_warehouse=False) as (loaded, _):
+        if as_json:
+            document = [
+                {
+                    "name": name,
+                    "form": "sql" if segment.sql else "filter",
+                    "description": segment.description,
+                }
+                for name, segment in loaded.config.segments.items()
+            ]
+            console.print_json(json.dumps(document))
+            return
         table = Table(title="Segments")
         for column in ("name", "form", "description"):
             table.add_column(column)
@@ -93,12 +115,22 @@ def segments_show(
     name: Annotated[str, typer.Argument(help="Segment name.")],
     project: ProjectOption = Path("."),
     as_of: AsOfOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """A segment's definition and the SQL it runs."""
     with _session(project) as (loaded, warehouse):
         assert warehouse is not None
         resolver = SegmentResolver(loaded.config, warehouse, as_of=_day(as_of))
         segment = resolver.definition(name)
+        if as_json:
+            document = {
+                "segment": name,
+                "definition": segment.model_dump(mode="json", by_alias=True, exclude_none=True),
+                "dialect": warehouse.dialect,
+                "sql": resolver.sql(name),
+            }
+            console.print_json(json.dumps(document))
+            return
         console.rule(f"segment {name}")
         if segment.description:
             console.print(segment.description)
@@ -119,12 +151,29 @@ def segments_size(
         bool, typer.Option(help="Count who is reachable by email and by consented SMS.")
     ] = True,
     as_of: AsOfOption = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Segment insights: size, reachable by email and by SMS, breakdown by an attribute."""
+    """Segment insights: size, reachable by email and by SMS, breakdown by an attribute.
+
+    Reachable by email: a well-formed address that is not unsubscribed. `campaigns preview`
+    counts differently (after exclusions and the control group, one row per address,
+    unsubscribed addresses included: Listrak keeps them unsubscribed)."""
     with _session(project) as (loaded, warehouse):
         assert warehouse is not None
         resolver = SegmentResolver(loaded.config, warehouse, as_of=_day(as_of))
         insights = segment_insights(resolver, name, by=by, reach=reach)
+        if as_json:
+            document = {
+                "segment": name,
+                "size": insights.size,
+                "reachable_email": insights.reachable_email,
+                "reachable_sms": insights.reachable_sms,
+                "breakdown_by": insights.breakdown_by,
+                "breakdown": [[value, count] for value, count in insights.breakdown],
+                "notes": insights.notes,
+            }
+            console.print_json(json.dumps(document, default=str))
+            return
         table = Table(title=f"Segment {name}")
         table.add_column("measure")
         table.add_column("customers", justify="right")
@@ -143,15 +192,24 @@ def segments_size(
             console.print(breakdown)
         for note in insights.notes:
             console.print(f"[yellow]note[/]: {note}")
+        if insights.reachable_email is not None:
+            console.print(REACH_NOTE, style="dim", highlight=False)
 
 
 # --- campaigns ---------------------------------------------------------------------------
 
 
 @campaigns_app.command("list")
-def campaigns_list(project: ProjectOption = Path(".")) -> None:
+def campaigns_list(project: ProjectOption = Path("."), as_json: JsonOption = False) -> None:
     """The project's campaigns (no warehouse needed)."""
     with _session(project, need_warehouse=False) as (loaded, _):
+        if as_json:
+            document = [
+                {"name": name, **campaign.model_dump(mode="json", exclude_none=True)}
+                for name, campaign in loaded.config.campaigns.items()
+            ]
+            console.print_json(json.dumps(document))
+            return
         table = Table(title="Campaigns")
         for column in ("name", "segment", "excluding", "groups", "send groups"):
             table.add_column(column)
@@ -177,12 +235,36 @@ def campaigns_show(
     project: ProjectOption = Path("."),
     sql: Annotated[bool, typer.Option("--sql", help="Also print each destination's SQL.")] = False,
     as_of: AsOfOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """A campaign's groups, split, destinations and the attributes each one receives."""
     with _session(project) as (loaded, warehouse):
         assert warehouse is not None
         audience = CampaignAudience(loaded.config, warehouse, name, as_of=_day(as_of))
         campaign = audience.definition
+        if as_json:
+            document = {
+                "campaign": name,
+                "definition": campaign.model_dump(mode="json", exclude_none=True),
+                "destinations": {
+                    target: {
+                        "type": rows.destination.type,
+                        "key": rows.key_name,
+                        "key_column": rows.key_column,
+                        "groups": rows.groups,
+                        "attribute_table": rows.attribute_table,
+                        "attributes": {a.name: a.column for a in rows.attributes},
+                        **(
+                            {"sql": rows.select().sql(dialect=audience.dialect, pretty=True)}
+                            if sql
+                            else {}
+                        ),
+                    }
+                    for target, rows in audience.destinations().items()
+                },
+            }
+            console.print_json(json.dumps(document))
+            return
         console.rule(f"campaign {name}")
         console.print(
             f"segment [bold]{campaign.segment}[/]"
@@ -233,12 +315,31 @@ def campaigns_preview(
         bool, typer.Option("--show-pii", help="Show emails, phones and names unmasked.")
     ] = False,
     as_of: AsOfOption = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the counts as one JSON document (no rows).")
+    ] = False,
 ) -> None:
     """Who each destination will receive: counts per group and status, and sample rows."""
     with _session(project) as (loaded, warehouse):
         assert warehouse is not None
         audience = CampaignAudience(loaded.config, warehouse, name, as_of=_day(as_of))
         sizes = audience.group_sizes()
+        if as_json:
+            units = []
+            for unit in audience.units():
+                report = unit.counts()
+                groups = unit.rows.groups if unit.group is None else [unit.group]
+                units.append(
+                    {
+                        "destination": unit.destination,
+                        "group": unit.group,
+                        "audience": unit.audience_name,
+                        "counts": {s: report.total(s) for s in STATUSES},
+                        "by_group": {g: {s: report.total(s, g) for s in STATUSES} for g in groups},
+                    }
+                )
+            console.print_json(json.dumps({"campaign": name, "groups": sizes, "units": units}))
+            return
         table = Table(title=f"Campaign {name}: treatment groups")
         table.add_column("group")
         table.add_column("members", justify="right")
@@ -261,6 +362,14 @@ def _preview_unit(unit: AudienceUnit, *, limit: int, show_pii: bool) -> None:
         table.add_row(group, *(f"{report.total(s, group):,}" for s in STATUSES))
     table.add_row("[bold]total[/]", *(f"[bold]{report.total(s):,}[/]" for s in STATUSES))
     console.print(table)
+    if isinstance(destination, EmailDestination):
+        console.print(
+            "ok: well-formed addresses after exclusions and the control group, one per address,"
+            " unsubscribed ones included (Listrak keeps them unsubscribed); `segments size`"
+            " counts only the reachable ones.",
+            style="dim",
+            highlight=False,
+        )
     if isinstance(destination, SmsDestination) and not destination.require_consent:
         console.print(
             "[bold red]require_consent is OFF: people without SMS consent are included[/]"

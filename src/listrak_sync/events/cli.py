@@ -37,7 +37,14 @@ dead_letter_app = typer.Typer(help="Updates that could not be delivered.", no_ar
 events_app.add_typer(dead_letter_app, name="dead-letter")
 
 ProjectOption = Annotated[
-    Path | None, typer.Option("--project", help="Project folder (default: the current one).")
+    Path | None,
+    typer.Option(
+        "--project",
+        "-p",
+        envvar="LISTRAK_SYNC_PROJECT",
+        help="Project folder (default: the current one).",
+        file_okay=False,
+    ),
 ]
 ConfigOption = Annotated[
     Path | None,
@@ -58,7 +65,9 @@ def _setup(
         )
     except ProjectError as exc:
         for problem in exc.problems:
-            errors.print(f"[red]error[/red] {problem}", markup=True, highlight=False)
+            errors.print(
+                f"[red]error[/red] {problem}", markup=True, highlight=False, soft_wrap=True
+            )
         raise typer.Exit(2) from None
 
 
@@ -248,18 +257,16 @@ def try_mapping(
 
 
 @events_app.command("hash-key")
-def hash_key(
-    key: Annotated[
-        str | None, typer.Option(help="The write key (read from stdin when not given).")
-    ] = None,
-) -> None:
-    """Print the `sha256:` form of a write key for `write_keys` in the config."""
-    if key is None:
-        key = (
-            sys.stdin.readline()
-            if not sys.stdin.isatty()
-            else typer.prompt("write key", hide_input=True)
-        )
+def hash_key() -> None:
+    """Print the `sha256:` form of a write key for `write_keys` in the config.
+
+    The key is read from stdin (typed without echo at a terminal), never from the command line,
+    where it would stay in the shell's history: `listrak-sync events hash-key < key.txt`."""
+    key = (
+        sys.stdin.readline()
+        if not sys.stdin.isatty()
+        else typer.prompt("write key", hide_input=True)
+    )
     key = key.strip()
     if not key:
         errors.print("an empty write key is not allowed")

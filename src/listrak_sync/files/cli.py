@@ -9,6 +9,7 @@ say what to do.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -27,13 +28,14 @@ from ..project.loader import CONFIG_FILE, Project, load_project
 from ..project.problems import ProjectError
 from ..warehouse import Warehouse, WarehouseError, connect
 from .config import ListrakDataDestination, ListrakFilesDestination, SftpTarget
-from .export import Exporter, ExportError, ExportReport
+from .export import DatasetReport, Exporter, ExportError, ExportReport
 from .sftp import SftpError
 from .targets import choose_destination, data_client, project_sftp, spool_path, with_rules
 
 __all__ = ["export"]
 
-console = Console(stderr=True)
+console = Console(stderr=True)  # errors and notes
+results = Console()  # what was delivered: stdout
 
 DEFAULT_SECRET_ENV = "LISTRAK_DATA_CLIENT_SECRET"
 Target = Literal["dir", "sftp", "api"]
@@ -63,10 +65,39 @@ def _secret(env: str | None) -> SecretStr | None:
     return SecretStr(value)
 
 
-def _show(report: ExportReport) -> None:
+def _delivered(report: ExportReport, entry: DatasetReport) -> int:
+    """Rows that reached their target: written into the folder, uploaded, or sent to the API.
+    A file built in the spool whose upload failed delivered nothing."""
+    if report.target == "sftp" and entry.error is not None:
+        return 0
+    return entry.rows_written
+
+
+def _show(report: ExportReport, as_json: bool = False) -> None:
+    if as_json:
+        document = {
+            "target": report.target,
+            "failed": report.failed,
+            "datasets": [
+                {
+                    "dataset": entry.dataset,
+                    "rows_read": entry.rows_read,
+                    "rows_delivered": _delivered(report, entry),
+                    "rows_rejected": entry.rows_rejected,
+                    "warnings": entry.warnings,
+                    "location": entry.location,
+                    "imports": len(entry.resource_ids),
+                    "error": entry.error,
+                }
+                for entry in report.datasets
+            ],
+            "notes": report.notes,
+        }
+        results.print_json(json.dumps(document))
+        return
     table = Table(title=f"Export to {report.target}")
-    for name in ("data set", "read", "written", "rejected", "warnings", "where"):
-        table.add_column(name, justify="right" if name in ("read", "written") else "left")
+    for name in ("data set", "read", "delivered", "rejected", "warnings", "where"):
+        table.add_column(name, justify="right" if name in ("read", "delivered") else "left")
     for entry in report.datasets:
         where = (entry.error and f"[red]{entry.error}[/red]") or entry.location or ""
         if entry.resource_ids:
@@ -74,12 +105,12 @@ def _show(report: ExportReport) -> None:
         table.add_row(
             entry.dataset,
             str(entry.rows_read),
-            str(entry.rows_written),
+            str(_delivered(report, entry)),
             str(entry.rows_rejected),
             str(entry.warnings),
             where,
         )
-    console.print(table)
+    results.print(table)
     for note in report.notes:
         console.print(f"[yellow]note:[/yellow] {note}")
     for entry in report.datasets:
@@ -159,6 +190,7 @@ def export(
         None, help="time zone of timestamps stored without one (else they are rejected)"
     ),
     errors_file: Path | None = typer.Option(None, help="write every row issue to this CSV"),
+    as_json: bool = typer.Option(False, "--json", help="print the report as one JSON document"),
 ) -> None:
     """Validate customers, products, orders and order items and deliver them to Listrak.
 
@@ -189,7 +221,7 @@ def export(
         console.print(f"[red]invalid option:[/red] {exc.errors()[0]['msg']}")
         raise typer.Exit(2) from None
     report = _run(plan, loaded, to, datasets or [], out, errors_file)
-    _show(report)
+    _show(report, as_json)
     if report.failed:
         raise typer.Exit(1)
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from .models import ProjectConfig
-from .problems import Problem, ProjectError
+from .problems import Problem, ProjectError, read_text
 from .yaml_marks import Marked, Path, load_marked
 
 __all__ = [
@@ -68,15 +68,11 @@ def load_project(root: str | FsPath) -> Project:
     """Read and validate ``listrak-sync.yml`` in ``root``; ProjectError lists every problem."""
     folder = FsPath(root)
     file = folder / CONFIG_FILE
-    try:
-        text = file.read_text("utf-8")
-    except FileNotFoundError:
+    if not file.exists() and not file.is_symlink():
         raise ProjectError.single(
             file, "no project file here", hint="create one with `listrak-sync init`"
-        ) from None
-    except OSError as exc:
-        raise ProjectError.single(file, f"cannot read: {exc.strerror}") from None
-    return parse_project(text, folder, display=str(file))
+        )
+    return parse_project(read_text(file, what="project file"), folder, display=str(file))
 
 
 def load_section(file: str | FsPath, section: str) -> tuple[ProjectConfig, Marked]:
@@ -88,10 +84,7 @@ def load_section(file: str | FsPath, section: str) -> tuple[ProjectConfig, Marke
     if section not in ProjectConfig.model_fields:
         raise ValueError(f"no project section named {section!r}")
     path = FsPath(file)
-    try:
-        text = path.read_text("utf-8")
-    except OSError as exc:
-        raise ProjectError.single(path, f"cannot read: {exc.strerror}") from None
+    text = read_text(path)
     marked = load_marked(text, str(path))
     if marked.problems:
         raise ProjectError(marked.problems)
@@ -107,6 +100,14 @@ def parse_project(text: str, root: FsPath, *, display: str | None = None) -> Pro
     """Validate project YAML ``text`` as if it were ``root/listrak-sync.yml``."""
     marked = load_marked(text, display or str(root / CONFIG_FILE))
     problems = list(marked.problems)
+    if marked.data == {}:  # nothing but blanks and comments: a project with no sections
+        raise ProjectError.single(
+            marked.file,
+            "the project file is empty",
+            line=1,
+            column=1,
+            hint="start from `listrak-sync init` or examples/sample-project/listrak-sync.yml",
+        )
     if not isinstance(marked.data, dict):
         raise ProjectError.single(marked.file, "the project file is a mapping of sections", line=1)
     try:

@@ -1,12 +1,26 @@
-"""Problems found in a project: each names a file, a line, a column and, when we can, a hint."""
+"""Problems found in a project: each names a file, a line, a column and, when we can, a hint.
+
+Also the errors of the machine around a project (a read-only folder, a full disk) and the one
+way every command reads a project's text files (:func:`read_text`), so that a stray byte is
+reported as a byte at a line, not as a traceback.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import errno
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Problem", "ProjectError"]
+__all__ = [
+    "EnvironmentProblem",
+    "Problem",
+    "ProjectError",
+    "environment_problem",
+    "read_text",
+    "writing",
+]
 
 
 @dataclass(frozen=True, order=True)
@@ -47,3 +61,81 @@ class ProjectError(Exception):
         hint: str | None = None,
     ) -> ProjectError:
         return cls([Problem(str(file), line, column, message, hint)])
+
+
+def read_text(path: Path, *, what: str = "file") -> str:
+    """``path`` decoded as UTF-8; ProjectError naming the first byte that is not UTF-8 and its
+    line, or why the file cannot be read. ``what`` names the file in messages ("project file").
+
+    Only the byte is shown, never the text around it: the file may be a secrets file."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ProjectError.single(path, f"{what} not found") from None
+    except OSError as exc:
+        problem = environment_problem(exc)
+        raise ProjectError.single(path, problem.message, hint=problem.hint) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ProjectError.single(
+            path,
+            f"{what} is not UTF-8: byte 0x{data[exc.start]:02x} at line {line}",
+            line=line,
+            column=column,
+            hint="save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)",
+        ) from None
+
+
+class EnvironmentProblem(Exception):
+    """The machine refused a file operation (read-only folder, full disk, no permission): one
+    line naming the path, a hint, and exit code 1, never a traceback."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        self.message = message
+        self.hint = hint
+        super().__init__(message)
+
+
+_ERRNO_HINTS = {
+    errno.ENOSPC: ("no space left on the device", "free some disk space, then run it again"),
+    errno.EDQUOT: ("disk quota exceeded", "free some disk space, then run it again"),
+    errno.EROFS: (
+        "the file system is read-only",
+        "run the command in a writable project folder",
+    ),
+    errno.EACCES: (
+        "permission denied",
+        "check the folder's owner and mode (`ls -ld`), or run it as the folder's owner",
+    ),
+    errno.EPERM: (
+        "operation not permitted",
+        "check the folder's owner and mode (`ls -ld`), or run it as the folder's owner",
+    ),
+    errno.ENOTDIR: ("a file is in the way where a folder should be", None),
+    errno.EISDIR: ("a folder is in the way where a file should be", None),
+}
+
+
+def environment_problem(exc: OSError) -> EnvironmentProblem:
+    """The one-line form of an OSError: the path it concerns, what went wrong, a hint."""
+    message, hint = _ERRNO_HINTS.get(exc.errno or 0, (exc.strerror or str(exc), None))
+    where = exc.filename if exc.filename is not None else None
+    text = f"{where}: {message}" if where else message
+    return EnvironmentProblem(text, hint)
+
+
+@contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """Name ``path`` in an OSError raised while writing it: a full disk fails on write() or
+    close(), whose errors carry no file name."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is None:
+            exc.filename = str(path)
+        raise

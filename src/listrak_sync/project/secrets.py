@@ -21,7 +21,7 @@ from ..source.config import HttpSink
 from .credentials import EnvRef, ListrakCredential, SecretFileRef, SftpCredential
 from .destinations import ProjectFilesDestination
 from .loader import Project
-from .problems import Problem, ProjectError
+from .problems import Problem, ProjectError, read_text
 from .yaml_marks import Marked
 from .yaml_marks import Path as DataPath
 
@@ -71,7 +71,7 @@ def read_secrets_file(path: Path) -> dict[str, SecretStr]:
             hint=f"run: chmod 600 {path}",
         )
     try:
-        data = yaml.safe_load(path.read_text("utf-8"))
+        data = yaml.safe_load(read_text(path, what="secrets file"))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         # The message is ours: YAML errors quote the offending text, which may be a secret.
@@ -106,6 +106,12 @@ def _lookup(
             raise LookupError(f"environment variable {ref.env} is not set")
         return SecretStr(value)
     if ref.secret not in secrets:
+        if not secrets and not secrets_path.exists():
+            raise LookupError(
+                f"secret {ref.secret!r}: the secrets file {secrets_path} is missing"
+                f" (copy {secrets_path.with_name('secrets.example.yml').name} to"
+                f" {secrets_path.name} and fill it in; chmod 600)"
+            )
         raise LookupError(f"secret {ref.secret!r} is not in {secrets_path.name}")
     return secrets[ref.secret]
 
@@ -145,11 +151,12 @@ def credential_problems(project: Project) -> list[Problem]:
         try:
             _lookup(ref, secrets, secrets_path)
         except LookupError as exc:
-            hint = (
-                f"export {ref.env}=..."
-                if isinstance(ref, EnvRef)
-                else f"add `{getattr(ref, 'secret', '')}: ...` to {secrets_path}"
-            )
+            if isinstance(ref, EnvRef):
+                hint: str | None = f"export {ref.env}=..."
+            elif secrets_path.exists():
+                hint = f"add `{getattr(ref, 'secret', '')}: ...` to {secrets_path}"
+            else:
+                hint = None  # the message says to copy secrets.example.yml
             problems.append(project.problem(path, str(exc), hint))
     return problems
 

@@ -8,6 +8,8 @@ Exit codes: 0 every source pulled (events delivered), 1 an error (project, wareh
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -15,13 +17,13 @@ import typer
 from rich.console import Console
 from rich.progress import Progress as RichProgress
 from rich.progress import SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from ..listrak import ClientSettings, Credentials, ListrakClient, ListrakError
 from ..project import Project, ProjectError, load_project, load_section, resolve_listrak
 from ..project.cli import ProjectOption, print_problems
 from ..project.secrets import resolve_secret
 from ..project.yaml_marks import Marked
+from ..records import print_records
 from ..state import LockHeld
 from ..sync.hooks import checkpoint
 from ..sync.workspace import Workspace
@@ -34,7 +36,8 @@ from .streams import MAX_PAGE_SIZE, Progress
 __all__ = ["OUTBOX_FILE", "pull"]
 
 OUTBOX_FILE = "events-outbox.sqlite"
-console = Console(stderr=True)
+console = Console(stderr=True)  # progress and errors
+results_out = Console()  # what was pulled: stdout, for a pipe or a file
 
 
 class _Bars(Progress):
@@ -51,25 +54,27 @@ class _Bars(Progress):
         self.bars.advance(task, count)
 
 
-def _summary(results: list[PullResult]) -> None:
-    table = Table(title="Pulled")
-    for column in ("source", "run", "mode", "status", "rows by state", "tables"):
-        table.add_column(column)
-    for result in results:
-        counts = ", ".join(f"{k}={v}" for k, v in sorted(result.counts.items()))
-        table.add_row(
+def _summary(results: list[PullResult], as_json: bool) -> None:
+    if as_json:
+        results_out.print_json(json.dumps([dataclasses.asdict(r) for r in results], default=str))
+        return
+    rows = [
+        [
             result.source,
             result.run_id,
             ("full" if result.full else "incremental") + (" (resumed)" if result.resumed else ""),
             result.status,
-            counts,
+            ", ".join(f"{k}={v}" for k, v in sorted(result.counts.items())),
             "\n".join(result.tables),
-        )
-    console.print(table)
+        ]
+        for result in results
+    ]
+    columns = ("source", "run", "mode", "status", "rows by state", "tables")
+    print_records(results_out, "Pulled", columns, rows, ids={"run"})
     for result in results:
         delivery = result.delivery
         if delivery is not None and (delivery.pending or delivery.rejected):
-            console.print(
+            results_out.print(
                 f"[yellow]{result.source}: {delivery.pending} events queued for the next pull,"
                 f" {delivery.rejected} refused[/]"
                 + (f" ({delivery.error})" if delivery.error else "")
@@ -91,6 +96,9 @@ def pull(
     events: Annotated[
         bool, typer.Option("--events/--no-events", help="Emit the sources' configured events.")
     ] = True,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the results as one JSON document.")
+    ] = False,
 ) -> None:
     """Pull Listrak email and SMS subscriber state (and email engagement) into the warehouse."""
     try:
@@ -182,7 +190,7 @@ def pull(
             if result.status == "partial":
                 code = max(code, 3)
     if results:
-        _summary(results)
+        _summary(results, as_json)
     if code:
         raise typer.Exit(code)
 

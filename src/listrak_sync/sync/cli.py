@@ -30,10 +30,12 @@ from rich.progress import (
 from rich.table import Table
 
 from ..audiences.errors import AudienceError
+from ..masking import mask_text
 from ..project.cli import ProjectOption, print_problems
 from ..project.connection import open_warehouse
 from ..project.loader import load_project
 from ..project.problems import ProjectError
+from ..records import print_records
 from ..state import Run, StateStore
 from ..warehouse import WarehouseError
 from .engine import plan_campaign, sync_campaign
@@ -59,6 +61,10 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON documen
 DestinationOption = Annotated[
     list[str] | None,
     typer.Option("--destination", "-d", help="Only this destination of the campaign (repeat)."),
+]
+ShowPiiOption = Annotated[
+    bool,
+    typer.Option("--show-pii", help="Show emails and phones unmasked (--json never masks)."),
 ]
 AsOfOption = Annotated[
     dt.datetime | None,
@@ -156,6 +162,7 @@ def plan(
     destination: DestinationOption = None,
     as_of: AsOfOption = None,
     as_json: JsonOption = False,
+    show_pii: ShowPiiOption = False,
 ) -> None:
     """What a sync would do, per destination: counts, steps, sample rows. Nothing is sent.
 
@@ -170,7 +177,7 @@ def plan(
                 reporter,
                 as_of=as_of.date() if as_of else None,
             )
-    _finish(campaign, outcomes, as_json, planning=True)
+    _finish(campaign, outcomes, as_json, planning=True, show_pii=show_pii)
 
 
 @sync_app.command("sync")
@@ -189,6 +196,7 @@ def sync(
     destination: DestinationOption = None,
     as_of: AsOfOption = None,
     as_json: JsonOption = False,
+    show_pii: ShowPiiOption = False,
 ) -> None:
     """Bring each destination of CAMPAIGN in step with its audience (resuming a killed run).
 
@@ -208,10 +216,17 @@ def sync(
                 reporter,
                 as_of=as_of.date() if as_of else None,
             )
-    _finish(campaign, outcomes, as_json, planning=dry_run)
+    _finish(campaign, outcomes, as_json, planning=dry_run, show_pii=show_pii)
 
 
-def _finish(campaign: str, outcomes: list[UnitOutcome], as_json: bool, *, planning: bool) -> None:
+def _finish(
+    campaign: str,
+    outcomes: list[UnitOutcome],
+    as_json: bool,
+    *,
+    planning: bool,
+    show_pii: bool = False,
+) -> None:
     code = worst_exit(outcomes)
     if as_json:
         document = {
@@ -222,7 +237,7 @@ def _finish(campaign: str, outcomes: list[UnitOutcome], as_json: bool, *, planni
         console.print_json(json.dumps(document, default=str))
     else:
         for outcome in outcomes:
-            _print_unit(outcome, planning=planning)
+            _print_unit(outcome, planning=planning, show_pii=show_pii)
     if code:
         raise typer.Exit(code)
 
@@ -237,7 +252,28 @@ _STATUS_STYLE = {
 }
 
 
-def _print_unit(outcome: UnitOutcome, *, planning: bool) -> None:
+# How a step reaches Listrak, where it is not one import: SMS contacts are added and removed one
+# call per contact (only attribute updates are imports).
+_STEP_VIA = {
+    ("listrak_sms", "add"): "contact calls",
+    ("listrak_sms", "unsubscribe"): "contact calls",
+}
+
+
+def _pii(text: str, show_pii: bool) -> str:
+    return text if show_pii else mask_text(text)
+
+
+def _target_line(info: dict[str, Any]) -> str:
+    """Where the unit's rows go, in the destination's own terms."""
+    line = f"list {info.get('list_name')!r} ({info['list_id']})"
+    if info.get("sender_code_id") is not None:  # SMS: a phone list of a sender code
+        code = info.get("sender_code")
+        return f"{line} of sender code {info['sender_code_id']}" + (f" ({code})" if code else "")
+    return f"{line}, audience field {info.get('segment_field')!r}, mode {info.get('mode')}"
+
+
+def _print_unit(outcome: UnitOutcome, *, planning: bool, show_pii: bool = False) -> None:
     style = _STATUS_STYLE.get(outcome.status, "white")
     console.rule(f"[bold]{outcome.target}[/] ({outcome.kind}) [{style}]{outcome.status}[/]")
     for run in outcome.resumed:
@@ -246,10 +282,7 @@ def _print_unit(outcome: UnitOutcome, *, planning: bool) -> None:
         )
     info = outcome.target_info
     if info.get("list_id"):
-        console.print(
-            f"list {info.get('list_name')!r} ({info['list_id']}), audience field "
-            f"{info.get('segment_field')!r}, mode {info.get('mode')}"
-        )
+        console.print(_target_line(info), highlight=False)
     for created in info.get("created") or []:
         console.print(f"[green]created[/] {created}")
     for created in info.get("would_create") or []:
@@ -265,11 +298,14 @@ def _print_unit(outcome: UnitOutcome, *, planning: bool) -> None:
         )
         console.print(table)
         if plan.steps:
-            steps = Table(title="steps" if planning else "steps (imports)")
-            for column in ("step", "kind", "rows"):
+            steps = Table(title="steps")
+            for column in ("step", "kind", "rows", "sent as"):
                 steps.add_column(column, justify="right" if column == "rows" else "left")
+                if column == "step":
+                    steps.columns[-1].no_wrap = True
             for step in plan.steps:
-                steps.add_row(step.step_id, step.kind, f"{step.rows:,}")
+                via = _STEP_VIA.get((outcome.kind, step.kind), "import")
+                steps.add_row(step.step_id, step.kind, f"{step.rows:,}", via)
             console.print(steps)
     audience = outcome.audience.get("counts") or {}
     rejected = {k: v for k, v in audience.items() if k != "ok" and v}
@@ -279,12 +315,12 @@ def _print_unit(outcome: UnitOutcome, *, planning: bool) -> None:
             + ", ".join(f"{k} {v:,}" for k, v in rejected.items())
         )
     if outcome.sample:
-        sample = Table(title="sample rows")
+        sample = Table(title="sample rows" + ("" if show_pii else " (PII masked; --show-pii)"))
         names = ["change", "key"]
         for name in names:
-            sample.add_column(name)
+            sample.add_column(name, no_wrap=True)
         for row in outcome.sample[:10]:
-            sample.add_row(str(row.get("change")), str(row.get("key")))
+            sample.add_row(str(row.get("change")), _pii(str(row.get("key")), show_pii))
         console.print(sample)
     if outcome.run is not None and not planning:
         _print_run_counts(outcome.run)
@@ -336,7 +372,8 @@ def runs(
     project: ProjectOption = Path("."),
     limit: Annotated[int, typer.Option(help="How many runs to list.", min=1)] = 20,
     outcomes: Annotated[
-        int, typer.Option(help="Row outcomes to show for a run (declined, failed, rejected).")
+        int,
+        typer.Option(help="Row outcomes to show for a run (declined, failed, rejected).", min=0),
     ] = 20,
     export: Annotated[
         str | None,
@@ -357,6 +394,7 @@ def runs(
         ),
     ] = False,
     as_json: JsonOption = False,
+    show_pii: ShowPiiOption = False,
 ) -> None:
     """Run history (latest first), or one run: counts, imports, row outcomes."""
     with _errors():
@@ -400,7 +438,7 @@ def runs(
                     warehouse.write(export, rows, mode="append")
                 console.print(f"appended {rows.num_rows:,} row outcomes to {export}")
                 return
-            _show_run(store, run, outcomes, as_json)
+            _show_run(store, run, outcomes, as_json, show_pii=show_pii)
 
 
 def _run_dict(run: Run) -> dict[str, Any]:
@@ -421,37 +459,44 @@ def _list_runs(store: StateStore, limit: int, as_json: bool) -> None:
     if as_json:
         console.print_json(json.dumps([_run_dict(r) for r in found]))
         return
-    table = Table(title="runs")
-    for column in (
-        "run",
-        "target",
-        "status",
-        "started",
-        "entering",
-        "leaving",
-        "changed",
-        "failed",
-    ):
-        table.add_column(
-            column,
-            justify="right" if column in ("entering", "leaving", "changed", "failed") else "left",
-        )
+    rows = []
     for run in found:
         style = _STATUS_STYLE.get(run.status, "white")
-        table.add_row(
-            run.run_id,
-            run.target,
-            f"[{style}]{run.status}[/]",
-            run.started_at[:19].replace("T", " "),
-            f"{run.counts.get('enter', 0):,}",
-            f"{run.counts.get('leave', 0):,}",
-            f"{run.counts.get('change', 0):,}",
-            f"{run.counts.get('failed', 0):,}",
+        rows.append(
+            [
+                run.run_id,
+                run.target,
+                f"[{style}]{run.status}[/]",
+                run.started_at[:19].replace("T", " "),
+                f"{run.counts.get('enter', 0):,}",
+                f"{run.counts.get('leave', 0):,}",
+                f"{run.counts.get('change', 0):,}",
+                f"{run.counts.get('failed', 0):,}",
+            ]
         )
-    console.print(table)
+    numbers = ("entering", "leaving", "changed", "failed")
+    columns = ("run", "target", "status", "started", *numbers)
+    print_records(console, "runs", columns, rows, ids={"run"}, right=numbers)
 
 
-def _show_run(store: StateStore, run: Run, limit: int, as_json: bool) -> None:
+def _step_summary(result: dict[str, Any]) -> str:
+    """A step's result in a few words: Listrak's import summary (email imports), or the step's
+    own counts (SMS: contacts added, imports sent, rows imported)."""
+    summary = result.get("summary") or {}
+    inner = summary.get("summary")
+    items = inner if isinstance(inner, dict) else {k: v for k, v in summary.items() if k != "rows"}
+    parts = []
+    for key, value in items.items():
+        if isinstance(value, list):
+            value = len(value)
+        if isinstance(value, int | float) and not isinstance(value, bool) and value:
+            parts.append(f"{key.removesuffix('_count')} {value:,}")
+    return ", ".join(parts)
+
+
+def _show_run(
+    store: StateStore, run: Run, limit: int, as_json: bool, *, show_pii: bool = False
+) -> None:
     steps = store.steps(run.run_id)
     counts = store.outcome_counts(run.run_id)
     listed = store.outcomes(run.run_id, limit=limit)
@@ -485,27 +530,32 @@ def _show_run(store: StateStore, run: Run, limit: int, as_json: bool) -> None:
     if timings:
         console.print("seconds: " + ", ".join(f"{k} {float(v):.1f}" for k, v in timings.items()))
     if steps:
-        table = Table(title="steps")
-        for column in ("step", "kind", "status", "rows", "import", "Listrak summary"):
-            table.add_column(column)
-        for step in steps:
-            summary = ((step.result or {}).get("summary") or {}).get("summary") or {}
-            table.add_row(
+        rows = [
+            [
                 step.step_id,
                 step.kind,
                 step.status,
                 f"{int(step.payload.get('rows', 0)):,}",
                 step.external_id or "",
-                ", ".join(f"{k.removesuffix('_count')} {v:,}" for k, v in summary.items() if v),
-            )
-        console.print(table)
+                _step_summary(step.result or {}),
+            ]
+            for step in steps
+        ]
+        columns = ("step", "kind", "status", "rows", "import", "summary")
+        print_records(console, "steps", columns, rows, ids={"step", "import"}, right={"rows"})
     if counts:
         console.print("row outcomes: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
-        table = Table(title=f"first {len(listed)} row outcomes")
+        masked = "" if show_pii else " (PII masked; --show-pii)"
+        table = Table(title=f"first {len(listed)} row outcomes{masked}")
         for column in ("key", "outcome", "field", "reason"):
-            table.add_column(column)
+            table.add_column(column, no_wrap=column == "key")
         for outcome in listed:
-            table.add_row(outcome.key, outcome.outcome, outcome.field or "", outcome.reason or "")
+            table.add_row(
+                _pii(outcome.key, show_pii),
+                outcome.outcome,
+                outcome.field or "",
+                _pii(outcome.reason or "", show_pii),
+            )
         console.print(table)
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import time
 
 import duckdb
 from typer.testing import CliRunner
@@ -12,19 +15,19 @@ from listrak_sync.cli import app
 from listrak_sync.state import StateStore
 from listrak_sync.sync import Workspace
 from tests.conftest import EMAIL_CLIENT
-from tests.sync.helpers import FAST, SECRET_ENV, Person, SyncProject, people, seed_list
+from tests.sync.helpers import CLI, FAST, SECRET_ENV, Person, SyncProject, people, seed_list
 
 runner = CliRunner()
 
 
-def _run(project: SyncProject, *args: str) -> tuple[int, str]:
+def _run(project: SyncProject, *args: str, columns: int = 200) -> tuple[int, str]:
     result = runner.invoke(
         app,
         [*args, "-p", str(project.root)],
         env={
             SECRET_ENV: EMAIL_CLIENT[1],
             "LISTRAK_SYNC_CLIENT_SETTINGS": json.dumps(FAST),
-            "COLUMNS": "200",
+            "COLUMNS": str(columns),
         },
     )
     return result.exit_code, result.output
@@ -55,8 +58,11 @@ def test_plan_sync_and_runs(project: SyncProject) -> None:
     code, shown = _run(project, "runs", run_id)
     assert code == 0
     assert "customer_id=C800001" in shown
-    assert "not a valid email address (value 'bad-address')" in shown
+    assert "not a valid email address (value 'b***')" in shown  # PII masked
+    assert "bad-address" not in shown
     assert "subscribed 3" in shown  # the import's summary
+    code, revealed = _run(project, "runs", run_id, "--show-pii")
+    assert "not a valid email address (value 'bad-address')" in revealed
 
     code, raw = _run(project, "runs", run_id, "--json")
     document = json.loads(raw)
@@ -68,6 +74,61 @@ def test_plan_sync_and_runs(project: SyncProject) -> None:
     with duckdb.connect(str(project.root / "warehouse.duckdb")) as con:
         rows = con.execute("SELECT run_id, key, outcome FROM sync_outcomes").fetchall()
     assert rows == [(run_id, "customer_id=C800001", "invalid_key")]
+
+
+def test_plan_and_runs_mask_emails_unless_asked(project: SyncProject) -> None:
+    seed_list(project.emulator, banned=["person2@example.com"])
+    project.set_people(people(3))
+    code, planned = _run(project, "plan", "spring")
+    assert code == 0, planned
+    assert "p***@e***.com" in planned
+    assert "@example.com" not in planned
+    code, planned = _run(project, "plan", "spring", "--show-pii")
+    assert "person1@example.com" in planned
+
+    code, synced = _run(project, "sync", "spring")
+    assert code == 3, synced
+    assert "@example.com" not in synced
+    with StateStore(Workspace.in_project(project.root).state_path) as store:
+        run_id = store.runs()[0].run_id
+    code, shown = _run(project, "runs", run_id)
+    assert "p***@e***.com" in shown
+    assert "@example.com" not in shown
+    code, shown = _run(project, "runs", run_id, "--show-pii")
+    assert "person2@example.com" in shown
+
+
+def test_run_ids_stay_whole_in_a_narrow_terminal(project: SyncProject) -> None:
+    seed_list(project.emulator)
+    project.set_people(people(2))
+    assert _run(project, "sync", "spring")[0] == 0
+    with StateStore(Workspace.in_project(project.root).state_path) as store:
+        run = store.runs()[0]
+        (step,) = store.steps(run.run_id)
+    # A real process: the CLI's consoles take their width from COLUMNS when they are created.
+    for columns in (80, 50):
+        env = {**project.cli_env(), "COLUMNS": str(columns)}
+        listed = subprocess.run(
+            [CLI, "runs", "-p", str(project.root)], env=env, capture_output=True, text=True
+        )
+        assert listed.returncode == 0, listed.stderr
+        assert run.run_id in listed.stdout
+        assert "spring/newsletter" in listed.stdout
+        shown = subprocess.run(
+            [CLI, "runs", run.run_id, "-p", str(project.root)],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert shown.returncode == 0, shown.stderr
+        assert str(step.external_id) in shown.stdout
+        assert step.step_id in shown.stdout
+
+
+def test_runs_refuses_a_negative_outcome_count(project: SyncProject) -> None:
+    code, out = _run(project, "runs", "x", "--outcomes", "-1")
+    assert code == 2
+    assert "--outcomes" in out
 
 
 def test_sync_json_and_exit_codes(project: SyncProject) -> None:
@@ -138,3 +199,33 @@ def test_a_failed_run_is_resumed_or_abandoned(project: SyncProject) -> None:
     assert document["units"][0]["resumed"] == []
     with StateStore(Workspace.in_project(project.root).state_path) as store:
         assert store.run(failed.run_id).status == "interrupted"
+
+
+def test_ctrl_c_during_sync_exits_130_and_says_how_to_resume(project: SyncProject) -> None:
+    seed_list(project.emulator)
+    project.set_people(people(3))
+    # Slow import status answers: the run is waiting on Listrak, its event loop running, when
+    # the user presses Ctrl-C (one SIGINT, as a terminal sends).
+    project.emulator.admin.add_fault(path="/Status$", latency_ms=2000)
+    process = subprocess.Popen(
+        [CLI, "sync", project.campaign, "-p", str(project.root)],
+        env=project.cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 90
+    while not any("Status" in name for name in project.emulator.admin.requests()):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "sync never polled its import"
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    project.emulator.admin.clear_faults()
+    assert process.returncode == 130, stderr
+    assert "interrupted; run `sync` again to resume" in stderr
+    assert "Traceback" not in stderr
+    # And it does resume: the next sync finishes the interrupted run first.
+    done = project.cli("sync", project.campaign)
+    assert done.returncode == 0, done.stderr
+    assert "finished interrupted run" in done.stdout

@@ -8,7 +8,6 @@ and enter), syncs again incrementally, and shows what the list holds.
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import yaml
@@ -16,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ...emulator.admin_client import EmulatorAdmin
+from ...masking import mask_email, mask_value
 from ...project.loader import CONFIG_FILE, load_project
 from ...project.scaffold import scaffold
 from ...warehouse import connect
@@ -35,11 +35,14 @@ WHERE customer_id IN (SELECT customer_id FROM demo_members ORDER BY customer_id 
 -- 10 members become high churn risk: the campaign excludes them, so they leave
 UPDATE customer_360 SET churn_risk = 'high'
 WHERE customer_id IN (SELECT customer_id FROM demo_members ORDER BY customer_id DESC LIMIT 10);
--- 15 other customers buy twice this week: they become recent buyers and enter
+-- 15 other North American customers buy twice this week: they become recent buyers and enter
 CREATE OR REPLACE TABLE demo_newcomers AS
 SELECT DISTINCT o.customer_id FROM orders o JOIN customer_360 c USING (customer_id)
 WHERE o.customer_id NOT IN (SELECT customer_id FROM demo_members)
   AND coalesce(c.churn_risk, '') <> 'high'
+  AND c.country IN ('US', 'USA', 'us', 'CA', 'Canada', 'ca')
+  AND o.customer_id NOT IN (SELECT customer_id FROM orders
+                            WHERE status = 'Returned' AND order_date >= current_date - 60)
 ORDER BY 1 LIMIT 15;
 INSERT INTO orders
 SELECT * EXCLUDE (rn, n) REPLACE (order_id || '-demo' || n AS order_id,
@@ -51,8 +54,7 @@ WHERE rn = 1;
 """
 
 
-def _project(folder: Path, base_url: str) -> Path:
-    root = folder / "demo-project"
+def _project(root: Path, base_url: str) -> Path:
     scaffold(root, customers=5_000, seed=42)
     config_file = root / CONFIG_FILE
     config = yaml.safe_load(config_file.read_text("utf-8"))
@@ -107,15 +109,15 @@ def _change_data(root: Path) -> None:
 
         segments = SegmentResolver(project.config, warehouse)
         campaign = project.config.campaigns[CAMPAIGN]
+        excluded = "".join(f" EXCEPT {segments.sql(name)}" for name in campaign.exclude)
         warehouse.execute(
-            f"CREATE OR REPLACE TABLE demo_members AS {segments.sql(campaign.segment)}"
-            f" EXCEPT {segments.sql(campaign.exclude[0])}"
+            f"CREATE OR REPLACE TABLE demo_members AS {segments.sql(campaign.segment)}{excluded}"
         )
         warehouse.execute(_CHANGES)
         warehouse.execute("DROP TABLE demo_members; DROP TABLE demo_newcomers")
 
 
-def _show_list(console: Console, base_url: str, field: str) -> None:
+def _show_list(console: Console, base_url: str, field: str, *, show_pii: bool) -> None:
     with EmulatorAdmin(base_url) as admin:
         state = admin.state(full=True)
     found = next(item for item in state["email"]["lists"] if item["listName"] == LIST_NAME)
@@ -127,7 +129,8 @@ def _show_list(console: Console, base_url: str, field: str) -> None:
         f"{values.count('on')} on, {values.count('off')} off; "
         f"{len(found['imports'])} list imports"
     )
-    table = Table(title="a few contacts as Listrak holds them")
+    masked = "" if show_pii else " (PII masked; --show-pii)"
+    table = Table(title=f"a few contacts as Listrak holds them{masked}")
     for column in ("email", "state", field, "FirstName", "City"):
         table.add_column(column)
     shown = [c for c in contacts if c["segmentationFieldValues"].get(field)][:4]
@@ -135,27 +138,28 @@ def _show_list(console: Console, base_url: str, field: str) -> None:
     for contact in shown:
         fields = contact["segmentationFieldValues"]
         table.add_row(
-            contact["emailAddress"],
+            contact["emailAddress"] if show_pii else mask_email(contact["emailAddress"]),
             contact["subscriptionState"],
             fields.get(field, ""),
-            fields.get("FirstName", ""),
+            fields.get("FirstName", "") if show_pii else mask_value(fields.get("FirstName", "")),
             fields.get("City", ""),
         )
     console.print(table)
 
 
-def email_demo(console: Console, base_url: str) -> None:
-    """Sync the sample campaign to the emulator's Newsletter list, change data, sync again."""
-    with tempfile.TemporaryDirectory(prefix="listrak-sync-demo-") as folder:
-        console.rule("Email list sync")
-        root = _project(Path(folder), base_url)
-        console.print(f"sample project with 5,000 customers in {root}")
-        first = _sync(root, console, "first sync")
-        _change_data(root)
-        second = _sync(root, console, "incremental sync after a data change")
-        _show_list(console, base_url, first.target_info.get("segment_field", CAMPAIGN))
-        if first.status not in ("succeeded", "partial") or second.status not in (
-            "succeeded",
-            "partial",
-        ):
-            raise RuntimeError(f"the demo sync ended {first.status} / {second.status}")
+def email_demo(console: Console, base_url: str, root: Path, *, show_pii: bool = False) -> None:
+    """Sync the sample campaign to the emulator's Newsletter list, change data, sync again;
+    the sample project is created in ``root``."""
+    console.rule("Email list sync")
+    _project(root, base_url)
+    console.print("a sample project with 5,000 customers (`listrak-sync init`)")
+    first = _sync(root, console, "first sync")
+    _change_data(root)
+    second = _sync(root, console, "incremental sync after a data change")
+    field = first.target_info.get("segment_field", CAMPAIGN)
+    _show_list(console, base_url, field, show_pii=show_pii)
+    if first.status not in ("succeeded", "partial") or second.status not in (
+        "succeeded",
+        "partial",
+    ):
+        raise RuntimeError(f"the demo sync ended {first.status} / {second.status}")

@@ -8,7 +8,6 @@ name, syncs again incrementally, and shows what the SMS list holds.
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ...emulator.admin_client import EmulatorAdmin
+from ...masking import mask_phone, mask_value
 from ...project.loader import CONFIG_FILE, load_project
 from ...project.scaffold import scaffold
 from ...warehouse import connect
@@ -98,36 +98,40 @@ def _members(base_url: str) -> list[dict[str, Any]]:
     ]
 
 
-def sms_demo(console: Console, base_url: str) -> None:
-    """Sync the sample campaign's SMS destination to the emulator's Marketing list, twice."""
-    with tempfile.TemporaryDirectory(prefix="listrak-sync-sms-demo-") as folder:
-        console.rule("SMS list sync")
-        root = Path(folder) / "demo-project"
-        scaffold(root, customers=5_000, seed=42)
-        config_file = root / CONFIG_FILE
-        config = yaml.safe_load(config_file.read_text("utf-8"))
-        config["listrak"] = {"api_url": base_url, "auth_url": base_url}
-        config_file.write_text(yaml.safe_dump(config, sort_keys=False), "utf-8")
+def sms_demo(console: Console, base_url: str, root: Path, *, show_pii: bool = False) -> None:
+    """Sync the sample campaign's SMS destination to the emulator's Marketing list, twice; the
+    sample project is created in ``root``."""
+    console.rule("SMS list sync")
+    scaffold(root, customers=5_000, seed=42)
+    config_file = root / CONFIG_FILE
+    config = yaml.safe_load(config_file.read_text("utf-8"))
+    config["listrak"] = {"api_url": base_url, "auth_url": base_url}
+    config_file.write_text(yaml.safe_dump(config, sort_keys=False), "utf-8")
 
-        plan = plan_campaign(load_project(root), CAMPAIGN, _options())[0]
-        _show(console, "plan (nothing sent)", plan)
-        refused = sync_campaign(load_project(root), CAMPAIGN, _options())[0]
-        console.print(f"sync without confirmation → [bold]{refused.status}[/]")
-        first = sync_campaign(load_project(root), CAMPAIGN, _options(allow_large_removal=True))[0]
-        _show(console, "first sync (--allow-large-removal)", first)
-        members = _members(base_url)
-        _withdraw_consent(root, ["+" + str(c["phoneNumber"]) for c in members])
-        second = sync_campaign(load_project(root), CAMPAIGN, _options())[0]
-        _show(console, "incremental sync after 5 opt-outs and a name change", second)
-        members = _members(base_url)
-        table = Table(title=f"SMS list {LIST_ID}: {len(members)} subscribed; a few of them")
-        for column in ("phone", "first name"):
-            table.add_column(column)
-        for contact in members[:5]:
-            table.add_row(f"+{contact['phoneNumber']}", str(contact.get("firstName") or ""))
-        console.print(table)
-        if first.status not in ("succeeded", "partial") or second.status not in (
-            "succeeded",
-            "partial",
-        ):
-            raise RuntimeError(f"the SMS demo sync ended {first.status} / {second.status}")
+    plan = plan_campaign(load_project(root), CAMPAIGN, _options())[0]
+    _show(console, "plan (nothing sent)", plan)
+    refused = sync_campaign(load_project(root), CAMPAIGN, _options())[0]
+    console.print(f"sync without confirmation → [bold]{refused.status}[/]")
+    first = sync_campaign(load_project(root), CAMPAIGN, _options(allow_large_removal=True))[0]
+    _show(console, "first sync (--allow-large-removal)", first)
+    members = _members(base_url)
+    _withdraw_consent(root, ["+" + str(c["phoneNumber"]) for c in members])
+    second = sync_campaign(load_project(root), CAMPAIGN, _options())[0]
+    _show(console, "incremental sync after 5 opt-outs and a name change", second)
+    members = _members(base_url)
+    masked = "" if show_pii else " (PII masked; --show-pii)"
+    table = Table(title=f"SMS list {LIST_ID}: {len(members)} subscribed; a few of them{masked}")
+    for column in ("phone", "first name"):
+        table.add_column(column)
+    for contact in members[:5]:
+        phone = f"+{contact['phoneNumber']}"
+        name = str(contact.get("firstName") or "")
+        table.add_row(
+            phone if show_pii else mask_phone(phone), name if show_pii else mask_value(name)
+        )
+    console.print(table)
+    if first.status not in ("succeeded", "partial") or second.status not in (
+        "succeeded",
+        "partial",
+    ):
+        raise RuntimeError(f"the SMS demo sync ended {first.status} / {second.status}")

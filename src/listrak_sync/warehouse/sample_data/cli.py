@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Annotated
 
@@ -11,6 +12,7 @@ from rich.table import Table
 
 from ..base import WarehouseError
 from ..factory import connect
+from . import DEFAULT_SEED
 from .generator import generate
 
 __all__ = ["sample_data"]
@@ -20,7 +22,7 @@ def sample_data(
     customers: Annotated[
         int, typer.Option("--customers", "-n", min=1, max=99_999_999, help="Customers to create.")
     ],
-    seed: Annotated[int, typer.Option(help="Same seed (and --as-of), same tables.")] = 0,
+    seed: Annotated[int, typer.Option(help="Same seed (and --as-of), same tables.")] = DEFAULT_SEED,
     warehouse: Annotated[
         str,
         typer.Option(
@@ -36,6 +38,9 @@ def sample_data(
     ] = None,
     replace: Annotated[
         bool, typer.Option("--replace", help="Overwrite sample tables that already exist.")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print what was written as one JSON document.")
     ] = False,
 ) -> None:
     """Create customer_360, merged_customers, orders, order_items, products, sms_opt_status and
@@ -56,6 +61,17 @@ def sample_data(
     except WarehouseError as exc:
         Console(stderr=True).print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
+    if as_json:
+        document = {
+            "warehouse": warehouse,
+            "customers": result.customers,
+            "seed": result.seed,
+            "as_of": result.as_of.isoformat(),
+            "rows": result.rows,
+            "seconds": round(result.seconds, 3),
+        }
+        console.print_json(json.dumps(document))
+        return
     table = Table(title="Sample data", caption=f"{warehouse}, seed {seed}, as of {result.as_of}")
     table.add_column("table")
     table.add_column("rows", justify="right")

@@ -8,6 +8,7 @@ from time import perf_counter
 
 from ..base import Warehouse, WarehouseError
 from ..duckdb import DuckDBWarehouse, quote_table
+from . import DEFAULT_SEED
 from .sql import TABLES, cleanup, statements
 
 __all__ = ["TABLES", "SampleData", "generate"]
@@ -32,7 +33,7 @@ def generate(
     warehouse: Warehouse,
     *,
     customers: int,
-    seed: int = 0,
+    seed: int = DEFAULT_SEED,
     as_of: date | None = None,
     replace: bool = False,
 ) -> SampleData:
