@@ -22,7 +22,7 @@ __all__ = ["app"]
 # Ctrl-C: the shell's convention for "ended by SIGINT" (128 + 2).
 INTERRUPTED_EXIT = 130
 # Commands that pick up where an interrupted run stopped.
-_RESUMABLE = ("sync", "pull")
+_RESUMABLE = ("sync", "pull", "forget")
 
 
 class _Commands(LazyGroup):

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from ..listrak import ListrakError
 from ..project.cli import ProjectOption, print_problems
 from ..project.loader import load_project
 from ..project.problems import ProjectError
@@ -47,7 +48,7 @@ def forget(
     except ProjectError as exc:
         print_problems(exc.problems)
         raise typer.Exit(1) from None
-    except (ForgetError, WarehouseError) as exc:
+    except (ForgetError, WarehouseError, ListrakError) as exc:
         errors.print(f"[bold red]error[/]: {exc}", highlight=False)
         raise typer.Exit(1) from None
     if as_json:
