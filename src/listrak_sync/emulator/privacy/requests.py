@@ -4,8 +4,9 @@ The spec says a forget request is "queued" and its status is ``PROCESSING`` or `
 with ``processedDate`` null until complete. The emulator keeps each request ``PROCESSING`` for
 ``processingSeconds`` (seed ``privacy.processingSeconds``, default 2) of the emulator's clock,
 then applies it: every email contact with that address (on every list, with its profile field
-values) and every SMS contact with that number (on every sender code and list, with its
-profile) is deleted, as is every SMS profile carrying that email address. Due requests are
+values, message activity and link clicks) and every SMS contact with that number (on every
+sender code and list, with its profile) is deleted, as is every SMS profile carrying that email
+address. Due requests are
 applied before any Listrak route answers, so no read ever returns a forgotten contact after the
 request is complete.
 
@@ -114,6 +115,9 @@ def _forget(state: EmulatorState, email: str | None, phone: str | None) -> None:
             [email],
         )
         db.execute("DELETE FROM email_contact WHERE email_lower = ?", [email])
+        # Their message activity is personal data too: later activity reads omit them.
+        db.execute("DELETE FROM email_message_activity WHERE email_lower = ?", [email])
+        db.execute("DELETE FROM email_link_click WHERE lower(email) = ?", [email])
         rows = db.execute(
             "SELECT phone FROM sms_person WHERE lower(email_address) = ?", [email]
         ).fetchall()
