@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx2
 import pytest
@@ -166,3 +167,34 @@ def test_the_published_limits_are_leaky_buckets(server: EmulatorServer, clock: C
             sent += sum(status() == 404 for _ in range(2))
         clock.now += 0.1
         assert status() == 429
+
+
+def test_a_request_accepted_before_a_restart_completes_after_it(tmp_path: Path) -> None:
+    clock = Clock()
+    state_file = tmp_path / "emulator.duckdb"
+    with EmulatorServer(EmulatorState(clock=clock, state_file=state_file)) as first:
+        first.seed(
+            {
+                "clients": [
+                    {"client_id": c[0], "client_secret": c[1], "integration": api}
+                    for api, c in (("email", EMAIL_CLIENT), ("privacy", PRIVACY_CLIENT))
+                ],
+                "privacy": {"processingSeconds": 30},
+                "email": {
+                    "lists": [
+                        {"listId": 1, "listName": "A", "contacts": [{"emailAddress": "ada@x.com"}]}
+                    ]
+                },
+            }
+        )
+        with _http(first, PRIVACY_CLIENT) as privacy:
+            answer = privacy.post("/privacy/v1/Forget", json={"emailAddress": "ada@x.com"})
+        request_id = answer.json()["resourceId"]
+    first.state.close()
+    clock.now += 31
+    with EmulatorServer(EmulatorState(clock=clock, state_file=state_file)) as second:
+        with _http(second, EMAIL_CLIENT) as email:
+            assert email.get("/email/v1/List/1/Contact/ada@x.com").status_code == 404
+        with _http(second, PRIVACY_CLIENT) as privacy:
+            status = privacy.get(f"/privacy/v1/Forget/{request_id}").json()["data"]
+        assert status["status"] == "COMPLETE"

@@ -7,13 +7,22 @@ from typing import Any
 from ..modules import ApiModule
 from ..routing import OperationTable
 from ..state import EmulatorState
-from .requests import SCHEMA, apply_due, dump_privacy, install_requests, reset_privacy, set_delay
+from .requests import (
+    SCHEMA,
+    apply_due,
+    dump_privacy,
+    install_requests,
+    reset_privacy,
+    set_delay,
+    start_privacy,
+)
 
 __all__ = ["module"]
 
 
 def _install(state: EmulatorState) -> OperationTable:
     state.register_schema(SCHEMA)
+    start_privacy(state)
     state.on_reset(reset_privacy)
     state.before_request(apply_due)
     table = OperationTable()

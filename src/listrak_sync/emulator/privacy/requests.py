@@ -39,6 +39,7 @@ __all__ = [
     "limiter",
     "reset_privacy",
     "set_delay",
+    "start_privacy",
 ]
 
 SCHEMA = """
@@ -220,6 +221,15 @@ def dump_privacy(state: EmulatorState, full: bool) -> dict[str, Any]:
         "requests": requests if full or len(requests) <= 1000 else requests[:1000],
     }
     return dumped
+
+
+def start_privacy(state: EmulatorState) -> None:
+    """A new app on ``state``: fresh buckets, and a look for requests a state file kept.
+
+    Keyed by ``id(state)``, which a later state may reuse once this one is gone: starting
+    replaces whatever an earlier state left under the same id."""
+    _LIMITERS[id(state)] = PrivacyLimiter()
+    _PENDING[id(state)] = True
 
 
 def reset_privacy(state: EmulatorState) -> None:
