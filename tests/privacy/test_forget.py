@@ -12,6 +12,7 @@ import yaml
 
 from listrak_sync.privacy.runner import ForgetReport, forget
 from listrak_sync.project.loader import load_project
+from listrak_sync.sync.workspace import Workspace
 from tests.conftest import EMAIL_CLIENT, PRIVACY_CLIENT, Emulator
 from tests.sync.helpers import (
     CLI,
@@ -160,6 +161,9 @@ def test_a_kill_between_submit_and_journal_does_not_duplicate_the_request(
     assert "--resend-unconfirmed" in rerun.stderr
     assert "person1" not in rerun.stdout + rerun.stderr
     assert emulator.admin.requests()["Forget_PostForgetRequest"] == 1
+    with Workspace.in_project(forgetting.root).store() as store:
+        assert store.unfinished_run("forget", "forget") is None
+        assert [run.status for run in store.runs(kind="forget")] == ["partial", "interrupted"]
     # Suppressed all the same: the next sync leaves Listrak alone for that person.
     assert forgetting.plan().audience["counts"]["forgotten"] == 1
 

@@ -19,6 +19,7 @@ from ..listrak import ClientSettings, Credentials, ListrakClient, ListrakError
 from ..project.connection import open_warehouse
 from ..project.loader import Project
 from ..project.secrets import resolve_listrak
+from ..state import LockHeld
 from ..sync import hooks
 from ..sync.workspace import Workspace
 from .deletion_requests import DeletionRequest, RowProblem, read_requests
@@ -27,6 +28,7 @@ from .keyed_hash import KeyedHasher, load_salt
 
 __all__ = ["PERMANENT_STATUSES", "ForgetError", "ForgetReport", "forget"]
 
+LOCK = "forget"
 PERMANENT_STATUSES = frozenset({400, 404, 405, 410, 413, 414, 415, 422})
 
 
@@ -98,7 +100,17 @@ def forget(
         except ValueError as exc:
             raise ForgetError(str(exc)) from None
     with ForgetJournal(workspace.state_path) as journal, workspace.store() as store:
+        earlier = store.unfinished_run("forget", "forget")
         run = store.start_run("forget", "forget", {"requests": len(requests)})
+        try:
+            # One forget run at a time: marking "sending" requests unconfirmed is only right
+            # when no live run is sending them.
+            store.acquire_lock(LOCK, run.run_id)
+        except LockHeld as exc:
+            store.finish_run(run.run_id, "refused", error=str(exc))
+            raise ForgetError(str(exc)) from None
+        if earlier is not None:  # killed: its journal entries are finished below
+            store.finish_run(earlier.run_id, "interrupted", error="killed before it finished")
         try:
             asyncio.run(
                 _run(
@@ -118,6 +130,8 @@ def forget(
         except BaseException:
             store.finish_run(run.run_id, "failed", dict(report.counts), error="interrupted")
             raise
+        finally:
+            store.release_lock(LOCK, run.run_id)
         store.finish_run(run.run_id, "succeeded" if report.ok else "partial", dict(report.counts))
     return report
 
