@@ -127,8 +127,10 @@ def forget(
                     sleep,
                 )
             )
-        except BaseException:
-            store.finish_run(run.run_id, "failed", dict(report.counts), error="interrupted")
+        except BaseException as exc:
+            # ListrakError texts are masked; anything else is named by its type only.
+            reason = str(exc) if isinstance(exc, ListrakError) else type(exc).__name__
+            store.finish_run(run.run_id, "failed", dict(report.counts), error=reason)
             raise
         finally:
             store.release_lock(LOCK, run.run_id)
