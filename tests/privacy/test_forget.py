@@ -85,6 +85,10 @@ def test_a_deletion_request_removes_the_contact_and_later_syncs_never_add_it_bac
     # The person is still in the audience table: the plan counts them, the sync skips them.
     plan = forgetting.plan()
     assert plan.audience["counts"]["forgotten"] == 1
+    shown = forgetting.cli("plan", forgetting.campaign)
+    assert shown.returncode == 0, shown.stderr
+    assert "suppressed (forgotten) 1" in shown.stdout
+    assert "person2" not in (shown.stdout + shown.stderr).lower()
     emulator.admin.clear_requests()
     forgetting.sync()
     assert set(list_state(emulator)["contacts"]) == {"person1@example.com", "person3@example.com"}
