@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import EMAIL_CLIENT, SMS_CLIENT, Emulator
+from tests.events.conftest import start_server  # noqa: F401  (the event server fixture)
 from tests.sync.helpers import SECRET_ENV, SyncProject
 from tests.sync.sms.conftest import SECRET_ENV as SMS_SECRET_ENV
 from tests.sync.sms.conftest import SmsProject

@@ -8,6 +8,7 @@ forget run in the project there is no salt, and nothing is hashed at all.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,10 @@ import pyarrow.parquet as pq
 from .journal import ForgetJournal
 from .keyed_hash import KeyedHasher, load_salt
 
-__all__ = ["ForgottenSet", "forgotten_set"]
+__all__ = ["ForgottenSet", "ForgottenWatch", "forgotten_set"]
+
+# How stale a long-running process's view of the forgotten set may get (event service).
+WATCH_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -56,3 +60,27 @@ def forgotten_set(state_folder: Path) -> ForgottenSet | None:
     with ForgetJournal(state) as journal:
         hashes = journal.forgotten()
     return ForgottenSet(KeyedHasher(salt), hashes) if hashes else None
+
+
+class ForgottenWatch:
+    """The forgotten set for a long-running process (the event service): re-read at most every
+    ``WATCH_SECONDS``, so a ``forget`` run reaches it without a restart."""
+
+    def __init__(self, state_folder: Path, *, refresh_seconds: float = WATCH_SECONDS) -> None:
+        self.state_folder = state_folder
+        self.refresh_seconds = refresh_seconds
+        self._set: ForgottenSet | None = None
+        self._read_at: float | None = None
+
+    def _current(self) -> ForgottenSet | None:
+        now = time.monotonic()
+        if self._read_at is None or now - self._read_at >= self.refresh_seconds:
+            self._set = forgotten_set(self.state_folder)
+            self._read_at = now
+        return self._set
+
+    def email(self, address: str) -> bool:
+        """Whether ``address`` (any case, surrounding spaces) belongs to a forgotten person."""
+        found = self._current()
+        key = address.strip().lower()
+        return found is not None and found.hasher.email(key) in found.hashes
