@@ -20,6 +20,7 @@ from .postgres_server import PostgresServer
 EMAIL_CLIENT = ("test-email", "test-email-secret-4f1c")
 SMS_CLIENT = ("test-sms", "test-sms-secret-9d2e")
 DATA_CLIENT = ("test-data", "test-data-secret-77ab")
+PRIVACY_CLIENT = ("test-privacy", "test-privacy-secret-3b8c")
 
 
 @dataclass
@@ -107,7 +108,7 @@ def emulator_server(realism: Realism) -> Iterator[EmulatorServer]:
 
 @pytest.fixture
 def emulator(emulator_server: EmulatorServer) -> Iterator[Emulator]:
-    """A clean emulator with one email, one SMS and one data integration."""
+    """A clean emulator with one email, one SMS, one data and one privacy integration."""
     with EmulatorAdmin(emulator_server.base_url) as admin:
         admin.reset()
         admin.seed(
@@ -127,6 +128,11 @@ def emulator(emulator_server: EmulatorServer) -> Iterator[Emulator]:
                         "client_id": DATA_CLIENT[0],
                         "client_secret": DATA_CLIENT[1],
                         "integration": "data",
+                    },
+                    {
+                        "client_id": PRIVACY_CLIENT[0],
+                        "client_secret": PRIVACY_CLIENT[1],
+                        "integration": "privacy",
                     },
                 ]
             }

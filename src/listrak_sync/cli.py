@@ -24,7 +24,7 @@ from .lazy_group import LazyCommand, LazyGroup
 __all__ = ["app"]
 
 # Commands that pick up where an interrupted run stopped.
-_RESUMABLE = ("sync", "pull")
+_RESUMABLE = ("sync", "pull", "forget")
 
 
 def print_error(exc: ListrakSyncError, *, about: str | None = None) -> None:
@@ -133,6 +133,12 @@ class _Commands(LazyGroup):
             "Bring each destination of CAMPAIGN in step with its audience (resuming a killed run).",
             "listrak_sync.sync.cli:sync_app",
             merge=True,
+        ),
+        LazyCommand(
+            "forget",
+            "Submit the warehouse's deletion requests to Listrak's Privacy API and wait until"
+            " done.",
+            "listrak_sync.privacy.cli:forget",
         ),
         LazyCommand(
             "runs",

@@ -8,7 +8,8 @@ For a campaign the engine computes, in one query per destination:
    checked; phone: E.164 through the phone cache) and the attributes, read from the attribute
    table (default: the profile table) joined on the customer key;
 4. a status per row: ``ok``, ``missing_key``, ``invalid_key``, ``no_consent`` (SMS without an
-   opt-in) or ``duplicate``.
+   opt-in) or ``duplicate``; and, while streaming, ``forgotten`` for a usable key that belongs
+   to a person forgotten by ``listrak-sync forget`` (see ``privacy/suppression.py``).
 
 Dedupe rule: among rows with a usable key, one row per key per destination (across its groups,
 so a person gets one message per campaign) — the first by the campaign's ``dedupe.prefer``
@@ -25,7 +26,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -41,6 +42,9 @@ from .schema import close_match, table_expression
 from .segments import SegmentResolver
 from .split import bucket_expression, group_expression
 
+if TYPE_CHECKING:
+    from ..privacy import ForgottenSet
+
 __all__ = [
     "STATUSES",
     "AttributePlan",
@@ -50,7 +54,7 @@ __all__ = [
     "DestinationAudience",
 ]
 
-STATUSES = ("ok", "missing_key", "invalid_key", "no_consent", "duplicate")
+STATUSES = ("ok", "missing_key", "invalid_key", "no_consent", "duplicate", "forgotten")
 GROUP_COLUMN = "treatment_group"
 
 
@@ -396,6 +400,8 @@ class AudienceUnit:
         self.report = AudienceReport()
         campaign = rows.campaign.name
         self.audience_name = campaign if group is None else f"{campaign}_{group}"
+        # Set by the sync engine: people never to send to Listrak again, whatever the tables say.
+        self.forgotten: ForgottenSet | None = None
 
     @property
     def destination(self) -> str:
@@ -415,6 +421,7 @@ class AudienceUnit:
         for batch in warehouse.stream(self.rows.sql(self.group), batch_size=batch_size):
             if batch.num_rows == 0:
                 continue
+            batch = self._suppress(batch)
             self._tally(batch)
             ok = pc.equal(batch.column("_status"), "ok")
             # Usually every row is deliverable: skip the filter's copy of the batch.
@@ -422,6 +429,26 @@ class AudienceUnit:
             kept = kept.select(columns)
             if kept.num_rows:
                 yield kept
+
+    def _suppress(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """Rows of forgotten people become ``forgotten``: counted, never delivered."""
+        if self.forgotten is None:
+            return batch
+        status = batch.column("_status")
+        hit = pc.and_(
+            pc.equal(status, "ok"),
+            self.forgotten.mask(batch.column(self.rows.key_name), self.rows.key_name),
+        )
+        if not pc.any(hit).as_py():
+            return batch
+        names = batch.schema.names
+        columns = list(batch.columns)
+        columns[names.index("_status")] = pc.if_else(hit, "forgotten", status)
+        reason = batch.column("_reason")
+        columns[names.index("_reason")] = pc.if_else(
+            hit, pa.scalar("forgotten (a deletion request)", reason.type), reason
+        )
+        return pa.RecordBatch.from_arrays(columns, schema=batch.schema)
 
     def _tally(self, batch: pa.RecordBatch) -> None:
         table = pa.Table.from_batches([batch.select([GROUP_COLUMN, "_status"])])
@@ -435,7 +462,12 @@ class AudienceUnit:
             self.report.counts[(str(group), str(status))] += int(count)
         room = self.report.sample_size - len(self.report.rejected_sample)
         if room > 0:
-            rejected = batch.filter(pc.not_equal(batch.column("_status"), "ok")).slice(0, room)
+            # Forgotten people are counts only: their key never goes into a sample or a record.
+            shown = pc.and_(
+                pc.not_equal(batch.column("_status"), "ok"),
+                pc.not_equal(batch.column("_status"), "forgotten"),
+            )
+            rejected = batch.filter(shown).slice(0, room)
             key = self.rows.campaign.config.warehouse.customer_key
             for row in rejected.select(
                 [key, GROUP_COLUMN, "_key_raw", "_status", "_reason"]

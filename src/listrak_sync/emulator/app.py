@@ -34,12 +34,13 @@ _UNSAFE_PATH_CHARACTERS = frozenset("<>*%&:\\?")
 
 
 def default_modules() -> list[ApiModule]:
-    """The APIs the emulator serves: Email, SMS and Data."""
+    """The APIs the emulator serves: Email, SMS, Data and Privacy."""
     from .data import module as data_module
     from .email import module as email_module
+    from .privacy import module as privacy_module
     from .sms import module as sms_module
 
-    return [email_module, sms_module, data_module]
+    return [email_module, sms_module, data_module, privacy_module]
 
 
 def create_app(

@@ -1,4 +1,4 @@
-"""The contract between the app and each emulated API (email, sms, data).
+"""The contract between the app and each emulated API (email, sms, data, privacy).
 
 An API module declares its tables, its operations, how to seed it from a document and how to
 show what it holds. The app and the admin surface only speak to modules through this contract,

@@ -129,6 +129,7 @@ def _dispatch(
         op = by_method[request.method]
         state.request_counts[op.operation_id] += 1
         try:
+            state.run_request_hooks()
             client = authorize(state, request, op.integration)
             if op.beta and not client.beta_access:
                 raise ListrakHTTPError(

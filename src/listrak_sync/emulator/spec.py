@@ -31,7 +31,6 @@ __all__ = [
     "validate_body",
 ]
 
-# Privacy is not emulated; its spec is loaded so the coverage table can say so.
 SPEC_FILES = {
     "email": "email.json",
     "sms": "sms.json",

@@ -33,7 +33,7 @@ __all__ = [
     "allocate_id",
 ]
 
-Integration = Literal["email", "sms", "data"]
+Integration = Literal["email", "sms", "data", "privacy"]
 
 _CLIENT_TABLE = """
 CREATE TABLE IF NOT EXISTS emu_client (
@@ -111,7 +111,8 @@ class EmulatorState:
     db: duckdb.DuckDBPyConnection = field(init=False)
     lock: threading.RLock = field(default_factory=threading.RLock)
     _schemas: list[str] = field(default_factory=list)
-    _reset_hooks: list[Callable[[EmulatorState], None]] = field(default_factory=list)
+    _reset_hooks: list[Callable[[EmulatorState], Any]] = field(default_factory=list)
+    _request_hooks: list[Callable[[EmulatorState], Any]] = field(default_factory=list)
     clock: Callable[[], float] = time.time
     realism: Realism = field(default_factory=realism_from_env)
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
@@ -134,6 +135,14 @@ class EmulatorState:
     def on_reset(self, hook: Callable[[EmulatorState], None]) -> None:
         """Run ``hook`` after a reset, e.g. to clear an API module's in-memory caches."""
         self._reset_hooks.append(hook)
+
+    def before_request(self, hook: Callable[[EmulatorState], Any]) -> None:
+        """Run ``hook`` before every Listrak route answers (e.g. to finish due work)."""
+        self._request_hooks.append(hook)
+
+    def run_request_hooks(self) -> None:
+        for hook in self._request_hooks:
+            hook(self)
 
     def reset(self) -> None:
         """Forget everything: integrations, tokens, faults, counters and all resources."""

@@ -81,6 +81,9 @@ def serve(
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
 ) -> None:
     """Serve the Segment-compatible event endpoint until SIGTERM or Ctrl-C."""
+    from ..privacy.suppression import ForgottenWatch
+    from ..sync.workspace import Workspace
+
     setup = _setup(project, config, destination, credentials=True)
     service = EventService(
         setup.destination,
@@ -88,6 +91,7 @@ def serve(
         setup.credentials,
         settings=client_settings(setup.hosts.api_url, setup.hosts.auth_url),
         log=make_logger(level=log_level),
+        forgotten=ForgottenWatch(Workspace.in_project(setup.root).root),
     )
     errors.print(
         f"listrak-sync events: {setup.name!r} on http://{host}:{port} "

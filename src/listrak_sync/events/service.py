@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..listrak import ClientSettings, Credentials, ListrakClient
 from .committer import QueueThread
@@ -15,6 +15,9 @@ from .logs import EventLogger, make_logger
 from .mappings import Rejection, Update, apply_mappings
 from .metrics import EventMetrics
 from .queue import Queue
+
+if TYPE_CHECKING:
+    from ..privacy.suppression import ForgottenWatch
 
 __all__ = ["EventService", "client_settings"]
 
@@ -45,6 +48,7 @@ class EventService:
         log: EventLogger | None = None,
         poll_seconds: float = 1.0,
         grace_seconds: float = 10.0,
+        forgotten: ForgottenWatch | None = None,
     ) -> None:
         self.destination = destination
         self.queue_path = queue_path
@@ -54,6 +58,9 @@ class EventService:
         self.metrics = EventMetrics()
         self.poll_seconds = poll_seconds
         self.grace_seconds = grace_seconds
+        # People forgotten by `listrak-sync forget`: their events are dropped at intake, never
+        # queued or dead-lettered (both would keep the address).
+        self.forgotten = forgotten
         self.key_hashes = tuple(destination.write_keys)
         self.queue: QueueThread | None = None
         self.deliverer: Deliverer | None = None
@@ -106,7 +113,13 @@ class EventService:
             if not results:
                 self.metrics.unmatched.inc()
             for result in results:
-                if isinstance(result, Update):
+                if result.email is not None and self._forgotten(result.email):
+                    self.log.info(
+                        "event for a forgotten person dropped",
+                        mapping=result.mapping,
+                        message_id=result.message_id,
+                    )
+                elif isinstance(result, Update):
                     updates.append(result)
                 else:
                     rejections.append((result, message))
@@ -125,6 +138,9 @@ class EventService:
                 )
         for target in {(u.credential, u.list_id) for u in updates}:
             self.deliverer.notify(target)
+
+    def _forgotten(self, email: str) -> bool:
+        return self.forgotten is not None and self.forgotten.email(email)
 
     def health(self) -> tuple[bool, dict[str, Any]]:
         deliverer = self.deliverer

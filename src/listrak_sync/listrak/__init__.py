@@ -42,6 +42,7 @@ from ._models import (
     CreateOutcome,
     DataImportResult,
     EmailList,
+    ForgetRequestStatus,
     ImportContactFile,
     ImportContactFileMapping,
     ImportContactFileStatus,
@@ -66,6 +67,7 @@ from ._models import (
     UnsubscribeOutcome,
 )
 from ._pacing import Pacer
+from ._privacy import PRIVACY_RATE, PrivacyApi
 from ._session import Replay, Session
 from ._sms import SmsApi
 
@@ -73,6 +75,7 @@ __all__ = [
     "DEFAULT_API_URL",
     "DEFAULT_AUTH_URL",
     "MAX_IMPORT_FILE_BYTES",
+    "PRIVACY_RATE",
     "AuthError",
     "BulkImportError",
     "ClientSettings",
@@ -87,6 +90,7 @@ __all__ = [
     "DataImportResult",
     "EmailApi",
     "EmailList",
+    "ForgetRequestStatus",
     "ImportColumn",
     "ImportContactFile",
     "ImportContactFileMapping",
@@ -112,6 +116,7 @@ __all__ = [
     "PacingPolicy",
     "PhoneAttribute",
     "PhoneList",
+    "PrivacyApi",
     "RateLimited",
     "Replay",
     "RequestTooLarge",

@@ -10,12 +10,13 @@ from types import TracebackType
 import httpx2
 
 from ._auth import TokenSource
-from ._config import ClientSettings, Credentials
+from ._config import ClientSettings, Credentials, PacingPolicy
 from ._data import DataApi
 from ._email import EmailApi
 from ._exceptions import ConfigurationError
 from ._metrics import Metrics
 from ._pacing import Clock, Pacer, Sleep
+from ._privacy import PRIVACY_RATE, PrivacyApi
 from ._session import Session
 from ._sms import SmsApi
 
@@ -52,13 +53,21 @@ for _name in ("hpack", "hpack.hpack", "hpack.table"):
     logging.getLogger(_name).addFilter(_DropDebug())
 
 
+def _pacing(policy: PacingPolicy, integration: str) -> PacingPolicy:
+    """The Privacy API's published limit caps its session unless a lower cap is configured."""
+    if integration != "privacy":
+        return policy
+    cap = min(policy.rate_limit or PRIVACY_RATE, PRIVACY_RATE)
+    return policy.model_copy(update={"rate_limit": cap})
+
+
 class ListrakClient:
     """Async Listrak client. Use as ``async with ListrakClient(email=...) as client:``.
 
-    Each integration (email, sms, data) has its own credentials, token, concurrency limit and
-    pacer; they share one connection pool and one :class:`Metrics`. ``transport`` replaces the
-    network (an ``httpx2.ASGITransport`` or ``MockTransport`` in tests); ``clock`` and ``sleep``
-    drive pacing waits and import polling, so tests can observe them.
+    Each integration (email, sms, data, privacy) has its own credentials, token, concurrency
+    limit and pacer; they share one connection pool and one :class:`Metrics`. ``transport``
+    replaces the network (an ``httpx2.ASGITransport`` or ``MockTransport`` in tests);
+    ``clock`` and ``sleep`` drive pacing waits and import polling, so tests can observe them.
     """
 
     def __init__(
@@ -67,6 +76,7 @@ class ListrakClient:
         email: Credentials | None = None,
         sms: Credentials | None = None,
         data: Credentials | None = None,
+        privacy: Credentials | None = None,
         settings: ClientSettings | None = None,
         transport: httpx2.AsyncBaseTransport | None = None,
         clock: Clock = time.monotonic,
@@ -86,7 +96,12 @@ class ListrakClient:
             follow_redirects=False,
         )
         self._sessions: dict[str, Session] = {}
-        for integration, credentials in (("email", email), ("sms", sms), ("data", data)):
+        for integration, credentials in (
+            ("email", email),
+            ("sms", sms),
+            ("data", data),
+            ("privacy", privacy),
+        ):
             if credentials is None:
                 continue
             tokens = TokenSource(
@@ -104,13 +119,14 @@ class ListrakClient:
                 settings=s,
                 tokens=tokens,
                 metrics=self.metrics,
-                pacer=Pacer(s.pacing, clock=clock, sleep=sleep),
+                pacer=Pacer(_pacing(s.pacing, integration), clock=clock, sleep=sleep),
                 clock=clock,
                 sleep=sleep,
             )
         self._email = EmailApi(self._sessions["email"], sleep=sleep) if email else None
         self._sms = SmsApi(self._sessions["sms"], sleep=sleep) if sms else None
         self._data = DataApi(self._sessions["data"]) if data else None
+        self._privacy = PrivacyApi(self._sessions["privacy"]) if privacy else None
 
     def __repr__(self) -> str:
         names = sorted(self._sessions)
@@ -133,6 +149,12 @@ class ListrakClient:
         if self._data is None:
             raise ConfigurationError("no data credentials were given to this client")
         return self._data
+
+    @property
+    def privacy(self) -> PrivacyApi:
+        if self._privacy is None:
+            raise ConfigurationError("no privacy credentials were given to this client")
+        return self._privacy
 
     def session(self, integration: str) -> Session:
         """The request pipeline of one integration (its pacer, token source, settings)."""

@@ -26,6 +26,7 @@ __all__ = [
     "CreateOutcome",
     "DataImportResult",
     "EmailList",
+    "ForgetRequestStatus",
     "ImportContactFile",
     "ImportContactFileMapping",
     "ImportContactFileStatus",
@@ -320,3 +321,16 @@ class DataImportResult(BaseModel):
     resource_id: str | None
     records: int
     body_bytes: int
+
+
+class ForgetRequestStatus(BaseModel):
+    """A forget request as the Privacy API reports it."""
+
+    request_id: str
+    status: str  # PROCESSING or COMPLETE
+    submitted_date: datetime | None = None
+    processed_date: datetime | None = None
+
+    @property
+    def complete(self) -> bool:
+        return self.status.upper() == "COMPLETE"

@@ -67,6 +67,9 @@ def _references(project: Project) -> list[tuple[str, str, Path, _Wanted]]:
         user = f"source {name!r} ({source.type})"
         path = ("sources", name, "credential")
         found.append((user, source.credential, path, ListrakCredential))
+    if project.config.forget is not None:
+        path = ("forget", "credential")
+        found.append(("forget", project.config.forget.credential, path, ListrakCredential))
     return found
 
 

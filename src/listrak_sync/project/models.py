@@ -35,6 +35,7 @@ __all__ = [
     "ControlGroup",
     "DedupeRule",
     "EmailOptStatus",
+    "ForgetConfig",
     "ListrakHosts",
     "PreferColumn",
     "ProjectConfig",
@@ -231,6 +232,26 @@ class Campaign(BaseModel):
         return self
 
 
+class ForgetConfig(BaseModel):
+    """Where deletion requests (CCPA, GDPR) come from, for ``listrak-sync forget``.
+
+    ``table`` or ``sql`` gives rows with an email and/or a phone column and the time each
+    request was made; ``credential`` names a Listrak credential of integration type Privacy.
+    """
+
+    model_config = _STRICT
+
+    credential: str
+    table: str | None = "deletion_requests"
+    sql: str | None = None
+    email_column: str = "email"
+    phone_column: str = "phone"
+    requested_at_column: str = "requested_at"
+    default_region: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    poll_interval: float = Field(default=5.0, gt=0, description="seconds between status checks")
+    poll_timeout: float = Field(default=900.0, gt=0, description="seconds to wait for COMPLETE")
+
+
 class ProjectConfig(BaseModel):
     """The whole of ``listrak-sync.yml``."""
 
@@ -248,5 +269,6 @@ class ProjectConfig(BaseModel):
     schedules: dict[Name, Schedule] = Field(default_factory=dict)  # models in runtime._config
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    forget: ForgetConfig | None = None
     # Source names become table names, so they cannot contain `-`.
     sources: dict[SourceName, Source] = Field(default_factory=dict)

@@ -48,6 +48,8 @@ console = Console()
 errors = Console(stderr=True)
 
 CLIENT_SETTINGS_ENV = "LISTRAK_SYNC_CLIENT_SETTINGS"
+# Audience statuses whose name alone would not say why nothing was sent.
+_SHOWN = {"forgotten": "suppressed (forgotten)"}
 
 CampaignArgument = Annotated[str, typer.Argument(help="The campaign to sync (listrak-sync.yml).")]
 FullOption = Annotated[
@@ -270,7 +272,7 @@ def _print_unit(outcome: UnitOutcome, *, planning: bool, show_pii: bool = False)
     if rejected:
         console.print(
             "[yellow]not delivered[/] (row outcomes in `listrak-sync runs ID`): "
-            + ", ".join(f"{k} {v:,}" for k, v in rejected.items())
+            + ", ".join(f"{_SHOWN.get(k, k)} {v:,}" for k, v in rejected.items())
         )
     if outcome.sample:
         sample = Table(title="sample rows" + ("" if show_pii else " (PII masked; --show-pii)"))

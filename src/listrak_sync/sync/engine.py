@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 
 from ..audiences.campaigns import AudienceUnit, CampaignAudience
 from ..listrak import ClientSettings, Credentials, ListrakClient, ListrakError
+from ..privacy import forgotten_set
 from ..project.connection import open_warehouse
 from ..project.loader import Project
 from ..project.secrets import resolve_listrak
@@ -126,6 +127,9 @@ async def sync_campaign_async(
     with workspace.store() as store, opened as source:
         audience = CampaignAudience(project.config, source, campaign, as_of=as_of)
         units = audience.units()
+        forgotten = forgotten_set(workspace.root)
+        for unit in units:
+            unit.forgotten = forgotten
         if options.destinations:
             unknown = sorted(set(options.destinations) - {u.destination for u in units})
             if unknown:
@@ -327,6 +331,12 @@ class UnitSync:
                 compared_with = "nothing" if first else "snapshot"
         else:
             await asyncio.to_thread(ctx.files.previous_from_snapshot, snapshot)
+        if self.unit.forgotten is not None:
+            # Forgotten people leave the comparison: no step ever names them again, and the
+            # next snapshot no longer holds their address or number.
+            await asyncio.to_thread(
+                self.unit.forgotten.drop_from, ctx.files.previous, self.unit.rows.key_name
+            )
         return compared_with
 
     def _load_audience(self, ctx: RunContext) -> None:

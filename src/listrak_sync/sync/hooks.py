@@ -4,7 +4,8 @@
 ``LISTRAK_SYNC_PAUSE_FILE`` when it reaches that point, then sleep until it is killed (the test
 sends SIGKILL). In-process tests register a callback with :func:`on_checkpoint` instead, e.g. to
 expire tokens between two steps. Points: ``planned``, ``before_step:{id}``, ``submitted:{id}``,
-``journaled:{id}``, ``done:{id}``, ``before_commit``, ``committed``.
+``journaled:{id}``, ``done:{id}``, ``before_commit``, ``committed``; ``forget_submitted``
+(``listrak-sync forget``: Listrak accepted a request, not yet journaled).
 """
 
 from __future__ import annotations

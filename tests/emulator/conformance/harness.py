@@ -45,7 +45,7 @@ from listrak_sync.emulator.coverage import implemented_operations
 from listrak_sync.emulator.recorded import corrected_spec
 from listrak_sync.emulator.server import EmulatorServer
 from listrak_sync.emulator.spec import allowed_values
-from tests.conftest import DATA_CLIENT, EMAIL_CLIENT, SMS_CLIENT
+from tests.conftest import DATA_CLIENT, EMAIL_CLIENT, PRIVACY_CLIENT, SMS_CLIENT
 
 __all__ = [
     "APIS",
@@ -63,8 +63,13 @@ __all__ = [
 ]
 
 F = TypeVar("F", bound=Callable[..., None])
-APIS = ("email", "sms", "data")
-CLIENTS = {"email": EMAIL_CLIENT, "sms": SMS_CLIENT, "data": DATA_CLIENT}
+APIS = ("email", "sms", "data", "privacy")
+CLIENTS = {
+    "email": EMAIL_CLIENT,
+    "sms": SMS_CLIENT,
+    "data": DATA_CLIENT,
+    "privacy": PRIVACY_CLIENT,
+}
 # Examples per operation and mode. The quick run (default suite) fuzzes a few examples; the deep
 # run (`pytest -m slow tests/emulator/conformance`) adds schemathesis' coverage phase, which
 # walks every boundary value, missing field, wrong type and undeclared method of every operation
@@ -367,6 +372,7 @@ SEEDED: dict[str, dict[str, list[Any]]] = {
         "phoneNumber": ["+12155550101", "12155550102", "(215) 555-0103"],
     },
     "data": {},
+    "privacy": {},
 }
 KNOWN: dict[str, dict[str, list[Any]]] = {}
 # How many sandboxes were prepared: a fixture reusing one can tell someone reset it since.
