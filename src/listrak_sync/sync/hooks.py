@@ -32,7 +32,10 @@ def checkpoint(point: str) -> None:
         return
     signal_file = os.environ.get(PAUSE_FILE)
     if signal_file:
-        Path(signal_file).write_text(point, "utf-8")
+        # Written aside and renamed, so a test that sees the file never reads it half-written.
+        pending = Path(f"{signal_file}.tmp")
+        pending.write_text(point, "utf-8")
+        pending.replace(signal_file)
     while True:  # frozen on purpose, event loop included: the test kills us here
         time.sleep(3600)
 
