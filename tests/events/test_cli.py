@@ -51,18 +51,23 @@ def _event_file(tmp_path: Path, doc: dict[str, Any]) -> Path:
     return path
 
 
-def test_events_test_shows_the_request(tmp_path: Path) -> None:
-    config = _config(tmp_path)
-    event = _event_file(
+def _audience_entered(tmp_path: Path, audience: str, email: str) -> Path:
+    """An "Audience Entered" track event for ``email`` as an event file."""
+    return _event_file(
         tmp_path,
         {
             "type": "track",
             "userId": "u",
             "event": "Audience Entered",
-            "properties": {"audience_key": "vip_shoppers"},
-            "context": {"traits": {"email": "ann@example.com"}},
+            "properties": {"audience_key": audience},
+            "context": {"traits": {"email": email}},
         },
     )
+
+
+def test_events_test_shows_the_request(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    event = _audience_entered(tmp_path, "vip_shoppers", "ann@example.com")
     result = runner.invoke(
         app, ["events", "test", "audiences", "--event", str(event), "--config", str(config)]
     )
@@ -173,16 +178,7 @@ def test_hash_key_takes_no_key_on_the_command_line() -> None:
 def test_serve_and_events_test_find_the_project_like_other_commands(tmp_path: Path) -> None:
     project = tmp_path / "shop"
     assert runner.invoke(app, ["init", str(project), "--customers", "0"]).exit_code == 0
-    event = _event_file(
-        tmp_path,
-        {
-            "type": "track",
-            "event": "Audience Entered",
-            "userId": "u",
-            "properties": {"audience_key": "vip"},
-            "context": {"traits": {"email": "a@example.com"}},
-        },
-    )
+    event = _audience_entered(tmp_path, "vip", "a@example.com")
     by_option = runner.invoke(
         app, ["events", "test", "audiences", "--event", str(event), "-p", str(project)]
     )
