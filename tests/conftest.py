@@ -152,3 +152,22 @@ def postgres_server() -> Iterator[PostgresServer]:
 def postgres_database(postgres_server: PostgresServer) -> str:
     """The name of a fresh, empty database on the session's PostgreSQL server."""
     return postgres_server.create_database()
+
+
+@pytest.fixture(scope="session")
+def spark_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The process's embedded Spark, started once (two cores, few shuffle partitions, no UI);
+    yields its master. Every Spark warehouse a test opens is a session of this one engine,
+    with its own tables (see warehouse/spark/adapter.py); fails, never skips, without Java."""
+    from listrak_sync.warehouse import connect
+
+    master = "local[2]"
+    folder = tmp_path_factory.mktemp("spark-engine")
+    with connect(f"{master}?warehouse_dir={folder}&shuffle_partitions=2"):
+        yield master
+
+
+@pytest.fixture
+def spark_url(spark_engine: str, tmp_path: Path) -> str:
+    """A connection string for a new, empty embedded Spark warehouse in the test's folder."""
+    return f"{spark_engine}?warehouse_dir={tmp_path / 'spark-warehouse'}&shuffle_partitions=2"

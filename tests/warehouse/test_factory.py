@@ -39,7 +39,8 @@ def test_parse(target: str, expected: DuckDBConfig) -> None:
     [
         (
             "spark://db/x",
-            r"no warehouse engine for spark:// \(known: duckdb://, postgres://, postgresql://\)",
+            r"no warehouse engine for spark:// \(known: duckdb://, postgres://, postgresql://, "
+            r"sc://, local\[\*\]\)",
         ),
         ("duckdb://host/w.duckdb", "has no host"),
         ("duckdb:///w.duckdb?colour=red", "unknown setting 'colour'"),

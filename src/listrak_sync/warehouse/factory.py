@@ -1,6 +1,6 @@
 """connect(): open a warehouse from a URL, a bare DuckDB path, or a typed config.
 
-Engines are folders next to this file (``duckdb/``, ``postgres/``), each with a
+Engines are folders next to this file (``duckdb/``, ``postgres/``, ``spark/``), each with a
 ``factory`` module exposing ``config_from_url(url)`` and ``open_warehouse(config, base_dir)``.
 They are imported on first use, so an engine's driver is only needed by those who use it.
 """
@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from .base import Warehouse, WarehouseError
 from .duckdb.configuration import DuckDBConfig
 from .postgres.configuration import PostgresConfig
+from .spark.configuration import SparkConfig, is_spark_connection
 
 __all__ = ["ENGINES", "WarehouseConfig", "connect", "parse"]
 
@@ -25,10 +26,13 @@ ENGINES: dict[str, str] = {
     "duckdb": "listrak_sync.warehouse.duckdb",
     "postgres": "listrak_sync.warehouse.postgres",
     "postgresql": "listrak_sync.warehouse.postgres",
+    "sc": "listrak_sync.warehouse.spark",  # Spark Connect (and Databricks)
 }
+# Config ``engine`` names that are no URL scheme (Spark's local[*] has none).
+_ENGINE_NAMES = {"spark": "listrak_sync.warehouse.spark"}
 
 # The typed configs of the engines.
-WarehouseConfig = DuckDBConfig | PostgresConfig
+WarehouseConfig = DuckDBConfig | PostgresConfig | SparkConfig
 
 _URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://")
 
@@ -39,26 +43,30 @@ class _EngineFactory(Protocol):
     def open_warehouse(self, config: BaseModel, base_dir: Path | None = None) -> Warehouse: ...
 
 
-def _engine(name: str) -> _EngineFactory:
-    package = ENGINES.get(name)
+def _engine(name: str, *, scheme: bool = False) -> _EngineFactory:
+    """The factory of the engine a URL scheme (``scheme=True``) or a config's engine names."""
+    package = ENGINES.get(name) if scheme else ENGINES.get(name) or _ENGINE_NAMES.get(name)
     if package is None:
-        known = ", ".join(f"{scheme}://" for scheme in sorted(ENGINES))
+        known = ", ".join(f"{scheme}://" for scheme in sorted(ENGINES)) + ", local[*]"
         raise WarehouseError(f"no warehouse engine for {name}:// (known: {known})")
     return cast(_EngineFactory, importlib.import_module(f"{package}.factory"))
 
 
 def parse(target: str | Path | BaseModel) -> BaseModel:
-    """The typed config for a URL (``duckdb:///warehouse.duckdb``), a bare path (a DuckDB
-    file, or ``:memory:``) or a config (returned as is)."""
+    """The typed config for a URL (``duckdb:///warehouse.duckdb``, ``sc://host:15002``), a
+    Spark master (``local[*]``), a bare path (a DuckDB file, or ``:memory:``) or a config
+    (returned as is)."""
     if isinstance(target, BaseModel):
         return target
     if isinstance(target, Path):
         return DuckDBConfig(path=str(target))
+    if is_spark_connection(target):
+        return SparkConfig.from_text(target)
     match = _URL.match(target)
     if match is None:
         return DuckDBConfig(path=target)
     scheme = match["scheme"].lower()
-    return _engine(scheme).config_from_url(scheme + target[len(scheme) :])
+    return _engine(scheme, scheme=True).config_from_url(scheme + target[len(scheme) :])
 
 
 def connect(target: str | Path | BaseModel, *, base_dir: Path | None = None) -> Warehouse:

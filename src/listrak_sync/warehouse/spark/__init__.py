@@ -1,0 +1,16 @@
+"""The Spark warehouse: embedded (``local[*]``) or a Spark Connect server (``sc://``), which
+also covers Databricks. DataFrame and SQL only, so it runs wherever Spark Connect does."""
+
+from typing import TYPE_CHECKING
+
+from ..._exports import lazy_exports
+from .configuration import SparkConfig, is_spark_connection
+
+if TYPE_CHECKING:
+    from .adapter import SparkWarehouse
+
+__all__ = ["SparkConfig", "SparkWarehouse", "is_spark_connection"]
+
+# Parsing a connection (done when a project loads) needs only the config; pyspark and its JVM
+# load when a warehouse is opened.
+__getattr__ = lazy_exports(__name__, {"SparkWarehouse": "adapter"})
