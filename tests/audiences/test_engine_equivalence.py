@@ -1,5 +1,6 @@
-"""Same data, same answer: the sample data in DuckDB and in PostgreSQL, the sample project's
-segments and campaigns compiled for each, identical members, groups and delivered rows."""
+"""Same data, same answer: the sample data in DuckDB and in PostgreSQL (and in Spark), the sample
+project's segments and campaigns compiled for each, identical members, groups and delivered
+rows."""
 
 from __future__ import annotations
 
@@ -28,19 +29,37 @@ Engines = dict[str, Warehouse]
 
 
 @pytest.fixture(scope="module")
-def engines(
-    postgres_server: PostgresServer, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Engines]:
-    folder = tmp_path_factory.mktemp("equivalence")
-    pg_config = parse(postgres_server.url(postgres_server.create_database()))
-    assert isinstance(pg_config, PostgresConfig)
-    with (
-        connect(folder / "warehouse.duckdb") as duck,
-        connect(pg_config.with_password(SecretStr(postgres_server.password))) as postgres,
-    ):
-        for warehouse in (duck, postgres):
-            generate(warehouse, customers=CUSTOMERS, seed=11, as_of=AS_OF)
-        yield {"duckdb": duck, "postgres": postgres}
+def duckdb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse]:
+    with connect(tmp_path_factory.mktemp("equivalence") / "warehouse.duckdb") as duck:
+        generate(duck, customers=CUSTOMERS, seed=11, as_of=AS_OF)
+        yield duck
+
+
+def _postgres(request: pytest.FixtureRequest) -> Warehouse:
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    config = parse(server.url(server.create_database()))
+    assert isinstance(config, PostgresConfig)
+    return connect(config.with_password(SecretStr(server.password)))
+
+
+def _spark(request: pytest.FixtureRequest) -> Warehouse:
+    url: str = request.getfixturevalue("spark_engine")
+    folder = request.getfixturevalue("tmp_path_factory").mktemp("spark-equivalence")
+    return connect(f"{url}?warehouse_dir={folder}&shuffle_partitions=2")
+
+
+@pytest.fixture(
+    scope="module",
+    params=[
+        pytest.param(_postgres, id="postgres"),
+        pytest.param(_spark, id="spark", marks=pytest.mark.spark),
+    ],
+)
+def engines(request: pytest.FixtureRequest, duckdb: Warehouse) -> Iterator[Engines]:
+    """DuckDB and one other engine holding the same sample data."""
+    with request.param(request) as other:
+        generate(other, customers=CUSTOMERS, seed=11, as_of=AS_OF)
+        yield {"duckdb": duckdb, "other": other}
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +84,7 @@ def test_every_sample_segment_has_the_same_members(project: Project, engines: En
             for engine, warehouse in engines.items()
         }
         assert members["duckdb"], f"segment {name} is empty: the comparison would prove nothing"
-        assert members["duckdb"] == members["postgres"], name
+        assert members["duckdb"] == members["other"], name
 
 
 def test_every_campaign_group_and_control_split_is_the_same(
@@ -76,7 +95,7 @@ def test_every_campaign_group_and_control_split_is_the_same(
         for engine, warehouse in engines.items():
             audience = CampaignAudience(project.config, warehouse, name)
             split[engine] = rows(warehouse, audience.members_query().sql(dialect=audience.dialect))
-        assert split["duckdb"] == split["postgres"], name
+        assert split["duckdb"] == split["other"], name
         groups = {group for _, group in split["duckdb"]}
         definition = project.config.campaigns[name]
         if definition.control:
@@ -95,7 +114,7 @@ def test_every_destination_receives_the_same_rows(project: Project, engines: Eng
                 for row in batch.to_pylist()
             }
         assert delivered["duckdb"], name
-        assert delivered["duckdb"] == delivered["postgres"], name
+        assert delivered["duckdb"] == delivered["other"], name
 
 
 def test_every_segment_has_the_same_insights(project: Project, engines: Engines) -> None:
@@ -105,4 +124,4 @@ def test_every_segment_has_the_same_insights(project: Project, engines: Engines)
             for engine, warehouse in engines.items()
         }
         assert found["duckdb"].size > 0, name
-        assert found["duckdb"] == found["postgres"], name
+        assert found["duckdb"] == found["other"], name
