@@ -94,6 +94,12 @@ class AudienceReport:
         }
 
 
+def _sample_order(row: dict[str, Any]) -> tuple[Any, ...]:
+    """Lowest customer key first (rows without one last), then group and raw key."""
+    key, raw = row["customer_key"], row["raw_key"]
+    return (key is None, "" if key is None else key, row["group"], raw is None, raw or "")
+
+
 class DestinationAudience:
     """Every row a campaign produces for one destination, with its status."""
 
@@ -460,27 +466,35 @@ class AudienceUnit:
             strict=True,
         ):
             self.report.counts[(str(group), str(status))] += int(count)
-        room = self.report.sample_size - len(self.report.rejected_sample)
-        if room > 0:
-            # Forgotten people are counts only: their key never goes into a sample or a record.
-            shown = pc.and_(
-                pc.not_equal(batch.column("_status"), "ok"),
-                pc.not_equal(batch.column("_status"), "forgotten"),
-            )
-            rejected = batch.filter(shown).slice(0, room)
-            key = self.rows.campaign.config.warehouse.customer_key
-            for row in rejected.select(
-                [key, GROUP_COLUMN, "_key_raw", "_status", "_reason"]
-            ).to_pylist():
-                self.report.rejected_sample.append(
-                    {
-                        "customer_key": row[key],
-                        "group": row[GROUP_COLUMN],
-                        "raw_key": row["_key_raw"],
-                        "status": row["_status"],
-                        "reason": row["_reason"],
-                    }
-                )
+        # The sample is the rejected rows with the lowest customer keys, not the first ones
+        # streamed: engines stream rows in different orders (Spark in its partitions' order),
+        # and the same audience must give the same plan on every engine.
+        size = self.report.sample_size
+        if size <= 0:
+            return
+        # Forgotten people are counts only: their key never goes into a sample or a record.
+        shown = pc.and_(
+            pc.not_equal(batch.column("_status"), "ok"),
+            pc.not_equal(batch.column("_status"), "forgotten"),
+        )
+        key = self.rows.campaign.config.warehouse.customer_key
+        rejected = batch.filter(shown).select([key, GROUP_COLUMN, "_key_raw", "_status", "_reason"])
+        if rejected.num_rows == 0:
+            return
+        order = [(key, "ascending"), (GROUP_COLUMN, "ascending"), ("_key_raw", "ascending")]
+        lowest = pc.take(rejected, pc.sort_indices(rejected, order)[:size])
+        sample = self.report.rejected_sample + [
+            {
+                "customer_key": row[key],
+                "group": row[GROUP_COLUMN],
+                "raw_key": row["_key_raw"],
+                "status": row["_status"],
+                "reason": row["_reason"],
+            }
+            for row in lowest.to_pylist()
+        ]
+        sample.sort(key=_sample_order)
+        self.report.rejected_sample = sample[:size]
 
     def counts(self) -> AudienceReport:
         """Counts per (group, status) computed in the engine, without streaming rows."""
