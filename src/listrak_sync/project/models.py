@@ -85,10 +85,12 @@ class WarehouseConfig(BaseModel):
 
     model_config = _STRICT
 
-    # A DuckDB file (relative to the project folder) or an engine URL such as
-    # ``duckdb:///warehouse.duckdb?threads=2`` or ``postgresql://user@host:5432/db``.
+    # A DuckDB file (relative to the project folder), an engine URL such as
+    # ``duckdb:///warehouse.duckdb?threads=2``, ``postgresql://user@host:5432/db`` or
+    # ``sc://host:15002`` (Spark Connect), or an embedded Spark's ``local[*]``.
     connection: str = "warehouse.duckdb"
-    # The server password, by reference (``{env: NAME}`` or ``{secret: NAME}``), never in the URL.
+    # The server password (Spark Connect: the access token), by reference (``{env: NAME}`` or
+    # ``{secret: NAME}``), never in the URL.
     password: SecretValue | None = None
     customer_table: str = "customer_360"
     profile_table: str = "merged_customers"
