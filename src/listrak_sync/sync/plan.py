@@ -36,6 +36,8 @@ __all__ = [
     "PlanSummary",
     "PlannedStep",
     "audience_schema",
+    "classify_sql",
+    "empty_snapshot_sql",
     "remote_schema",
 ]
 
@@ -107,6 +109,34 @@ def _hash_sql(attributes: int, alias: str) -> str:
     return f"md5(concat_ws(chr(31), {parts}))"
 
 
+def classify_sql(attributes: int, audience: str, previous: str) -> str:
+    """The diff of ``audience`` (``audience_schema``) against ``previous`` (a snapshot), one row
+    per key with its change (``CHANGES``), in DuckDB's SQL; Spark runs it transpiled by sqlglot
+    (``spark_plan``), so both engines classify and hash alike."""
+    attrs = "".join(f", a.attr_{i}" for i in range(attributes))
+    return f"""
+        WITH a AS (
+            SELECT *, {_hash_sql(attributes, "aud")} AS attr_hash FROM {audience} aud
+        ), p AS (SELECT * FROM {previous})
+        SELECT coalesce(a.key, p.key) AS key,
+            CASE
+                WHEN a.key IS NOT NULL AND (p.key IS NULL OR NOT p.member) THEN 'enter'
+                WHEN a.key IS NOT NULL AND p.attr_hash IS DISTINCT FROM a.attr_hash
+                    THEN 'change'
+                WHEN a.key IS NOT NULL THEN 'same'
+                WHEN p.member THEN 'leave'
+                ELSE 'rest'
+            END AS change,
+            a.attr_hash, p.attr_hash AS prev_hash, p.key IS NOT NULL AS prev_exists,
+            coalesce(p.member, FALSE) AS prev_member,
+            coalesce(p.owned, FALSE) AS prev_owned,
+            coalesce(p.declined, FALSE) AS prev_declined,
+            p.state AS prev_state, p.run_id AS prev_run_id,
+            a.customer_key, a.treatment_group{attrs}
+        FROM a FULL JOIN p ON p.key = a.key
+    """
+
+
 def _connect() -> duckdb.DuckDBPyConnection:
     return duckdb.connect(config={"threads": os.cpu_count() or 1, "memory_limit": "2GB"})
 
@@ -173,7 +203,7 @@ class PlanFiles:
             return
         con = _connect()
         try:
-            _copy(con, _empty_snapshot_sql(), self.previous)
+            _copy(con, empty_snapshot_sql(), self.previous)
         finally:
             con.close()
 
@@ -185,7 +215,7 @@ class PlanFiles:
             if snapshot is not None and snapshot.exists():
                 snap = f"read_parquet({_lit(snapshot)})"
             else:
-                snap = f"({_empty_snapshot_sql()})"
+                snap = f"({empty_snapshot_sql()})"
             query = f"""
                 SELECT coalesce(r.key, s.key) AS key,
                        CASE WHEN r.known THEN {_hash_sql(self.attributes, "r")} END AS attr_hash,
@@ -209,7 +239,6 @@ class PlanFiles:
         if con is None:
             raise RuntimeError("no audience to plan: call load_audience() first")
         n = self.attributes
-        attrs = "".join(f", a.attr_{i}" for i in range(n))
         cases = " ".join(f"WHEN {g.where} THEN {i}" for i, g in enumerate(groups))
         group_sql = f"CASE {cases} END" if groups else "NULL"
         kinds = " ".join(f"WHEN {i} THEN {_lit(g.kind)}" for i, g in enumerate(groups))
@@ -229,25 +258,7 @@ class PlanFiles:
                 f"""
                 CREATE TEMP TABLE diff AS
                 SELECT *, {group_sql}::INTEGER AS grp FROM (
-                WITH a AS (
-                    SELECT *, {_hash_sql(n, "aud")} AS attr_hash FROM audience aud
-                ), p AS (SELECT * FROM read_parquet({_lit(self.previous)}))
-                SELECT coalesce(a.key, p.key) AS key,
-                    CASE
-                        WHEN a.key IS NOT NULL AND (p.key IS NULL OR NOT p.member) THEN 'enter'
-                        WHEN a.key IS NOT NULL AND p.attr_hash IS DISTINCT FROM a.attr_hash
-                            THEN 'change'
-                        WHEN a.key IS NOT NULL THEN 'same'
-                        WHEN p.member THEN 'leave'
-                        ELSE 'rest'
-                    END AS change,
-                    a.attr_hash, p.attr_hash AS prev_hash, p.key IS NOT NULL AS prev_exists,
-                    coalesce(p.member, FALSE) AS prev_member,
-                    coalesce(p.owned, FALSE) AS prev_owned,
-                    coalesce(p.declined, FALSE) AS prev_declined,
-                    p.state AS prev_state, p.run_id AS prev_run_id,
-                    a.customer_key, a.treatment_group{attrs}
-                FROM a FULL JOIN p ON p.key = a.key
+                {classify_sql(n, "audience", f"read_parquet({_lit(self.previous)})")}
                 )
                 """
             )
@@ -423,7 +434,8 @@ class PlanFiles:
             con.close()
 
 
-def _empty_snapshot_sql() -> str:
+def empty_snapshot_sql() -> str:
+    """A snapshot with no rows (a first run), in DuckDB's SQL."""
     return (
         "SELECT NULL::VARCHAR AS key, NULL::VARCHAR AS attr_hash, NULL::BOOLEAN AS member,"
         " NULL::BOOLEAN AS owned, NULL::BOOLEAN AS declined, NULL::VARCHAR AS state,"

@@ -203,11 +203,13 @@ class SparkWarehouse:
     def execute(self, sql: str) -> None:
         """Run one or more statements that return nothing; ``CREATE TABLE IF NOT EXISTS`` of a
         scratch table creates it empty in this process."""
-        statements = [s for s in sqlglot.parse(sql, read="spark") if s is not None]
-        if len(statements) <= 1 and self._create_scratch(statements):
-            return
+        try:
+            statements = [s for s in sqlglot.parse(sql, read="spark") if s is not None]
+        except sqlglot.errors.SqlglotError:
+            statements = []  # Spark SQL sqlglot does not know: Spark judges it, as one statement
         if len(statements) <= 1:
-            self._sql(sql).collect()
+            if not self._create_scratch(statements):
+                self._sql(sql).collect()
             return
         for statement in statements:
             if not self._create_scratch([statement]):
