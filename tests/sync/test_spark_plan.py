@@ -97,7 +97,6 @@ def test_the_diff_in_spark_is_the_duckdb_plan(spark: Warehouse, tmp_path: Path) 
         assert all(b.num_rows <= 8 for b in batches)
         sent = [r for b in batches for r in b.to_pylist()]
         assert {r["change"] for r in sent} == set(SENT_BACK)
-        assert [r["key"] for r in sent] == sorted(r["key"] for r in sent)
         assert {(r["key"], r["change"], r["attr_hash"], r["prev_hash"]) for r in sent} == planned
     finally:
         diff.close()

@@ -1,0 +1,168 @@
+"""The plan's diff at scale: N current members against N previous ones, 1% churn, in DuckDB (the
+sync's planner, the baseline) and inside an embedded Spark (``diff_in_spark``).
+
+Both read the same two Parquet inputs: the audience (``audience_schema``, two attributes) and
+the previous snapshot (``SNAPSHOT_SCHEMA``). Churn: 0.5% of the previous members left, 0.5% new
+members entered and 0.5% changed an attribute. Each engine hashes the audience's attributes,
+full-joins it with the snapshot on the key, counts every change and streams the changed rows
+(enter, change, leave) back to Python as Arrow batches; both must find the same counts. DuckDB
+runs ``plan.classify_sql`` on the planner's own connection settings; Spark runs the same SQL
+transpiled, on ``local[2]`` with a 1 GB heap. Each runs in its own spawned process: its peak
+RSS is its own, and for Spark the JVM's peak (``VmHWM`` of the java child) is reported too, with
+the engine's start-up time kept apart from the diff.
+
+Run: ``.venv/bin/pytest -m benchmark benchmarks/bench_spark_diff.py -s``
+(``BENCH_DIFF_ROWS=1000000,10000000`` sets the sizes).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+SIZES = [int(s) for s in os.environ.get("BENCH_DIFF_ROWS", "1000000,10000000").split(",")]
+BATCH = 65_536
+ATTRIBUTES = 2
+
+
+def _peak_mb(pid: int | str = "self") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise LookupError("VmHWM")
+
+
+def _java_children() -> list[int]:
+    """The JVMs this process started (embedded Spark runs in one)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if parent == os.getpid() and b"java" in command.split(b"\0")[0]:
+            found.append(int(entry.name))
+    return found
+
+
+def _make_inputs(folder: Path, rows: int) -> tuple[Path, Path]:
+    """``current.parquet`` (the audience) and ``previous/`` (the snapshot) for ``rows`` keys."""
+    import duckdb
+
+    current, previous = folder / "current.parquet", folder / "previous"
+    previous.mkdir()
+    con = duckdb.connect(config={"threads": 2, "memory_limit": "1GB"})
+    key = "'c' || lpad(i::VARCHAR, 9, '0')"
+    con.execute(
+        f"""COPY (
+            SELECT {key} AS customer_key, 'treatment' AS treatment_group, {key} AS key,
+                'first ' || i AS attr_0,
+                CASE WHEN i % 200 = 1 THEN 'moved ' || i ELSE 'city ' || (i % 997) END AS attr_1
+            FROM range({rows + rows // 200}) t(i) WHERE i % 200 <> 0 OR i >= {rows}
+        ) TO '{current}' (FORMAT parquet, ROW_GROUP_SIZE 122880)"""
+    )
+    con.execute(
+        f"""COPY (
+            SELECT {key} AS key,
+                md5(concat_ws(chr(31), 'first ' || i, 'city ' || (i % 997))) AS attr_hash,
+                TRUE AS member, TRUE AS owned, FALSE AS declined, NULL::VARCHAR AS state,
+                'r0' AS run_id
+            FROM range({rows}) t(i)
+        ) TO '{previous / "part-0.parquet"}' (FORMAT parquet, ROW_GROUP_SIZE 122880)"""
+    )
+    con.close()
+    return current, previous
+
+
+def _duckdb(current: str, previous: str) -> dict[str, Any]:
+    from listrak_sync.sync.plan import _connect, classify_sql
+
+    started = time.perf_counter()
+    con = _connect()
+    con.execute(
+        "CREATE TEMP TABLE diff AS "
+        + classify_sql(ATTRIBUTES, f"read_parquet('{current}')", f"read_parquet('{previous}/*')")
+    )
+    counts = dict(con.execute("SELECT change, count(*) FROM diff GROUP BY 1").fetchall())
+    sent = 0
+    reader = con.sql(
+        "SELECT * FROM diff WHERE change IN ('enter', 'change', 'leave')"
+    ).to_arrow_reader(BATCH)
+    for batch in reader:
+        sent += batch.num_rows
+    con.close()
+    return {"seconds": time.perf_counter() - started, "counts": counts, "sent": sent}
+
+
+def _spark(current: str, previous: str) -> dict[str, Any]:
+    from listrak_sync.sync.spark_plan import diff_in_spark
+    from listrak_sync.warehouse import connect
+
+    started = time.perf_counter()
+    folder = Path(previous).parent / "spark-warehouse"
+    with connect(f"local[2]?warehouse_dir={folder}&driver_memory=1g&shuffle_partitions=8") as wh:
+        wh.query("SELECT 1")
+        startup = time.perf_counter() - started
+        started = time.perf_counter()
+        diff = diff_in_spark(wh, f"SELECT * FROM parquet.`{current}`", ATTRIBUTES, previous)
+        sent = sum(batch.num_rows for batch in diff.rows(BATCH))
+        seconds = time.perf_counter() - started
+        jvm = max((_peak_mb(pid) for pid in _java_children()), default=0.0)
+    return {
+        "seconds": seconds,
+        "startup": startup,
+        "counts": {k: v for k, v in diff.counts.items() if v},
+        "sent": sent,
+        "jvm_mb": jvm,
+    }
+
+
+def _measure(target: str, current: str, previous: str, queue: Any) -> None:
+    result = {"duckdb": _duckdb, "spark": _spark}[target](current, previous)
+    queue.put({**result, "peak_mb": _peak_mb()})
+
+
+def _run(target: str, current: Path, previous: Path) -> dict[str, Any]:
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    process = context.Process(target=_measure, args=(target, str(current), str(previous), queue))
+    process.start()
+    result: dict[str, Any] = queue.get(timeout=3600)
+    process.join()
+    return result
+
+
+@pytest.mark.benchmark
+def test_diff_duckdb_vs_spark(tmp_path: Path) -> None:
+    lines = [
+        "| members | engine | diff (s) | start-up (s) | Python peak RSS (MB) | JVM peak RSS (MB) "
+        "| rows sent back |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for rows in SIZES:
+        folder = tmp_path / str(rows)
+        folder.mkdir()
+        current, previous = _make_inputs(folder, rows)
+        duck = _run("duckdb", current, previous)
+        spark = _run("spark", current, previous)
+        assert {k: v for k, v in duck["counts"].items() if v} == spark["counts"]
+        assert duck["sent"] == spark["sent"]
+        lines.append(
+            f"| {rows:,} | DuckDB | {duck['seconds']:.1f} | — | {duck['peak_mb']:.0f} | — "
+            f"| {duck['sent']:,} |"
+        )
+        ratio = spark["seconds"] / duck["seconds"]
+        lines.append(
+            f"| {rows:,} | Spark local[2] | {spark['seconds']:.1f} ({ratio:.1f}x) "
+            f"| {spark['startup']:.1f} | {spark['peak_mb']:.0f} | {spark['jvm_mb']:.0f} "
+            f"| {spark['sent']:,} |"
+        )
+        print("\n" + "\n".join(lines), flush=True)
