@@ -131,7 +131,9 @@ class SparkWarehouse:
             self._root = None
             self._session = _remote_session(config)
         with translating(self.name):
-            self._session.conf.set("spark.sql.shuffle.partitions", str(config.shuffle_partitions))
+            if config.local:  # a cluster's own setting fits the cluster: keep it
+                partitions = str(config.shuffle_partitions)
+                self._session.conf.set("spark.sql.shuffle.partitions", partitions)
             self._session.conf.set("spark.sql.session.timeZone", "UTC")
         if self._root is not None:
             for table in self._local_tables():

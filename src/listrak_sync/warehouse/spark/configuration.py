@@ -54,7 +54,7 @@ class SparkConfig(BaseModel):
         8,
         ge=1,
         description="Embedded Spark: spark.sql.shuffle.partitions (Spark's 200 suits clusters, "
-        "not one machine).",
+        "not one machine; a Spark Connect server keeps its own).",
     )
     driver_memory: str | None = Field(None, pattern=r"^[1-9][0-9]*[kmgt]?$")
     # Never part of the URL, repr or errors; set from the project's secret reference.
