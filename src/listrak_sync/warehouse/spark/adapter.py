@@ -57,6 +57,7 @@ _ROWS_PER_FILE = 1_000_000
 # Rows per DataFrame a Spark Connect write sends (each is one request to the server).
 _ROWS_PER_UPLOAD = 250_000
 _base_lock = threading.Lock()
+_LOG_CONFIG = Path(__file__).with_name("log4j2.properties")
 # PySpark logs every failed statement (message and JVM stack, as JSON) on these loggers before
 # raising it; we raise it as a WarehouseError, which callers report once, in plain words.
 for _logger in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
@@ -92,6 +93,9 @@ def _local_session(config: SparkConfig) -> SparkSession:
         )
         if config.driver_memory is not None:
             builder = builder.config("spark.driver.memory", config.driver_memory)
+        if not any(c.isspace() for c in str(_LOG_CONFIG)):  # JVM options split on spaces
+            option = f"-Dlog4j2.configurationFile={_LOG_CONFIG}"
+            builder = builder.config("spark.driver.extraJavaOptions", option)
         # Python workers (they stream results as Arrow) must run this interpreter, which has
         # pyarrow; PySpark reads the variable when the engine starts and defaults to python3.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
