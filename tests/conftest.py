@@ -171,3 +171,12 @@ def spark_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def spark_url(spark_engine: str, tmp_path: Path) -> str:
     """A connection string for a new, empty embedded Spark warehouse in the test's folder."""
     return f"{spark_engine}?warehouse_dir={tmp_path / 'spark-warehouse'}&shuffle_partitions=2"
+
+
+@pytest.fixture(scope="session")
+def spark_connect_url() -> Iterator[str]:
+    """A Spark Connect server on loopback for the whole session (``sc://127.0.0.1:PORT``)."""
+    from .spark_connect_server import SparkConnectServer
+
+    with SparkConnectServer() as server:
+        yield server.url

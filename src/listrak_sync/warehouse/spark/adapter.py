@@ -26,6 +26,7 @@ import contextlib
 import logging
 import os
 import shutil
+import socket
 import sys
 import threading
 import uuid
@@ -33,6 +34,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -109,7 +111,22 @@ def _local_session(config: SparkConfig) -> SparkSession:
     return base.newSession()
 
 
+def _reachable(config: SparkConfig, timeout: float = 10.0) -> None:
+    """Refuse an unreachable server now: the Spark Connect client retries a refused connection
+    with backoff for minutes before it gives up."""
+    parts = urlsplit(str(config.remote).replace("/;", "/?", 1))
+    host, port = parts.hostname or "", parts.port or 15002
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as exc:
+        raise WarehouseError(
+            f"{config.display}: cannot reach Spark Connect at {host}:{port} "
+            f"({exc.strerror or exc}); is the server running, and are the host and port right?"
+        ) from None
+
+
 def _remote_session(config: SparkConfig) -> SparkSession:
+    _reachable(config)
     try:
         return SparkSession.builder.remote(config.remote_url()).create()
     except PySparkException as exc:

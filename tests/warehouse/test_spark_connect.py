@@ -1,0 +1,74 @@
+"""SparkWarehouse over Spark Connect (the path Databricks takes): a real server on loopback,
+its own catalog holding the tables, writes by ``saveAsTable``, reads as Arrow over gRPC."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pyarrow as pa
+import pytest
+
+from listrak_sync.warehouse import TableNotFound, Warehouse, WarehouseError, connect
+from listrak_sync.warehouse.base import SCRATCH_CATALOG
+from listrak_sync.warehouse.spark import SparkWarehouse
+
+pytestmark = pytest.mark.spark
+
+
+@pytest.fixture
+def wh(spark_connect_url: str) -> Iterator[SparkWarehouse]:
+    with connect(spark_connect_url) as warehouse:
+        assert isinstance(warehouse, SparkWarehouse)
+        yield warehouse
+
+
+@pytest.fixture
+def name() -> str:
+    """A table name of its own (the server's catalog is shared by the session's tests)."""
+    return f"t_{uuid.uuid4().hex[:10]}"
+
+
+def test_round_trip_over_spark_connect(wh: SparkWarehouse, name: str) -> None:
+    assert isinstance(wh, Warehouse)
+    data = pa.table(
+        {"id": pa.array(range(2500), pa.int64()), "label": [f"n{i}" for i in range(2500)]}
+    )
+    assert wh.write(name, (b for b in data.to_batches(max_chunksize=700))) == 2500
+    assert name in wh.tables()
+    assert [(c.name, c.type) for c in wh.describe(name)] == [("id", "BIGINT"), ("label", "STRING")]
+    batches = list(wh.stream(f"SELECT * FROM {name} ORDER BY id DESC", batch_size=1000))
+    assert all(b.num_rows <= 1000 for b in batches)
+    assert [i for b in batches for i in b.column("id").to_pylist()] == list(range(2499, -1, -1))
+    assert (
+        wh.write(name, pa.table({"label": ["x"], "id": pa.array([9], pa.int64())}), mode="append")
+        == 1
+    )
+    assert wh.query(f"SELECT count(*) AS n FROM {name}").to_pylist() == [{"n": 2501}]
+    assert wh.write(name, data.slice(0, 3)) == 3
+    assert wh.query(f"SELECT count(*) AS n FROM {name}").to_pylist() == [{"n": 3}]
+
+
+def test_scratch_tables_stay_in_the_session(wh: SparkWarehouse, spark_connect_url: str) -> None:
+    cache = f"{SCRATCH_CATALOG}.main.phones"
+    wh.execute(f"CREATE TABLE IF NOT EXISTS {cache} (raw VARCHAR, e164 VARCHAR)")
+    wh.write(cache, pa.table({"raw": ["1"], "e164": ["+1"]}), mode="append")
+    assert wh.query(f"SELECT raw FROM {cache}").to_pylist() == [{"raw": "1"}]
+    assert not any("phones" in t for t in wh.tables())
+    with connect(spark_connect_url) as other, pytest.raises(WarehouseError):
+        other.query(f"SELECT raw FROM {cache}")  # another session does not see it
+
+
+def test_errors_over_spark_connect(wh: SparkWarehouse) -> None:
+    with pytest.raises(TableNotFound, match="nope"):
+        wh.query("SELECT * FROM nope")
+    with pytest.raises(TableNotFound):
+        wh.describe("nope")
+
+
+def test_an_unreachable_server_is_a_warehouse_error() -> None:
+    with (
+        pytest.raises(WarehouseError, match=r"sc://127\.0\.0\.1:9"),
+        connect("sc://127.0.0.1:9") as warehouse,
+    ):
+        warehouse.query("SELECT 1")
