@@ -1,6 +1,6 @@
 """connect(): open a warehouse from a URL, a bare DuckDB path, or a typed config.
 
-Engines are folders next to this file (``duckdb/``, ``postgres/``), each with a
+Engines are folders next to this file (``duckdb/``, ``postgres/``, ``snowflake/``), each with a
 ``factory`` module exposing ``config_from_url(url)`` and ``open_warehouse(config, base_dir)``.
 They are imported on first use, so an engine's driver is only needed by those who use it.
 """
@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from .base import Warehouse, WarehouseError
 from .duckdb.configuration import DuckDBConfig
 from .postgres.configuration import PostgresConfig
+from .snowflake.configuration import SnowflakeConfig
 
 __all__ = ["ENGINES", "WarehouseConfig", "connect", "parse"]
 
@@ -25,10 +26,11 @@ ENGINES: dict[str, str] = {
     "duckdb": "listrak_sync.warehouse.duckdb",
     "postgres": "listrak_sync.warehouse.postgres",
     "postgresql": "listrak_sync.warehouse.postgres",
+    "snowflake": "listrak_sync.warehouse.snowflake",
 }
 
 # The typed configs of the engines.
-WarehouseConfig = DuckDBConfig | PostgresConfig
+WarehouseConfig = DuckDBConfig | PostgresConfig | SnowflakeConfig
 
 _URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://")
 
