@@ -26,8 +26,12 @@ import jwt
 import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from pydantic import SecretStr
 
-__all__ = ["SnowflakeServer"]
+from listrak_sync.warehouse import Warehouse, connect, parse
+from listrak_sync.warehouse.snowflake import SnowflakeConfig
+
+__all__ = ["KEY_USER", "PASSWORD_USER", "SnowflakeServer", "open_snowflake"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -178,3 +182,11 @@ def _refused(code: str, message: str) -> dict[str, Any]:
         "success": False,
         "headers": None,
     }
+
+
+def open_snowflake(server: SnowflakeServer, database: str | None = None) -> Warehouse:
+    """A SnowflakeWarehouse on ``server`` (a fresh database unless named), logged in with the
+    password."""
+    config = parse(server.url(database or server.create_database()))
+    assert isinstance(config, SnowflakeConfig)
+    return connect(config.with_password(SecretStr(server.password)))
