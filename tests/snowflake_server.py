@@ -23,6 +23,7 @@ from types import TracebackType
 from typing import Any
 
 import jwt
+import pyarrow as pa
 import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -59,7 +60,10 @@ class SnowflakeServer:
     """
 
     def __init__(self) -> None:
+        import fakesnow.arrow
         import fakesnow.server  # the emulator and its DuckDB load with the fixture, not on import
+
+        _keep_null_timestamps(fakesnow.arrow)
 
         self.password = uuid.uuid4().hex
         self.port = _free_port()
@@ -172,6 +176,27 @@ class SnowflakeServer:
         if user == PASSWORD_USER and data.get("PASSWORD") == self.password:
             return None
         return _refused("390100", "Incorrect username or password was specified.")
+
+
+def _keep_null_timestamps(arrow: Any) -> None:
+    """Correct a fakesnow 0.12 bug: it sends a NULL timestamp as a valid struct of zeros, which
+    the connector reads as 1970-01-01. Snowflake marks the struct itself null; so do we."""
+    original = arrow.timestamp_to_sf_struct
+    if getattr(original, "keeps_nulls", False):
+        return
+
+    def timestamp_to_sf_struct(ts: pa.Array | pa.ChunkedArray) -> pa.Array:
+        if isinstance(ts, pa.ChunkedArray):
+            ts = ts.combine_chunks()
+        struct = original(ts)
+        if not ts.null_count:
+            return struct
+        children = [struct.field(i) for i in range(struct.type.num_fields)]
+        fields = [struct.type.field(i) for i in range(struct.type.num_fields)]
+        return pa.StructArray.from_arrays(children, fields=fields, mask=ts.is_null())
+
+    timestamp_to_sf_struct.keeps_nulls = True  # type: ignore[attr-defined]
+    arrow.timestamp_to_sf_struct = timestamp_to_sf_struct
 
 
 def _refused(code: str, message: str) -> dict[str, Any]:

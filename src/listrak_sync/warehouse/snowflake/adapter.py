@@ -249,8 +249,11 @@ class SnowflakeWarehouse:
     def tables(self) -> list[str]:
         """Tables and views of the database: bare names in the connection's schema,
         ``schema.name`` in the others; INFORMATION_SCHEMA left out."""
+        # Snowflake lists views among the tables too; fakesnow only under views.
         rows = self.query(
             "SELECT table_schema AS s, table_name AS t FROM information_schema.tables"
+            " WHERE table_schema <> 'INFORMATION_SCHEMA' UNION"
+            " SELECT table_schema AS s, table_name AS t FROM information_schema.views"
             " WHERE table_schema <> 'INFORMATION_SCHEMA'"
         ).to_pylist()
         here = self.config.schema_.upper()
