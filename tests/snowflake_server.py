@@ -110,6 +110,9 @@ class SnowflakeServer:
         return (
             f"snowflake://{user}@{ACCOUNT}/{database}/{schema}?warehouse=TEST_WH"
             f"&host=127.0.0.1&port={self.port}&protocol=http&login_timeout=10"
+            # fakesnow answers what it cannot run with HTTP 500, which the connector retries
+            # without end unless a request has a time limit.
+            "&network_timeout=60"
         )
 
     def create_database(self) -> str:

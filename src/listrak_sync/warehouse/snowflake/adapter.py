@@ -162,7 +162,7 @@ class SnowflakeWarehouse:
             "client_session_keep_alive": False,
             "validate_default_parameters": True,
         }
-        for name in ("warehouse", "role", "host", "port"):
+        for name in ("warehouse", "role", "host", "port", "network_timeout"):
             value = getattr(config, name)
             if value is not None:
                 options[name] = value

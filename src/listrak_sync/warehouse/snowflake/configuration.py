@@ -27,6 +27,7 @@ _SETTINGS = (
     "role",
     "private_key_file",
     "login_timeout",
+    "network_timeout",
     "statement_timeout",
     "host",
     "port",
@@ -54,6 +55,9 @@ class SnowflakeConfig(BaseModel):
     # part of the URL, repr or errors; set from the project's secret reference.
     password: SecretStr | None = Field(None, exclude=True, repr=False)
     login_timeout: int = Field(30, ge=1, description="Seconds to wait for the login.")
+    network_timeout: int | None = Field(
+        None, ge=1, description="Seconds one request may take, retries included."
+    )
     statement_timeout: int | None = Field(
         None, ge=1, description="Seconds a statement may run before Snowflake cancels it."
     )
