@@ -11,7 +11,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 from pydantic import SecretStr
+from typer.testing import CliRunner
 
+from listrak_sync.cli import app
 from listrak_sync.warehouse import Column, TableNotFound, Warehouse, WarehouseError, connect, parse
 from listrak_sync.warehouse.snowflake import SnowflakeConfig, SnowflakeWarehouse
 
@@ -174,7 +176,10 @@ def test_scratch_tables_are_temporary(wh: SnowflakeWarehouse) -> None:
 # -- logins and errors: each names the connection, never the password or key ----------------
 
 
-def test_key_pair_login(tmp_path: Path, snowflake_server: SnowflakeServer) -> None:
+def test_key_pair_login(
+    tmp_path: Path, snowflake_server: SnowflakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PRIVATE_KEY_PASSPHRASE", raising=False)
     database = snowflake_server.create_database()
     snowflake_server.write_key(tmp_path / "rsa_key.p8", passphrase="key-pass-61")
     url = snowflake_server.url(database, user=KEY_USER) + "&private_key_file=rsa_key.p8"
@@ -225,7 +230,10 @@ def test_wrong_password(snowflake_server: SnowflakeServer) -> None:
     assert caught.value.__suppress_context__
 
 
-def test_no_login_at_all(snowflake_server: SnowflakeServer) -> None:
+def test_no_login_at_all(
+    snowflake_server: SnowflakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SNOWFLAKE_PASSWORD", raising=False)
     with pytest.raises(WarehouseError, match=r"no login: set \?private_key_file"):
         connect(config(snowflake_server, "DB"))
 
@@ -304,3 +312,21 @@ def test_password_never_in_repr_or_dump() -> None:
     secret = parsed.with_password(SecretStr("s3cret-pw"))
     assert "s3cret-pw" not in repr(secret)
     assert "s3cret-pw" not in str(secret.model_dump())
+
+
+def test_sample_data_command_logs_in_from_the_environment(
+    snowflake_server: SnowflakeServer,
+) -> None:
+    url = snowflake_server.url(snowflake_server.create_database())
+    runner = CliRunner()
+    args = ["sample-data", "--customers", "50", "--warehouse", url, "--json"]
+    wrong = runner.invoke(app, args, env={"SNOWFLAKE_PASSWORD": "not-it-0c4"})
+    assert wrong.exit_code == 1, wrong.output
+    assert "snowflake://LISTRAK_SYNC@fakesnow/" in wrong.output
+    assert "Incorrect username or password was specified." in wrong.output
+    assert "not-it-0c4" not in wrong.output
+    assert "Traceback" not in wrong.output
+
+    done = runner.invoke(app, args, env={"SNOWFLAKE_PASSWORD": snowflake_server.password})
+    assert done.exit_code == 0, done.output
+    assert '"customer_360": 50' in done.output

@@ -18,6 +18,7 @@ handed out lower-case, as Snowflake's SQLAlchemy dialect does. See docs/guides/w
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import tempfile
 import threading
@@ -91,6 +92,7 @@ class SnowflakeWarehouse:
     def __init__(self, config: SnowflakeConfig, base_dir: Path | None = None) -> None:
         self.config = config
         self._lock = threading.RLock()
+        self._password = self._secret(config)
         self._key = self._private_key(base_dir)
         self._stage_ready = False
         self._con = self._connect()
@@ -106,19 +108,25 @@ class SnowflakeWarehouse:
     def __repr__(self) -> str:
         return f"SnowflakeWarehouse({self.config.display!r})"
 
+    @staticmethod
+    def _secret(config: SnowflakeConfig) -> str | None:
+        """The password (or key passphrase): the configured one, else the environment variable
+        Snowflake's own CLI reads (``SNOWFLAKE_PASSWORD``, ``PRIVATE_KEY_PASSPHRASE``), as
+        libpq reads ``PGPASSWORD``; so ``sample-data --warehouse snowflake://...`` can log in."""
+        if config.password is not None:
+            return config.password.get_secret_value()
+        variable = "PRIVATE_KEY_PASSPHRASE" if config.private_key_file else "SNOWFLAKE_PASSWORD"
+        return os.environ.get(variable) or None
+
     def _secrets(self) -> tuple[str, ...]:
-        if self.config.password is None:
-            return ()
-        return (self.config.password.get_secret_value(),)
+        return (self._password,) if self._password else ()
 
     def _private_key(self, base_dir: Path | None) -> bytes | None:
         """The key-pair login's private key as DER, read (and decrypted) from the key file."""
         path = self.config.key_path(base_dir)
         if path is None:
             return None
-        passphrase = (
-            self.config.password.get_secret_value().encode() if self.config.password else None
-        )
+        passphrase = self._password.encode() if self._password else None
         try:
             key = serialization.load_pem_private_key(path.read_bytes(), password=passphrase)
         except OSError as exc:
@@ -170,12 +178,12 @@ class SnowflakeWarehouse:
             options["protocol"] = config.protocol
         if self._key is not None:
             options["private_key"] = self._key
-        elif config.password is not None:
-            options["password"] = config.password.get_secret_value()
+        elif self._password:
+            options["password"] = self._password
         else:
             raise WarehouseError(
                 f"{self.name}: no login: set ?private_key_file=PATH in warehouse.connection "
-                "(key-pair login, preferred) or warehouse.password"
+                "(key-pair login, preferred) or warehouse.password (or SNOWFLAKE_PASSWORD)"
             )
         with translating(self.name, None, self._secrets()):
             return snowflake.connector.connect(**options)
