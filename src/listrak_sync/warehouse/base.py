@@ -1,6 +1,6 @@
 """The warehouse adapter contract.
 
-Every engine (DuckDB now; Postgres, Spark, Snowflake later) is one folder implementing this
+Every engine (DuckDB, PostgreSQL, Snowflake; Spark later) is one folder implementing this
 protocol. Heavy work stays in the engine: callers send SQL and read Arrow record batches as a
 stream, never a whole audience as Python objects.
 """
@@ -81,7 +81,8 @@ class Warehouse(Protocol):
 
     @property
     def dialect(self) -> str:
-        """The sqlglot dialect name of the engine's SQL (``duckdb``, ``spark``, ``postgres``)."""
+        """The sqlglot dialect name of the engine's SQL (``duckdb``, ``postgres``,
+        ``snowflake``)."""
         ...
 
     def stream(self, sql: str, *, batch_size: int = 65_536) -> Iterator[pa.RecordBatch]:

@@ -46,6 +46,9 @@ __all__ = ["SnowflakeWarehouse", "normal_name", "quote_table"]
 # Rows per Parquet file PUT to the stage: bounds the local file and the memory of one write.
 _FILE_ROWS = 500_000
 _STAGE = "LISTRAK_SYNC_LOAD"
+# Rows per INSERT of scratch rows: server-side array binding (qmark), which the connector stages
+# itself above CLIENT_STAGE_ARRAY_BINDING_THRESHOLD; bounded so one request stays small.
+_INSERT_ROWS = 10_000
 # Scratch tables (SCRATCH_CATALOG.main.<name>) are temporary tables of the session: they need no
 # database of their own and vanish with the connection, as the contract says.
 _SCRATCH = re.compile(rf"(?i)\b{SCRATCH_CATALOG}\.main\.")
@@ -166,6 +169,7 @@ class SnowflakeWarehouse:
             "login_timeout": config.login_timeout,
             "session_parameters": session,
             "application": "listrak_sync",
+            "paramstyle": "qmark",  # bound on the server (array binds), never pasted into SQL
             "arrow_number_to_decimal": True,  # NUMBER(p, s) as exact decimals, never floats
             "client_session_keep_alive": False,
             "validate_default_parameters": True,
@@ -260,7 +264,7 @@ class SnowflakeWarehouse:
         # Snowflake lists views among the tables too; fakesnow only under views.
         rows = self.query(
             "SELECT table_schema AS s, table_name AS t FROM information_schema.tables"
-            " WHERE table_schema <> 'INFORMATION_SCHEMA' UNION"
+            " WHERE table_schema <> 'INFORMATION_SCHEMA' AND table_type <> 'TEMPORARY TABLE' UNION"
             " SELECT table_schema AS s, table_name AS t FROM information_schema.views"
             " WHERE table_schema <> 'INFORMATION_SCHEMA'"
         ).to_pylist()
@@ -396,7 +400,10 @@ class SnowflakeWarehouse:
                 files += 1
             if files:
                 sql = (
-                    f"COPY INTO {target} FROM @{_STAGE}/{prefix}/ FILE_FORMAT = (TYPE = PARQUET)"
+                    # USE_LOGICAL_TYPE: Parquet's timestamp and decimal types as such (else
+                    # Snowflake reads a microsecond timestamp as seconds).
+                    f"COPY INTO {target} FROM @{_STAGE}/{prefix}/"
+                    " FILE_FORMAT = (TYPE = PARQUET USE_LOGICAL_TYPE = TRUE)"
                     " MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE PURGE = TRUE"
                 )
                 self.execute(sql)
@@ -405,12 +412,13 @@ class SnowflakeWarehouse:
     def _insert(self, target: str, reader: pa.RecordBatchReader) -> int:
         """INSERT the reader's rows, a batch at a time (the connector binds them as arrays)."""
         names = ", ".join('"' + n.replace('"', '""') + '"' for n in reader.schema.names)
-        marks = ", ".join(["%s"] * len(reader.schema.names))
+        marks = ", ".join(["?"] * len(reader.schema.names))
         sql = f"INSERT INTO {target} ({names}) VALUES ({marks})"
         written = 0
         for batch in reader:
-            rows = list(zip(*(column.to_pylist() for column in batch.columns), strict=True))
-            if rows:
+            for offset in range(0, batch.num_rows, _INSERT_ROWS):
+                part = batch.slice(offset, _INSERT_ROWS)
+                rows = list(zip(*(column.to_pylist() for column in part.columns), strict=True))
                 with translating(self.name, sql, self._secrets()):
                     self._con.cursor().executemany(sql, rows).close()
             written += batch.num_rows
