@@ -198,16 +198,20 @@ class SnowflakeWarehouse:
         """Run ``sql`` now (errors raise here) and return an iterator over its record batches,
         each at most ``batch_size`` rows."""
         sql = _scratch(sql)
+        cursor, chunks, schema = self._run(sql)
+        return self._batches(cursor, chunks, schema, sql, batch_size)
+
+    def _run(self, sql: str) -> tuple[Any, Iterator[pa.Table], pa.Schema]:
+        """Execute ``sql``: its cursor, its result's Arrow chunks (downloaded as they are
+        read) and the schema every chunk is cast to."""
         with self._lock, translating(self.name, sql, self._secrets()):
             cursor = self._con.cursor()
             try:
                 cursor.execute(sql)
-                schema = _schema(cursor.description)
-                chunks = cursor.fetch_arrow_batches()
+                return cursor, cursor.fetch_arrow_batches(), _schema(cursor.description)
             except BaseException:
                 cursor.close()
                 raise
-        return self._batches(cursor, chunks, schema, sql, batch_size)
 
     def _batches(
         self,
@@ -232,19 +236,13 @@ class SnowflakeWarehouse:
 
     def query(self, sql: str) -> pa.Table:
         """Run ``sql`` and return the whole result; for small results (counts, samples)."""
-        stream = self.stream(sql, batch_size=1 << 20)
+        sql = _scratch(sql)
         with self._lock:
-            batches = list(stream)
-        schema = batches[0].schema if batches else self._empty_schema(sql)
+            cursor, chunks, schema = self._run(sql)
+            batches = list(self._batches(cursor, chunks, schema, sql, 1 << 20))
+        if batches:  # columns of types we do not map come as the driver gave them
+            schema = batches[0].schema
         return pa.Table.from_batches(batches, schema=schema)
-
-    def _empty_schema(self, sql: str) -> pa.Schema:
-        with self._lock, translating(self.name, sql, self._secrets()):
-            cursor = self._con.cursor()
-            try:
-                return _schema(cursor.describe(_scratch(sql)) or [])
-            finally:
-                cursor.close()
 
     def execute(self, sql: str) -> None:
         """Run one or more statements that return nothing (DDL, INSERT ... SELECT)."""
