@@ -2,9 +2,9 @@
 
 Reads use the connector's Arrow result batches (``fetch_arrow_batches``): Snowflake sends a
 result as Arrow chunks that the connector downloads as they are consumed, and each is sliced here
-to at most ``batch_size`` rows, so memory stays bounded. ADBC's Snowflake driver was the other
-candidate; it is a Go library with its own auth and proxy settings, and its reads cannot be tested
-on an emulator (fakesnow speaks the connector's REST protocol), so the connector it is.
+to at most ``batch_size`` rows, so memory stays bounded. ADBC's Snowflake driver (Go) was the
+other candidate; it was not tried or measured: the connector already hands out Arrow, and it is
+what fakesnow (the tests' emulator) is built against.
 
 Writes are Snowflake's bulk path: Arrow batches written to Parquet files of bounded size, ``PUT``
 to a temporary stage and loaded with one ``COPY INTO ... MATCH_BY_COLUMN_NAME``.
