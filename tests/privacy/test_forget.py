@@ -10,7 +10,7 @@ import time
 import pytest
 import yaml
 
-from listrak_sync.privacy.runner import ForgetReport, forget
+from listrak_sync.api import ForgetReport, forget
 from listrak_sync.project.loader import load_project
 from listrak_sync.sync.workspace import Workspace
 from tests.conftest import EMAIL_CLIENT, PRIVACY_CLIENT, Emulator

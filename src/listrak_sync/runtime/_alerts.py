@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from ..masking import mask_text
-from ._config import Schedule
+from ..project.schedules import Schedule
 from ._results import RunResult, TargetResult
 from ._state import ScheduledRun, SchedulerState, ScheduleState
 

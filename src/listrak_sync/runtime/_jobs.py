@@ -1,26 +1,24 @@
 """The one place a scheduled run calls the rest of listrak-sync: a campaign sync, a pull, an
-export. Kept small so the calls can move to the library's front door in one edit.
+export.
 
-A sync reports per destination through the engine's outcomes. ``pull`` and ``export`` have no
-library entry point yet, so they run their command functions and read the exit code (0 ok,
-3 partial, 5 locked, anything else failed).
+A sync reports per destination through the engine's outcomes; ``pull`` and ``export`` go
+through the library's front door (``listrak_sync.api``) and map their reports' exit codes
+(0 ok, 3 partial, 5 locked, anything else failed).
 """
 
 from __future__ import annotations
 
-import json
-import os
 import shlex
-from pathlib import Path
 
-import click
-
+from ..api import ExportTarget
+from ..api import export as run_export
+from ..api import pull as run_pull
+from ..errors import ExitCode, ListrakSyncError
 from ..masking import mask_email, mask_phone, mask_value
 from ..project.destinations import DataApiDestination, ProjectFilesDestination
 from ..project.loader import Project
-from ..sync.cli import CLIENT_SETTINGS_ENV
 from ..sync.engine import sync_campaign
-from ..sync.options import SyncOptions
+from ..sync.options import SyncOptions, client_settings_from_env
 from ..sync.report import UnitOutcome
 from ._results import TargetResult, TargetStatus
 
@@ -39,8 +37,7 @@ def run_target(project: Project, kind: str, name: str) -> list[TargetResult]:
 
 def _sync(project: Project, campaign: str) -> list[TargetResult]:
     # The same client overrides `listrak-sync sync` honours (e.g. import polling in tests).
-    settings = json.loads(os.environ.get(CLIENT_SETTINGS_ENV) or "{}")
-    outcomes = sync_campaign(project, campaign, SyncOptions(client=settings))
+    outcomes = sync_campaign(project, campaign, SyncOptions(client=client_settings_from_env()))
     return [_unit(project, campaign, o) for o in outcomes]
 
 
@@ -96,32 +93,26 @@ def _masked(row: dict[str, object]) -> str:
     return f"customer {row.get('customer_key')}: {row.get('status')}{shown}"
 
 
-_CODES: dict[int, TargetStatus] = {0: "succeeded", 3: "partial", 5: "locked"}
-
-
-def _code(call: object) -> int:
-    try:
-        call()  # type: ignore[operator]
-    except click.exceptions.Exit as exc:
-        return int(exc.exit_code)
-    return 0
+_CODES: dict[int, TargetStatus] = {
+    ExitCode.OK: "succeeded",
+    ExitCode.PARTIAL: "partial",
+    ExitCode.LOCK_HELD: "locked",
+}
 
 
 def _pull(project: Project, source: str) -> TargetResult:
-    from ..source.cli import pull
-
-    code = _code(
-        lambda: pull(name=source, full=False, project=project.root, config=None, events=True)
-    )
+    try:
+        code = run_pull(project, source).exit_code
+        error = None if code == ExitCode.OK else f"`listrak-sync pull {source}` exited with {code}"
+    except ListrakSyncError as exc:
+        code, error = exc.exit_code, str(exc)
     status = _CODES.get(code, "failed")
-    error = None if status != "failed" else f"`listrak-sync pull {source}` exited with {code}"
     return TargetResult(kind="pull", name=source, destination=source, status=status, error=error)
 
 
 def _export(project: Project, destination: str) -> TargetResult:
-    from ..files.cli import export
-
     found = project.config.destinations.get(destination)
+    to: ExportTarget
     if isinstance(found, DataApiDestination):
         to = "api"
     elif isinstance(found, ProjectFilesDestination):
@@ -134,31 +125,17 @@ def _export(project: Project, destination: str) -> TargetResult:
             status="failed",
             error=f"{destination!r} is not a listrak_files or listrak_data destination",
         )
-    code = _code(
-        lambda: export(
-            datasets=[],
-            to=to,  # type: ignore[arg-type]
-            project=project.root,
-            destination=destination,
-            out=Path(project.root / "listrak-files"),
-            warehouse=None,
-            host=None,
-            port=None,
-            user=None,
-            key=None,
-            password_env=None,
-            known_hosts=None,
-            remote_dir=None,
-            api_url=None,
-            client_id=None,
-            client_secret_env=None,
-            date_format=None,
-            source_timezone=None,
-            errors_file=None,
+    try:
+        report = run_export(
+            project, to=to, destination=destination, out=project.root / "listrak-files"
         )
-    )
+        code = report.exit_code
+        error = (
+            None if code == ExitCode.OK else f"`listrak-sync export -d {destination}` exited {code}"
+        )
+    except ListrakSyncError as exc:
+        code, error = exc.exit_code, str(exc)
     status = _CODES.get(code, "failed")
-    error = None if status != "failed" else f"`listrak-sync export -d {destination}` exited {code}"
     return TargetResult(
         kind="export", name=destination, destination=destination, status=status, error=error
     )

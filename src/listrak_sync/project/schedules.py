@@ -1,20 +1,21 @@
 """The ``schedules:`` and ``alerts:`` sections of ``listrak-sync.yml``, as pydantic models.
 
-The project models embed these (like the ``sources:`` and file destination models); this package
-never reads the project file itself. Secret values (webhook URLs, SMTP passwords, signing keys)
-are ``{env: NAME}`` or ``{secret: NAME}`` references, resolved only when a message is sent.
+The scheduler (``runtime/``) reads these; they live with the other project-file models so that
+loading a project never imports the scheduler. Secret values (webhook URLs, SMTP passwords,
+signing keys) are ``{env: NAME}`` or ``{secret: NAME}`` references, resolved only when a message
+is sent.
 """
 
 from __future__ import annotations
 
 import re
 import zoneinfo
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from ..project.credentials import SecretValue, Value
+from .credentials import SecretValue, Value
 
 __all__ = [
     "AlertChannel",
@@ -26,8 +27,23 @@ __all__ = [
     "SchedulerSettings",
     "SlackChannel",
     "WebhookChannel",
+    "check_cron",
     "parse_duration",
 ]
+
+
+def check_cron(expression: str) -> None:
+    """ValueError naming the field when ``expression`` is not a five-field cron expression."""
+    # cronsim is imported only once a cron is written: loading a project stays light.
+    from cronsim import CronSim, CronSimError
+
+    if len(expression.split()) != 5:
+        raise ValueError("a cron expression has five fields: minute hour day month weekday")
+    try:
+        CronSim(expression, datetime(2000, 1, 1, tzinfo=UTC))
+    except CronSimError as exc:
+        raise ValueError(f"invalid cron expression {expression!r}: {exc}") from None
+
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
@@ -89,8 +105,6 @@ class Schedule(BaseModel):
     def _cron(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        from ._triggers import check_cron  # cronsim is only needed once a cron is written
-
         check_cron(value)
         return value
 
