@@ -81,8 +81,9 @@ class AlertConditions(BaseModel):
 
 
 class Schedule(BaseModel):
-    """What runs when: campaign syncs, ``pull`` sources and ``export`` destinations, on a cron
-    expression in a time zone, every fixed interval, or after other schedules succeeded."""
+    """What runs when: deletion requests (``forget``), ``pull`` sources, campaign syncs and
+    ``export`` destinations, on a cron expression in a time zone, every fixed interval, or after
+    other schedules succeeded."""
 
     model_config = _STRICT
 
@@ -93,6 +94,7 @@ class Schedule(BaseModel):
     campaigns: list[str] = Field(default_factory=list)
     pulls: list[str] = Field(default_factory=list)  # sources, as `listrak-sync pull NAME`
     exports: list[str] = Field(default_factory=list)  # listrak_files/listrak_data destinations
+    forget: bool = False  # submit the project's deletion requests first, as `listrak-sync forget`
     # After downtime, fires missed less than this long ago run once; older ones are recorded
     # as missed. (APScheduler's default of one second would drop nearly all of them.)
     grace: Duration = timedelta(hours=1)
@@ -131,16 +133,20 @@ class Schedule(BaseModel):
             triggers.append("after")
         if len(triggers) != 1:
             raise ValueError("a schedule has exactly one of `cron`, `every` or `after`")
-        if not (self.campaigns or self.pulls or self.exports):
-            raise ValueError("a schedule runs something: `campaigns`, `pulls` or `exports`")
+        if not (self.campaigns or self.pulls or self.exports or self.forget):
+            raise ValueError(
+                "a schedule runs something: `campaigns`, `pulls`, `exports` or `forget: true`"
+            )
         return self
 
     @property
     def targets(self) -> list[tuple[str, str]]:
-        """(kind, name) in the order they run: pulls first (they feed consent tables), then
-        campaign syncs, then exports."""
+        """(kind, name) in the order they run: deletion requests first (a forgotten person is
+        then left out of everything after), pulls (they feed consent tables), campaign syncs,
+        exports."""
         return (
-            [("pull", n) for n in self.pulls]
+            ([("forget", "deletion requests")] if self.forget else [])
+            + [("pull", n) for n in self.pulls]
             + [("sync", n) for n in self.campaigns]
             + [("export", n) for n in self.exports]
         )

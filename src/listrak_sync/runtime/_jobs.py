@@ -1,5 +1,5 @@
-"""The one place a scheduled run calls the rest of listrak-sync: a campaign sync, a pull, an
-export.
+"""The one place a scheduled run calls the rest of listrak-sync: deletion requests, a campaign
+sync, a pull, an export.
 
 A sync reports per destination through the engine's outcomes; ``pull`` and ``export`` go
 through the library's front door (``listrak_sync.api``) and map their reports' exit codes
@@ -12,6 +12,7 @@ import shlex
 
 from ..api import ExportTarget
 from ..api import export as run_export
+from ..api import forget as run_forget
 from ..api import pull as run_pull
 from ..errors import ExitCode, ListrakSyncError
 from ..masking import mask_email, mask_phone, mask_value
@@ -28,6 +29,8 @@ __all__ = ["run_target"]
 def run_target(project: Project, kind: str, name: str) -> list[TargetResult]:
     """Run one target of a schedule; KeyboardInterrupt (SIGINT) passes through after the run
     has journaled itself."""
+    if kind == "forget":
+        return [_forget(project)]
     if kind == "sync":
         return _sync(project, name)
     if kind == "pull":
@@ -98,6 +101,28 @@ _CODES: dict[int, TargetStatus] = {
     ExitCode.PARTIAL: "partial",
     ExitCode.LOCK_HELD: "locked",
 }
+
+
+def _forget(project: Project) -> TargetResult:
+    name = "deletion requests"
+    try:
+        report = run_forget(project, client_options=client_settings_from_env())
+    except ListrakSyncError as exc:
+        status = _CODES.get(exc.exit_code, "failed")
+        return TargetResult(
+            kind="forget", name=name, destination=name, status=status, error=str(exc)
+        )
+    # Requests Listrak has not finished yet are picked up by the next run, like failed rows.
+    counts = {k: int(v) for k, v in report.counts.items()}
+    error = "; ".join([str(p) for p in report.problems][:3] + report.failures[:3]) or None
+    return TargetResult(
+        kind="forget",
+        name=name,
+        destination=name,
+        status="succeeded" if report.ok else "partial",
+        error=None if report.ok else error,
+        counts=counts,
+    )
 
 
 def _pull(project: Project, source: str) -> TargetResult:

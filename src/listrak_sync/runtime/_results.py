@@ -27,7 +27,7 @@ class TargetResult(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["sync", "pull", "export"]
+    kind: Literal["forget", "sync", "pull", "export"]
     name: str  # the campaign, source or export destination
     destination: str  # what metrics and alerts are per: a destination or a source
     status: TargetStatus
