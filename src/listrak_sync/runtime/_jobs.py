@@ -76,6 +76,11 @@ def _unit(project: Project, campaign: str, outcome: UnitOutcome) -> TargetResult
         audience_ok=audience.get("ok") if audience else None,
         removal_guard=outcome.error if status == "refused" else None,
         approve_command=approve,
+        removal_sample=[
+            _mask_key(str(row["key"]))
+            for row in outcome.sample
+            if status == "refused" and row.get("change") == "leave" and row.get("key")
+        ],
         rejected_sample=[_masked(row) for row in outcome.audience.get("rejected_sample", [])[:3]],
     )
 
@@ -83,17 +88,15 @@ def _unit(project: Project, campaign: str, outcome: UnitOutcome) -> TargetResult
 def _masked(row: dict[str, object]) -> str:
     """``customer_key=C000012: invalid_email (j***@e***.com)``: no raw contact key leaves."""
     raw = row.get("raw_key")
-    shown = ""
-    if isinstance(raw, str) and raw:
-        shown = (
-            mask_email(raw)
-            if "@" in raw
-            else mask_phone(raw)
-            if any(c.isdigit() for c in raw)
-            else mask_value(raw)
-        )
-        shown = f" ({shown})"
+    shown = f" ({_mask_key(raw)})" if isinstance(raw, str) and raw else ""
     return f"customer {row.get('customer_key')}: {row.get('status')}{shown}"
+
+
+def _mask_key(raw: str) -> str:
+    """An email address, a phone number or anything else, masked for an alert."""
+    if "@" in raw:
+        return mask_email(raw)
+    return mask_phone(raw) if any(c.isdigit() for c in raw) else mask_value(raw)
 
 
 _CODES: dict[int, TargetStatus] = {

@@ -449,6 +449,9 @@ class UnitSync:
             }
             message = self._guard_message(summary)
             if message and not self.options.allow_large_removal:
+                # A few of the members it would remove (lowest keys), for whoever approves it.
+                planned = await asyncio.to_thread(ctx.files.summary_sample, 3)
+                leaving = [row for row in planned if row.get("change") == "leave"]
                 finished = self.store.finish_run(
                     run.run_id,
                     "refused",
@@ -468,6 +471,7 @@ class UnitSync:
                     plan=summary,
                     compared_with=compared_with,
                     audience=audience,
+                    sample=leaving,
                     target_info=ctx.target,
                     error=message,
                 )
