@@ -125,6 +125,8 @@ class RunsNotClean(ListrakSyncError):
     def __init__(self, message: str, errors: list[str] | None = None) -> None:
         self.errors = list(errors or [])
         super().__init__(message)
+        for error in self.errors:  # a traceback shows why each run ended so, not only that
+            self.add_note(error)
 
     def report(self) -> list[tuple[str, str | None]]:
         return [(str(self), self.hint), *((error, None) for error in self.errors)]
