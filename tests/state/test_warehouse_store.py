@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -280,3 +281,60 @@ def test_a_wrong_password_names_the_connection_not_the_password(
     assert config.display in str(failed.value)
     assert "password authentication failed" in str(failed.value)
     assert "not-the-password-77" not in str(failed.value)
+
+
+def test_the_documented_grants_are_enough(
+    postgres_server: PostgresServer, postgres_database: str, tmp_path: Path
+) -> None:
+    """The GRANT statements of docs/reference/state-tables.md: the sync's role owns its schema
+    and nothing else; analysts read what it writes, tables made later included."""
+    secret = "role-password-1"
+    with postgres_server.admin(postgres_database) as admin:
+        for statement in [
+            f"CREATE ROLE lsync_role LOGIN PASSWORD '{secret}'",
+            f'GRANT CONNECT ON DATABASE "{postgres_database}" TO lsync_role',
+            "CREATE SCHEMA lsync_state AUTHORIZATION lsync_role",
+            f"CREATE ROLE lsync_analyst LOGIN PASSWORD '{secret}'",
+            "GRANT USAGE ON SCHEMA lsync_state TO lsync_analyst",
+            "ALTER DEFAULT PRIVILEGES FOR ROLE lsync_role IN SCHEMA lsync_state "
+            "GRANT SELECT ON TABLES TO lsync_analyst",
+            "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
+        ]:
+            admin.execute(statement)
+    as_role = parse(postgres_server.url(postgres_database, user="lsync_role"))
+    assert isinstance(as_role, PostgresConfig)
+    with WarehouseStateStore(
+        connect_state(as_role.with_password(SecretStr(secret))), "lsync_state"
+    ) as store:
+        run = store.start_run("sync", "c/d")
+        store.acquire_lock("sync:c/d", run.run_id)
+        store.snapshots().replace("c__d", _batches(3), SNAPSHOT)
+        changes = pa.record_batch(
+            {
+                "key": ["a@example.com"],
+                "customer_key": ["C1"],
+                "change": ["enter"],
+                "action": ["add"],
+                "step_id": ["add-0001"],
+                "outcome": ["added"],
+                "result": ["Subscribed"],
+                "reason": [None],
+            }
+        )
+        assert store.write_audit("newsletter", "c/d", run.run_id, [changes]) == 1
+        assert store.write_audit("newsletter", "c/d", run.run_id, [changes]) == 1  # replaced
+        store.release_lock("sync:c/d", run.run_id)
+    analyst = psycopg.connect(
+        host="127.0.0.1",
+        port=postgres_server.port,
+        user="lsync_analyst",
+        password=secret,
+        dbname=postgres_database,
+    )
+    with analyst:
+        found = analyst.execute(
+            "SELECT a.key, a.action, a.outcome, r.status FROM lsync_state.audit_newsletter a "
+            "JOIN lsync_state.runs r USING (run_id)"
+        ).fetchall()
+        assert found == [("a@example.com", "add", "added", "running")]
+        assert analyst.execute("SELECT count(*) FROM lsync_state.snapshot_c__d").fetchone() == (3,)

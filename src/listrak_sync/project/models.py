@@ -133,8 +133,13 @@ class StateConfig(BaseModel):
         max_length=63,
         description="The schema of the state tables (created if missing).",
     )
-    connection: str | None = None
-    password: SecretValue | None = None
+    connection: str | None = Field(
+        default=None,
+        description="A postgresql:// URL for the state (default: warehouse.connection).",
+    )
+    password: SecretValue | None = Field(
+        default=None, description="Its password, by reference: {env: NAME} or {secret: NAME}."
+    )
 
     @field_validator("connection")
     @classmethod
