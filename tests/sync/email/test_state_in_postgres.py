@@ -5,6 +5,7 @@ directories never sync the same list at once; every member change lands in the a
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -167,3 +168,29 @@ def test_a_second_working_directory_is_refused_while_one_syncs(
     # The killed holder's session is gone: the lock went with it.
     finished = elsewhere.cli("sync", "spring")
     assert finished.returncode == 0, finished.stdout + finished.stderr
+
+
+def test_validate_finds_state_problems_in_place(
+    project: SyncProject,
+    postgres_server: PostgresServer,
+    postgres_database: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    project.set_people(people(1))
+    config = project.root / "listrak-sync.yml"
+    config.write_text(config.read_text() + "state:\n  store: warehouse\n")
+    duckdb_only = project.cli("validate")
+    assert duckdb_only.returncode == 1
+    output = " ".join((duckdb_only.stdout + duckdb_only.stderr).split())
+    assert re.search(r"listrak-sync\.yml:\d+:\d+: cannot open the state store: the duckdb", output)
+    assert "set state.connection to a postgresql:// URL" in output
+
+    use_postgres_state(project.root, postgres_server, postgres_database)
+    monkeypatch.setenv(PASSWORD_ENV, "not-the-state-password-5")
+    wrong = project.cli("validate")
+    assert wrong.returncode == 1
+    output = " ".join((wrong.stdout + wrong.stderr).split())
+    assert "password authentication failed" in output
+    assert "not-the-state-password-5" not in output
+    monkeypatch.setenv(PASSWORD_ENV, postgres_server.password)
+    assert project.cli("validate").returncode == 0
