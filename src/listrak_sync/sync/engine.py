@@ -30,6 +30,7 @@ from ..audiences.campaigns import AudienceUnit, CampaignAudience
 from ..errors import UsageError
 from ..listrak import ClientSettings, Credentials, ListrakClient, ListrakError
 from ..privacy import forgotten_set
+from ..privacy.keyed_hash import load_salt
 from ..project.connection import open_warehouse
 from ..project.loader import Project
 from ..project.secrets import resolve_listrak
@@ -53,7 +54,7 @@ from .plan import (
 )
 from .refusals import ADDRESS, PERMANENT_OUTCOMES, classify, snake_case
 from .report import Reporter, UnitOutcome
-from .workspace import Workspace
+from .workspace import FORGET_MARK, Workspace
 
 __all__ = ["SyncError", "plan_campaign", "snake_case", "sync_campaign", "sync_campaign_async"]
 
@@ -132,6 +133,7 @@ async def sync_campaign_async(
         audience = CampaignAudience(project.config, source, campaign, as_of=as_of)
         units = audience.units()
         forgotten = forgotten_set(workspace.root)
+        _check_forget_state(workspace, store)
         for unit in units:
             unit.forgotten = forgotten
         if options.destinations:
@@ -153,6 +155,23 @@ async def sync_campaign_async(
             async with own:
                 outcomes.append(await sync.run(own))
     return outcomes
+
+
+def _check_forget_state(workspace: Workspace, store: StateBackend) -> None:
+    """With the state in the warehouse, refuse to sync where ``forget``'s memory (kept in
+    ``.listrak-sync/``) is missing while a forget run recorded that it forgets people: the
+    sync would add them back to Listrak."""
+    if workspace.shared is None or load_salt(workspace.root, create=False) is not None:
+        return
+    where = store.checkpoint(*FORGET_MARK)
+    if where is not None:
+        raise SyncError(
+            "`listrak-sync forget` forgets people in this project (it ran on "
+            f"{where}), and whom it forgot is kept in that runner's .listrak-sync/ "
+            "(forget.salt and state.sqlite), which is not here: syncing without it could add "
+            "them back to Listrak, so nothing was synced. Run syncs where forget runs, or keep "
+            ".listrak-sync/ on a volume every runner shares."
+        )
 
 
 def _client(

@@ -24,9 +24,13 @@ from ..state import SnapshotStore, StateStore
 from ..state.private import private_folder
 from ..state.protocol import SnapshotBackend, StateBackend
 
-__all__ = ["STATE_FOLDER", "StateLocation", "Workspace"]
+__all__ = ["FORGET_MARK", "STATE_FOLDER", "StateLocation", "Workspace"]
 
 STATE_FOLDER = ".listrak-sync"
+# The checkpoint (scope, name) a ``forget`` run sets in a warehouse state store. Forget's own
+# memory (the salt and the hashes of forgotten people) stays in ``.listrak-sync/``; the mark
+# tells a sync on a runner without it that it must not run (it would add those people back).
+FORGET_MARK = ("forget", "forgets_people")
 
 
 @dataclass(frozen=True)
