@@ -130,10 +130,10 @@ async def sync_campaign_async(
         nullcontext(warehouse) if warehouse is not None else open_warehouse(project, read_only=True)
     )
     with workspace.store() as store, opened as source:
+        _check_forget_state(workspace, store)
         audience = CampaignAudience(project.config, source, campaign, as_of=as_of)
         units = audience.units()
         forgotten = forgotten_set(workspace.root)
-        _check_forget_state(workspace, store)
         for unit in units:
             unit.forgotten = forgotten
         if options.destinations:
