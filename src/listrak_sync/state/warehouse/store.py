@@ -72,8 +72,6 @@ def _text(value: datetime | str | None) -> str | None:
 class WarehouseStateStore:
     """Run records, the journal and locks in tables of ``schema``."""
 
-    keeps_run_files = True
-
     def __init__(self, connection: StateConnection, schema: str) -> None:
         self.connection = connection
         self.schema = schema
