@@ -430,6 +430,14 @@ class SnowflakeWarehouse:
             self._con.cursor().execute(sql).close()
         path.unlink()
 
+    def scratch_table(self, name: str) -> str:
+        """``listrak_sync_scratch.main.<name>``: a name this adapter reads as the session's
+        TEMPORARY table ``<name>`` (``CREATE TABLE`` of it creates a temporary table; other
+        statements and ``write()`` drop the prefix). Temporary tables need no database or schema
+        of their own, only CREATE TABLE on the connection's schema, and the session's cursors
+        (streams included) all see them; they vanish when the connection closes."""
+        return f"{SCRATCH_CATALOG}.main.{name}"
+
     # -- lifetime --------------------------------------------------------------------------
 
     def close(self) -> None:
