@@ -328,10 +328,10 @@ class SnowflakeWarehouse:
         if mode not in ("replace", "append"):
             raise WarehouseError(f"unknown write mode {mode!r} (replace or append)")
         scratch = _SCRATCH.match(table) is not None
-        target = quote_table(_SCRATCH.sub("", table))
-        if scratch and _PLAIN.match(_SCRATCH.sub("", table)):
-            # Unquoted, as the SQL that reads it names it (one case on Snowflake and fakesnow).
-            target = _SCRATCH.sub("", table)
+        bare = _SCRATCH.sub("", table)
+        # A scratch table unquoted, as the SQL that reads it names it (one case on Snowflake
+        # and on fakesnow).
+        target = bare if scratch and _PLAIN.match(bare) else quote_table(bare)
         reader, source_error = input_reader(data, schema)
         if reader is None:
             if mode == "append":
