@@ -2,7 +2,8 @@
 
 Sections: ``warehouse``, ``listrak`` (API hosts), ``credentials``, ``destinations``, ``segments``,
 ``campaigns``, ``schedules``, ``alerts``, ``scheduler`` (models in ``runtime._config``), ``sources``
-(what ``pull`` reads; models in ``source.config``).
+(what ``pull`` reads; models in ``source.config``), ``console`` (web console users, in
+``console.py``).
 Unknown keys are errors (a typo must not silently do nothing).
 """
 
@@ -25,6 +26,7 @@ from ..runtime._config import AlertsConfig, Schedule, SchedulerSettings
 from ..source.config import Source, SourceName
 from ..warehouse import WarehouseError
 from ..warehouse import parse as parse_warehouse
+from .console import ConsoleConfig
 from .credentials import Credential, SecretValue
 from .destinations import Attribute, Destination
 
@@ -272,3 +274,4 @@ class ProjectConfig(BaseModel):
     forget: ForgetConfig | None = None
     # Source names become table names, so they cannot contain `-`.
     sources: dict[SourceName, Source] = Field(default_factory=dict)
+    console: ConsoleConfig = Field(default_factory=ConsoleConfig)  # `listrak-sync ui` users

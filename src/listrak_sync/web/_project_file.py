@@ -1,0 +1,168 @@
+"""Edits of ``listrak-sync.yml`` from the console: round-tripped with ruamel.yaml so comments,
+key order and formatting stay as the person who wrote the file left them; checked as
+``validate`` checks the file before anything is written; refused when the file changed on disk
+since the page was loaded (someone edited it in a text editor meanwhile).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import hashlib
+import io
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.util import load_yaml_guess_indent
+
+from ..audiences.filters import FilterNode
+from ..project.loader import CONFIG_FILE, Project, parse_project
+from ..project.problems import Problem, ProjectError
+from ..project.validate import check_project
+
+__all__ = ["Edit", "FileChanged", "file_hash", "segment_edit", "write_edit"]
+
+
+class FileChanged(Exception):
+    """The project file is not the one the page was made from."""
+
+
+@dataclass(frozen=True)
+class Edit:
+    """A proposed new text of the project file, its diff and what ``validate`` says of it."""
+
+    base: str  # hash of the text it was made from
+    old: str
+    new: str
+    problems: list[Problem]
+
+    @property
+    def diff(self) -> list[str]:
+        return list(
+            difflib.unified_diff(
+                self.old.splitlines(), self.new.splitlines(),
+                fromfile=f"{CONFIG_FILE} (on disk)", tofile=f"{CONFIG_FILE} (saved)", lineterm="",
+            )
+        )  # fmt: skip
+
+
+def file_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _read(root: Path) -> str:
+    return (root / CONFIG_FILE).read_text(encoding="utf-8")
+
+
+def segment_edit(
+    project: Project,
+    base: str,
+    name: str,
+    description: str,
+    node: FilterNode,
+    *,
+    original: str = "",
+) -> Edit:
+    """Set segment ``name`` to ``node`` (replacing ``original`` when renaming), on the file
+    text whose hash is ``base``."""
+    old = _read(project.root)
+    if file_hash(old) != base:
+        raise FileChanged(CONFIG_FILE)
+    yaml, data = _load(old)
+    segments = data.get("segments")
+    if segments is None:
+        segments = data["segments"] = CommentedMap()
+    definition = CommentedMap()
+    if description:
+        definition["description"] = description
+    definition["filter"] = _styled(node.model_dump(mode="python", by_alias=True, exclude_none=True))
+    if original and original != name and original in segments:
+        position = list(segments).index(original)
+        del segments[original]
+        segments.insert(position, name, definition)
+    else:
+        segments[name] = definition
+    out = io.StringIO()
+    yaml.dump(data, out)
+    new = out.getvalue()
+    return Edit(base=base, old=old, new=new, problems=_problems(project.root, new))
+
+
+def _load(text: str) -> tuple[YAML, Any]:
+    """A round-trip YAML with the file's own indentation: the first of the usual layouts that
+    dumps the file back unchanged (else the one ruamel guesses)."""
+    _, sequence, offset = load_yaml_guess_indent(text)
+    layouts = [
+        (2, 4, 2),
+        (2, 2, 0),
+        (4, 4, 2),
+        (4, 6, 4),
+        (4, 4, 0),
+        (2, sequence or 2, offset or 0),
+    ]
+    for mapping, seq, off in layouts:
+        yaml = YAML()  # round trip
+        yaml.preserve_quotes = True
+        yaml.width = 4096  # never re-wrap a long line someone wrote
+        yaml.indent(mapping=mapping, sequence=seq, offset=off)
+        data = yaml.load(text)
+        out = io.StringIO()
+        yaml.dump(data, out)
+        if out.getvalue() == text:
+            break
+    return yaml, data
+
+
+def _styled(value: Any) -> Any:
+    """Groups in block style, each condition on one line (``{attribute: x, op: eq, value: 1}``)
+    as the sample project writes them."""
+    if isinstance(value, dict):
+        styled = CommentedMap((k, _styled(v)) for k, v in value.items())
+        if not any(isinstance(v, dict | list) and k != "value" for k, v in value.items()):
+            styled.fa.set_flow_style()
+        return styled
+    if isinstance(value, list):
+        seq = CommentedSeq(_styled(v) for v in value)
+        if all(not isinstance(v, dict | list) for v in value):
+            seq.fa.set_flow_style()
+        return seq
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    return value
+
+
+def _problems(root: Path, text: str) -> list[Problem]:
+    """What ``validate`` would say of ``text`` as the project file."""
+    try:
+        project = parse_project(text, root)
+    except ProjectError as exc:
+        return exc.problems
+    return check_project(project)
+
+
+def write_edit(root: Path, edit: Edit) -> None:
+    """Write ``edit.new`` in place of the file it was made from (its mode kept); refuse if the
+    file changed since, or if ``validate`` finds a problem in the new text now."""
+    if file_hash(_read(root)) != edit.base:
+        raise FileChanged(CONFIG_FILE)
+    problems = _problems(root, edit.new)
+    if problems:
+        raise ProjectError(problems)
+    target = root / CONFIG_FILE
+    mode = target.stat().st_mode & 0o777
+    handle, temporary = tempfile.mkstemp(dir=root, prefix=".listrak-sync.yml.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(edit.new)
+        os.chmod(temporary, mode)
+        if file_hash(_read(root)) != edit.base:  # a last look: an editor may have saved now
+            raise FileChanged(CONFIG_FILE)
+        os.replace(temporary, target)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)

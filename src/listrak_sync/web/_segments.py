@@ -1,0 +1,273 @@
+"""``/segments``: the list with sizes, one segment's insights, and the builder that saves a
+structured filter into ``listrak-sync.yml``.
+
+Sizes are the ``segments size`` numbers (``audiences.insights``), computed in a worker thread
+per request; the builder's live size is asked for by htmx after each edit (debounced, and a
+newer edit cancels the request still running in the browser: ``hx-sync="this:replace"``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import yaml
+from sqlglot import exp
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute
+
+from ..audiences.errors import AudienceError
+from ..audiences.insights import segment_insights
+from ..audiences.schema import Kind, kind_of, table_expression
+from ..audiences.segments import SegmentResolver
+from ..masking import is_personal, mask_value
+from ..project.connection import open_warehouse
+from ..project.loader import Project
+from ..project.models import Segment
+from ..project.problems import ProjectError
+from ..warehouse import Warehouse
+from ._app import Console, Page
+from ._builder import OPERATORS, Draft, draft_from_filter, draft_from_form
+from ._project_file import FileChanged, file_hash, segment_edit, write_edit
+
+__all__ = ["routes", "warehouse"]
+
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]*$")
+_PICK = 30  # distinct values offered per column
+_DRAFT = "__console_draft__"  # the name a draft is compiled under (not a valid segment name)
+
+
+@contextmanager
+def warehouse(project: Project) -> Iterator[Warehouse]:
+    """The project's warehouse, read-only (the console never writes to it)."""
+    opened = open_warehouse(project, read_only=True)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def routes(console: Console) -> list[BaseRoute]:
+    def listing(page: Page) -> Response:
+        segments = page.project.config.segments
+        return page.render("segments.html", segments=segments)
+
+    def size(page: Page) -> Response:
+        name = page.request.path_params["name"]
+        with warehouse(page.project) as opened:
+            resolver = SegmentResolver(page.project.config, opened)
+            try:
+                insights = segment_insights(resolver, name)
+            except AudienceError as exc:
+                return page.render("size.html", errors=[str(i) for i in exc.issues])
+        return page.render("size.html", insights=insights)
+
+    def detail(page: Page) -> Response:
+        name = page.request.path_params["name"]
+        segment = page.project.config.segments.get(name)
+        if segment is None:
+            return page.render("error.html", 404, heading="No such segment", lines=[name])
+        by = page.field("by") or None
+        with warehouse(page.project) as opened:
+            resolver = SegmentResolver(page.project.config, opened)
+            columns = _columns(page.project, opened)
+            try:
+                insights = segment_insights(resolver, name, by=by)
+                sql, errors = resolver.sql(name), []
+            except AudienceError as exc:
+                insights, sql, errors = None, "", [str(i) for i in exc.issues]
+        definition = segment.model_dump(mode="json", by_alias=True, exclude_none=True)
+        editable = (
+            segment.filter is not None
+            and draft_from_filter(name, segment.description or "", segment.filter) is not None
+        )
+        return page.render(
+            "segment.html", name=name, segment=segment, insights=insights, sql=sql,
+            errors=errors, columns=columns, by=by, editable=editable,
+            definition=yaml.safe_dump(definition, sort_keys=False),
+            chart=_bars(insights.breakdown if insights else [], personal=is_personal(by or "")),
+        )  # fmt: skip
+
+    def new(page: Page) -> Response:
+        draft = Draft(base=_base(page.project))
+        return _builder_page(page, draft)
+
+    def edit(page: Page) -> Response:
+        name = page.request.path_params["name"]
+        segment = page.project.config.segments.get(name)
+        draft = (
+            draft_from_filter(name, segment.description or "", segment.filter)
+            if segment is not None and segment.filter is not None
+            else None
+        )
+        if draft is None:
+            return page.render(
+                "error.html", 409, heading=f"Segment {name} is edited in the project file",
+                lines=["The builder edits filters of conditions on customer columns, in groups "
+                       "joined by all/any. SQL segments, `not` and aggregates over related "
+                       "tables are edited in listrak-sync.yml."],
+            )  # fmt: skip
+        draft.base = _base(page.project)
+        return _builder_page(page, draft)
+
+    def rebuild(page: Page) -> Response:
+        assert page.form is not None
+        draft = draft_from_form(page.form)
+        if not page.request.headers.get("hx-request"):
+            return _builder_page(page, draft)
+        with warehouse(page.project) as opened:
+            kinds = _columns(page.project, opened)
+            values = _pick_lists(page.project, opened, draft, kinds)
+        return page.render(
+            "builder_form.html", draft=draft, kinds=kinds, values=values, operators=OPERATORS,
+        )  # fmt: skip
+
+    def draft_size(page: Page) -> Response:
+        assert page.form is not None
+        draft = draft_from_form(page.form)
+        with warehouse(page.project) as opened:
+            kinds = _columns(page.project, opened)
+            node = draft.filter(kinds)
+            errors = [
+                f"{row.column}: {row.error}" for g in draft.groups for row in g.rows if row.error
+            ]
+            if node is None:
+                return page.render("size.html", errors=errors, empty=not errors)
+            config = page.project.config
+            drafted = config.model_copy(
+                update={"segments": {**config.segments, _DRAFT: Segment(filter=node)}}
+            )
+            resolver = SegmentResolver(drafted, opened)
+            try:
+                insights = segment_insights(resolver, _DRAFT)
+            except AudienceError as exc:
+                return page.render("size.html", errors=[str(i) for i in exc.issues])
+        return page.render("size.html", insights=insights, live=True)
+
+    def review(page: Page) -> Response:
+        """The diff of listrak-sync.yml the save would make, and what validate says of it."""
+        found = _edit(page)
+        if isinstance(found, Response):
+            return found
+        draft, edit = found
+        return page.render(
+            "review.html", draft=draft, edit=edit, problems=[str(p) for p in edit.problems]
+        )
+
+    def save(page: Page) -> Response:
+        found = _edit(page)
+        if isinstance(found, Response):
+            return found
+        draft, edit = found
+        try:
+            write_edit(page.project.root, edit)
+        except FileChanged:
+            return _builder_page(page, draft, 409, error=_CHANGED)
+        except ProjectError as exc:
+            return page.render("review.html", 400, draft=draft, edit=edit,
+                               problems=[str(p) for p in exc.problems])  # fmt: skip
+        return RedirectResponse(f"/segments/{draft.name}?saved=1", status_code=303)
+
+    def _edit(page: Page) -> tuple[Draft, Any] | Response:
+        assert page.form is not None
+        draft = draft_from_form(page.form)
+        segments = page.project.config.segments
+        with warehouse(page.project) as opened:
+            kinds = _columns(page.project, opened)
+        node = draft.filter(kinds)
+        error = None
+        if not _NAME.fullmatch(draft.name):
+            error = "A segment name starts with a letter, then letters, digits, _ or -."
+        elif draft.name in segments and draft.name != draft.original:
+            error = f"There is already a segment named {draft.name}."
+        elif node is None:
+            error = "Add at least one complete condition (and fix those marked)."
+        if error:
+            return _builder_page(page, draft, 400, error=error)
+        assert node is not None
+        try:
+            edit = segment_edit(
+                page.project, draft.base, draft.name, draft.description, node,
+                original=draft.original,
+            )  # fmt: skip
+        except FileChanged:
+            return _builder_page(page, draft, 409, error=_CHANGED)
+        return draft, edit
+
+    def _builder_page(
+        page: Page, draft: Draft, status: int = 200, error: str | None = None
+    ) -> Response:
+        with warehouse(page.project) as opened:
+            kinds = _columns(page.project, opened)
+            values = _pick_lists(page.project, opened, draft, kinds)
+        return page.render(
+            "builder.html", status, draft=draft, kinds=kinds, values=values,
+            operators=OPERATORS, error=error,
+            customer_table=page.project.config.warehouse.customer_table,
+        )  # fmt: skip
+
+    return [
+        console.get("/segments", "viewer", listing),
+        console.get("/segments/new", "marketer", new),
+        console.post("/segments/builder", "marketer", rebuild),
+        console.post("/segments/builder/size", "marketer", draft_size),
+        console.post("/segments/review", "marketer", review),
+        console.post("/segments/save", "marketer", save),
+        console.get("/segments/{name}", "viewer", detail),
+        console.get("/segments/{name}/size", "viewer", size),
+        console.get("/segments/{name}/edit", "marketer", edit),
+    ]  # fmt: skip
+
+
+_CHANGED = (
+    "listrak-sync.yml changed on disk since this builder was opened (someone edited it). "
+    "Nothing was saved: open the segment again to start from the file as it is now."
+)
+
+
+def _base(project: Project) -> str:
+    return file_hash(project.config_file.read_text(encoding="utf-8"))
+
+
+def _columns(project: Project, opened: Warehouse) -> dict[str, Kind]:
+    """The customer table's columns and their kinds, in table order."""
+    table = project.config.warehouse.customer_table
+    return {c.name: kind_of(c.type) for c in opened.describe(table)}
+
+
+def _pick_lists(
+    project: Project, opened: Warehouse, draft: Draft, kinds: dict[str, Kind]
+) -> dict[str, list[tuple[Any, int]]]:
+    """The most frequent values (with counts) of each text or number column the draft uses."""
+    table = project.config.warehouse.customer_table
+    found: dict[str, list[tuple[Any, int]]] = {}
+    for group in draft.groups:
+        for row in group.rows:
+            if row.column in found or kinds.get(row.column) not in ("text", "number", "date"):
+                continue
+            if is_personal(row.column):  # no pick-list of people's names, emails or phones
+                continue
+            value = exp.column(row.column, quoted=True)
+            query = (
+                exp.select(exp.alias_(value, "value"), exp.alias_(exp.Count(this=exp.Star()), "n"))
+                .from_(table_expression(table))
+                .where(exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null())))
+                .group_by(exp.column("value"))
+                .order_by(exp.Ordered(this=exp.column("n"), desc=True), exp.column("value"))
+                .limit(_PICK)
+            )
+            rows = opened.query(query.sql(dialect=opened.dialect)).to_pylist()
+            found[row.column] = [(r["value"], int(r["n"])) for r in rows]
+    return found
+
+
+def _bars(breakdown: list[tuple[object, int]], *, personal: bool) -> list[dict[str, Any]]:
+    """SVG bar geometry for a breakdown; values of a personal column are masked."""
+    highest = max([n for _, n in breakdown] or [0])
+    return [
+        {"label": "(missing)" if v is None else str(mask_value(v) if personal else v), "n": n,
+         "width": 0 if not highest else round(300 * n / highest), "y": i * 22}
+        for i, (v, n) in enumerate(breakdown)
+    ]  # fmt: skip
