@@ -171,7 +171,10 @@ class DuckDBWarehouse:
                 continue
             private_folder(folder)
             target = folder / f"{name}.parquet"
-            staged = private_file(target.with_name(target.name + f".{os.getpid()}.staged"))
+            # Per process and thread: warehouses closed at once in one process (the console's
+            # requests) must not move each other's staged file.
+            staged_name = f"{target.name}.{os.getpid()}.{threading.get_ident()}.staged"
+            staged = private_file(target.with_name(staged_name))
             pq.write_table(data, staged)
             os.replace(staged, target)
 
