@@ -178,3 +178,34 @@ def test_a_plain_password_in_the_project_file_is_a_project_error(
     assert done.returncode != 0
     assert "not an argon2 hash" in done.stderr + done.stdout
     assert "hunter2" not in done.stderr + done.stdout
+
+
+def test_pii_is_masked_unless_an_admin_asks(
+    client: TestClient, console_project: ConsoleProject
+) -> None:
+    import listrak_sync
+    from tests.sync.helpers import FAST, seed_list
+
+    seed_list(console_project.emulator)
+    console_project.set_customers(5, bad_emails=2)
+    result = listrak_sync.sync(console_project.root, "spring", client_settings=FAST)
+    run_id = result.units[0].run.run_id  # type: ignore[union-attr]
+    email = re.compile(r"person\d+@example\.com")
+    raw = re.compile(r"not-an-email-\d")
+    for user in ("val", "mia", "ada"):
+        client.cookies.clear()
+        log_in(client, user)
+        preview = client.get("/campaigns/spring/preview?pii=1").text
+        run = client.get(f"/runs/{run_id}?pii=1").text
+        csv_text = client.get(f"/runs/{run_id}/outcomes.csv?pii=1").text
+        assert "invalid_key" in csv_text
+        if user == "ada":
+            assert email.search(preview)
+            assert raw.search(run)
+            assert raw.search(csv_text)
+        else:  # asking is not enough
+            assert not email.search(preview), user
+            assert not raw.search(run), user
+            assert not raw.search(csv_text), user
+        default = client.get(f"/runs/{run_id}/outcomes.csv").text
+        assert not raw.search(default)

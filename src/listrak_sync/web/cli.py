@@ -12,7 +12,7 @@ from rich.console import Console
 from ..events.cli import is_loopback
 from ..project.cli import ProjectOption
 
-__all__ = ["ui_app"]
+__all__ = ["start_warnings", "ui_app"]
 
 ui_app = typer.Typer(
     help="The web console: segments, campaigns and runs in a browser.",
@@ -46,20 +46,26 @@ def ui(
     app = create_app(project, client_settings=_client_settings(), tls=tls)
     users = len(app.state.console.project().config.console.users)
     errors.print(f"listrak-sync console on http://{host}:{port} ({users} users)", highlight=False)
+    for warning in start_warnings(host, tls=tls, users=users):
+        errors.print(f"warning: {warning}", highlight=False)
+    uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
+
+
+def start_warnings(host: str, *, tls: bool, users: int) -> list[str]:
+    """What to tell the person starting the console about how it is reachable."""
+    found = []
     if not users:
-        errors.print(
-            "warning: no users under `console: users:` in listrak-sync.yml, so nobody can log in;"
-            " make a password hash with `listrak-sync ui hash-password`",
-            highlight=False,
+        found.append(
+            "no users under `console: users:` in listrak-sync.yml, so nobody can log in; make a"
+            " password hash with `listrak-sync ui hash-password`"
         )
     if not is_loopback(host) and not tls:
-        errors.print(
-            f"warning: listening on {host}, reachable from other machines without TLS: passwords"
-            " and session cookies travel in clear. Put a TLS reverse proxy in front, bind it to"
-            " 127.0.0.1 and pass --behind-tls (see the console guide).",
-            highlight=False,
+        found.append(
+            f"listening on {host}, reachable from other machines without TLS: passwords and"
+            " session cookies travel in clear. Put a TLS reverse proxy in front, bind the"
+            " console to 127.0.0.1 and pass --behind-tls (see the console guide)."
         )
-    uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
+    return found
 
 
 @ui_app.command("hash-password")
