@@ -192,6 +192,34 @@ def test_build_a_segment_watch_its_size_change_and_save_it(
     assert "north_america:   # US and Canada" in text
     assert "  gold_us:\n    filter:\n      all:\n" in text
 
+    # Put it in a campaign with two treatment groups and a control group, and send it.
+    page.get_by_role("link", name="Campaigns").click()
+    page.get_by_role("link", name="New campaign").click()
+    page.get_by_label("Campaign name").fill("gold_push")
+    page.get_by_label("Segment").select_option("gold_us")
+    page.get_by_role("button", name="Add a treatment group").click()
+    for index, name in enumerate(("early", "late")):
+        page.locator(f"#g{index}-name").fill(name)
+        page.locator(f"#g{index}-percent").fill("45")
+        page.get_by_role("group", name=f"Destinations of group {index + 1}").get_by_label(
+            "newsletter"
+        ).check()
+    page.get_by_label("Control group percent").fill("10")
+    shot(page, "campaign-form")
+    page.get_by_role("button", name="Review and save…").click()
+    expect(page.get_by_label("Changes to listrak-sync.yml")).to_contain_text("+  gold_push:")
+    shot(page, "campaign-review")
+    page.get_by_role("button", name="Save to listrak-sync.yml").click()
+    expect(page.get_by_role("status")).to_contain_text("Saved to listrak-sync.yml")
+    groups = page.locator("#preview").get_by_role("table", name="Treatment groups")
+    expect(groups).to_contain_text("early")
+    expect(groups).to_contain_text("control")
+    page.get_by_role("link", name="Sync now…").click()
+    page.get_by_role("button", name="Yes, sync gold_push now").click()
+    wait_for_job(page)
+    expect(page.locator(".unit h2")).to_contain_text("gold_push/newsletter succeeded")
+    assert "gold_push:" in console_project.config_file.read_text()
+
 
 def test_preview_plan_sync_open_the_run_and_download_its_csv(
     context: BrowserContext, console_url: str, console_project: ConsoleProject

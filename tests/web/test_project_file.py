@@ -84,7 +84,7 @@ def test_a_file_changed_on_disk_since_the_builder_opened_is_not_overwritten(
     console_project.config_file.write_text(edited)
     saved = client.post("/segments/save", data=form)
     assert saved.status_code == 409
-    assert "changed on disk since this builder was opened" in saved.text
+    assert "changed on disk since this form was opened" in saved.text
     assert console_project.config_file.read_text() == edited
     # The edit made by hand shows at once, and a fresh builder saves on top of it.
     fresh = _builder_form(client, token)
@@ -144,3 +144,57 @@ def test_the_sample_project_file_round_trips_untouched_but_for_the_new_segment(
     ]
     with pytest.raises(FileChanged):
         segment_edit(project, "stale", "vips", "", Condition(attribute="x", op="is_null"))
+
+
+def _campaign_form(client: TestClient, token: str, **fields: str) -> dict[str, object]:
+    page = client.get("/campaigns/new").text
+    base = re.search(r'name="base" value="([^"]*)"', page)
+    assert base
+    return {
+        "csrf": token, "base": base[1], "original": "", "name": "summer",
+        "segment": "north_america", "exclude": ["members"], "send_groups": "together",
+        "g0.name": "a", "g0.percent": "45", "g0.destinations": ["newsletter"],
+        "g1.name": "b", "g1.percent": "45", "g1.destinations": ["newsletter"],
+        "control": "10", **fields,
+    }  # fmt: skip
+
+
+def test_a_campaign_with_groups_and_a_control_group_is_saved(
+    client: TestClient, console_project: ConsoleProject
+) -> None:
+    token = log_in(client, "mia")
+    form = _campaign_form(client, token)
+    review = client.post("/campaigns/review", data=form)
+    assert review.status_code == 200, review.text
+    saved = client.post("/campaigns/save", data=form, follow_redirects=False)
+    assert saved.status_code == 303
+    text = console_project.config_file.read_text()
+    assert (
+        "  summer:\n    segment: north_america\n    exclude: [members]\n    groups:\n"
+        "      - {name: a, percent: 45, destinations: [newsletter]}\n"
+        "      - {name: b, percent: 45, destinations: [newsletter]}\n"
+        "    control: {percent: 10}\n"
+    ) in text
+    # Opened again, the form shows what the file holds; an unchanged save changes nothing.
+    page = client.get("/campaigns/summer/edit").text
+    assert 'value="45"' in page
+    assert 'value="members" checked' in page
+    base = re.search(r'name="base" value="([^"]*)"', page)
+    assert base
+    again = {**form, "base": base[1], "original": "summer"}
+    review = client.post("/campaigns/review", data=again)
+    assert "+  summer" not in review.text
+    assert "diff-add" not in review.text
+
+
+def test_group_shares_over_100_percent_are_refused_with_the_models_message(
+    client: TestClient, console_project: ConsoleProject
+) -> None:
+    token = log_in(client, "mia")
+    before = console_project.config_file.read_text()
+    form = _campaign_form(client, token, control="20")
+    response = client.post("/campaigns/review", data=form)
+    assert response.status_code == 400
+    assert "100" in response.text
+    assert client.post("/campaigns/save", data=form).status_code == 400
+    assert console_project.config_file.read_text() == before

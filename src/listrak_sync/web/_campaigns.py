@@ -14,8 +14,19 @@ from ..audiences.campaigns import STATUSES, CampaignAudience
 from ..audiences.errors import AudienceError
 from ..masking import mask_row, mask_text
 from ..project.destinations import EmailDestination, SmsDestination
+from ..project.problems import ProjectError
 from ._app import Console, Page
+from ._campaign_form import CampaignDraft
 from ._jobs import Jobs
+from ._project_file import (
+    CHANGED_ON_DISK,
+    NAME,
+    Edit,
+    FileChanged,
+    entry_edit,
+    file_hash,
+    write_edit,
+)
 from ._segments import warehouse
 
 __all__ = ["routes"]
@@ -133,8 +144,85 @@ def routes(console: Console) -> list[BaseRoute]:
                 )
         return page.render(template, job=job, units=units)
 
+    def new(page: Page) -> Response:
+        return _form_page(page, CampaignDraft(base=_base(page)))
+
+    def edit(page: Page) -> Response:
+        name = _known(page)
+        if isinstance(name, Response):
+            return name
+        draft = CampaignDraft.of(name, page.project.config.campaigns[name])
+        draft.base = _base(page)
+        return _form_page(page, draft)
+
+    def redraw(page: Page) -> Response:
+        assert page.form is not None
+        return _form_page(page, CampaignDraft.from_form(page.form))
+
+    def review(page: Page) -> Response:
+        found = _edit(page)
+        if isinstance(found, Response):
+            return found
+        draft, edit = found
+        problems = [str(p) for p in edit.problems]
+        return page.render("campaign_review.html", draft=draft, edit=edit, problems=problems)
+
+    def save(page: Page) -> Response:
+        found = _edit(page)
+        if isinstance(found, Response):
+            return found
+        draft, edit = found
+        try:
+            write_edit(page.project.root, edit)
+        except FileChanged:
+            return _form_page(page, draft, 409, [CHANGED_ON_DISK])
+        except ProjectError as exc:
+            problems = [str(p) for p in exc.problems]
+            return page.render("campaign_review.html", 400, draft=draft, edit=edit,
+                               problems=problems)  # fmt: skip
+        return RedirectResponse(f"/campaigns/{draft.name}?saved=1", status_code=303)
+
+    def _edit(page: Page) -> tuple[CampaignDraft, Edit] | Response:
+        assert page.form is not None
+        draft = CampaignDraft.from_form(page.form)
+        campaigns = page.project.config.campaigns
+        errors = draft.problems()
+        if not NAME.fullmatch(draft.name):
+            errors.insert(0, "A campaign name starts with a letter, then letters, digits, _ or -.")
+        elif draft.name in campaigns and draft.name != draft.original:
+            errors.insert(0, f"There is already a campaign named {draft.name}.")
+        if errors:
+            return _form_page(page, draft, 400, errors)
+        try:
+            edit = entry_edit(
+                page.project, draft.base, "campaigns", draft.name, draft.values(),
+                original=draft.original,
+            )  # fmt: skip
+        except FileChanged:
+            return _form_page(page, draft, 409, [CHANGED_ON_DISK])
+        return draft, edit
+
+    def _form_page(
+        page: Page, draft: CampaignDraft, status: int = 200, errors: list[str] | None = None
+    ) -> Response:
+        config = page.project.config
+        destinations = [
+            name
+            for name, d in config.destinations.items()
+            if d.type in ("listrak_email", "listrak_sms")
+        ]
+        return page.render(
+            "campaign_form.html", status, draft=draft, errors=errors or [],
+            segments=list(config.segments), destinations=destinations,
+        )  # fmt: skip
+
     return [
         console.get("/campaigns", "viewer", listing),
+        console.get("/campaigns/new", "marketer", new),
+        console.post("/campaigns/form", "marketer", redraw),
+        console.post("/campaigns/review", "marketer", review),
+        console.post("/campaigns/save", "marketer", save),
+        console.get("/campaigns/{name}/edit", "marketer", edit),
         console.get("/campaigns/{name}", "viewer", detail),
         console.get("/campaigns/{name}/preview", "viewer", preview),
         console.post("/campaigns/{name}/plan", "marketer", start_plan),
@@ -142,6 +230,10 @@ def routes(console: Console) -> list[BaseRoute]:
         console.post("/campaigns/{name}/sync", "marketer", start_sync),
         console.get("/jobs/{job_id}", "viewer", job_page),
     ]  # fmt: skip
+
+
+def _base(page: Page) -> str:
+    return file_hash(page.project.config_file.read_text(encoding="utf-8"))
 
 
 def _known(page: Page) -> str | Response:

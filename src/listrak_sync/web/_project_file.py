@@ -11,6 +11,7 @@ import difflib
 import hashlib
 import io
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,24 @@ from ..project.loader import CONFIG_FILE, Project, parse_project
 from ..project.problems import Problem, ProjectError
 from ..project.validate import check_project
 
-__all__ = ["Edit", "FileChanged", "file_hash", "segment_edit", "write_edit"]
+__all__ = [
+    "CHANGED_ON_DISK",
+    "NAME",
+    "Edit",
+    "FileChanged",
+    "entry_edit",
+    "file_hash",
+    "segment_edit",
+    "write_edit",
+]
+
+
+# A name in the project file (segments, campaigns): it becomes table, field and file names.
+NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]*$")
+CHANGED_ON_DISK = (
+    "listrak-sync.yml changed on disk since this form was opened (someone edited it). "
+    "Nothing was saved: open it again to start from the file as it is now."
+)
 
 
 class FileChanged(Exception):
@@ -68,29 +86,64 @@ def segment_edit(
     *,
     original: str = "",
 ) -> Edit:
-    """Set segment ``name`` to ``node`` (replacing ``original`` when renaming), on the file
-    text whose hash is ``base``."""
+    """Set segment ``name`` to the filter ``node`` (renaming ``original``), on the file text
+    whose hash is ``base``."""
+    return entry_edit(
+        project, base, "segments", name,
+        {
+            "description": description or None,
+            "sql": None,
+            "filter": node.model_dump(mode="python", by_alias=True, exclude_none=True),
+        },
+        original=original,
+    )  # fmt: skip
+
+
+def entry_edit(
+    project: Project,
+    base: str,
+    section: str,
+    name: str,
+    values: dict[str, Any],
+    *,
+    original: str = "",
+) -> Edit:
+    """Set the keys ``values`` of entry ``name`` of ``section`` (a value None removes its key;
+    keys not named stay as they are, comments included), on the file text whose hash is
+    ``base``. ``original``: the entry's name before a rename (it keeps its place)."""
     old = _read(project.root)
     if file_hash(old) != base:
         raise FileChanged(CONFIG_FILE)
     yaml, data = _load(old)
-    segments = data.get("segments")
-    if segments is None:
-        segments = data["segments"] = CommentedMap()
-    definition = CommentedMap()
-    if description:
-        definition["description"] = description
-    definition["filter"] = _styled(node.model_dump(mode="python", by_alias=True, exclude_none=True))
-    if original and original != name and original in segments:
-        position = list(segments).index(original)
-        del segments[original]
-        segments.insert(position, name, definition)
-    else:
-        segments[name] = definition
+    entries = data.get(section)
+    if entries is None:
+        entries = data[section] = CommentedMap()
+    existing = entries.get(original or name)
+    entry = existing if isinstance(existing, CommentedMap) else CommentedMap()
+    for key, value in values.items():
+        if value is None:
+            entry.pop(key, None)
+        elif key not in entry or _plain(entry[key]) != value:
+            entry[key] = _styled(value)
+    if original and original != name and original in entries:
+        position = list(entries).index(original)
+        del entries[original]
+        entries.insert(position, name, entry)
+    elif existing is not entry:
+        entries[name] = entry
     out = io.StringIO()
     yaml.dump(data, out)
     new = out.getvalue()
     return Edit(base=base, old=old, new=new, problems=_problems(project.root, new))
+
+
+def _plain(value: Any) -> Any:
+    """A loaded YAML value as plain dicts and lists (to compare with a new value)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _load(text: str) -> tuple[YAML, Any]:
@@ -123,7 +176,7 @@ def _styled(value: Any) -> Any:
     as the sample project writes them."""
     if isinstance(value, dict):
         styled = CommentedMap((k, _styled(v)) for k, v in value.items())
-        if not any(isinstance(v, dict | list) and k != "value" for k, v in value.items()):
+        if all(_scalars(v) for v in value.values()):
             styled.fa.set_flow_style()
         return styled
     if isinstance(value, list):
@@ -134,6 +187,13 @@ def _styled(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ")
     return value
+
+
+def _scalars(value: Any) -> bool:
+    """A scalar, or a list of scalars: what fits on one line of a flow mapping."""
+    if isinstance(value, list):
+        return all(not isinstance(v, dict | list) for v in value)
+    return not isinstance(value, dict)
 
 
 def _problems(root: Path, text: str) -> list[Problem]:

@@ -8,7 +8,6 @@ newer edit cancels the request still running in the browser: ``hx-sync="this:rep
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -30,11 +29,10 @@ from ..project.problems import ProjectError
 from ..warehouse import Warehouse
 from ._app import Console, Page
 from ._builder import OPERATORS, Draft, draft_from_filter, draft_from_form
-from ._project_file import FileChanged, file_hash, segment_edit, write_edit
+from ._project_file import CHANGED_ON_DISK, NAME, FileChanged, file_hash, segment_edit, write_edit
 
 __all__ = ["routes", "warehouse"]
 
-_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]*$")
 _PICK = 30  # distinct values offered per column
 _DRAFT = "__console_draft__"  # the name a draft is compiled under (not a valid segment name)
 
@@ -164,7 +162,7 @@ def routes(console: Console) -> list[BaseRoute]:
         try:
             write_edit(page.project.root, edit)
         except FileChanged:
-            return _builder_page(page, draft, 409, error=_CHANGED)
+            return _builder_page(page, draft, 409, error=CHANGED_ON_DISK)
         except ProjectError as exc:
             return page.render("review.html", 400, draft=draft, edit=edit,
                                problems=[str(p) for p in exc.problems])  # fmt: skip
@@ -178,7 +176,7 @@ def routes(console: Console) -> list[BaseRoute]:
             kinds = _columns(page.project, opened)
         node = draft.filter(kinds)
         error = None
-        if not _NAME.fullmatch(draft.name):
+        if not NAME.fullmatch(draft.name):
             error = "A segment name starts with a letter, then letters, digits, _ or -."
         elif draft.name in segments and draft.name != draft.original:
             error = f"There is already a segment named {draft.name}."
@@ -193,7 +191,7 @@ def routes(console: Console) -> list[BaseRoute]:
                 original=draft.original,
             )  # fmt: skip
         except FileChanged:
-            return _builder_page(page, draft, 409, error=_CHANGED)
+            return _builder_page(page, draft, 409, error=CHANGED_ON_DISK)
         return draft, edit
 
     def _builder_page(
@@ -219,12 +217,6 @@ def routes(console: Console) -> list[BaseRoute]:
         console.get("/segments/{name}/size", "viewer", size),
         console.get("/segments/{name}/edit", "marketer", edit),
     ]  # fmt: skip
-
-
-_CHANGED = (
-    "listrak-sync.yml changed on disk since this builder was opened (someone edited it). "
-    "Nothing was saved: open the segment again to start from the file as it is now."
-)
 
 
 def _base(project: Project) -> str:

@@ -1,0 +1,136 @@
+"""The campaign form, as data: segment, exclusions, treatment groups by percent (each with its
+destinations), a control group, and the ``campaigns:`` entry it writes.
+
+Keys the form does not show (``dedupe``, per-destination attributes, ``attribute_table``) are
+left in the project file as they are.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+
+from ..project.models import Campaign
+
+__all__ = ["CampaignDraft", "GroupDraft"]
+
+_GROUP = re.compile(r"^g(\d+)\.(name|percent|destinations)$")
+_MAX_GROUPS = 20
+
+
+@dataclass
+class GroupDraft:
+    name: str = ""
+    percent: str = ""
+    destinations: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CampaignDraft:
+    name: str = ""
+    description: str = ""
+    segment: str = ""
+    exclude: list[str] = field(default_factory=list)
+    salt: str = ""
+    send_groups: str = "together"
+    groups: list[GroupDraft] = field(default_factory=lambda: [GroupDraft()])
+    control: str = ""  # percent, or empty for no control group
+    base: str = ""
+    original: str = ""
+
+    @classmethod
+    def of(cls, name: str, campaign: Campaign) -> CampaignDraft:
+        return cls(
+            name=name,
+            description=campaign.description or "",
+            segment=campaign.segment,
+            exclude=list(campaign.exclude),
+            salt=campaign.salt or "",
+            send_groups=campaign.send_groups,
+            groups=[
+                GroupDraft(g.name, f"{g.percent:g}", list(g.destinations)) for g in campaign.groups
+            ],
+            control=f"{campaign.control.percent:g}" if campaign.control else "",
+            original=name,
+        )
+
+    @classmethod
+    def from_form(cls, form: FormData) -> CampaignDraft:
+        """The form's state, with its buttons applied (``action``: ``add-group``,
+        ``remove-group:N``)."""
+        groups: dict[int, GroupDraft] = {}
+        for key, value in form.multi_items():
+            found = _GROUP.match(key)
+            if not found or not isinstance(value, str) or int(found[1]) >= _MAX_GROUPS:
+                continue
+            group = groups.setdefault(int(found[1]), GroupDraft())
+            if found[2] == "destinations":
+                group.destinations.append(value)
+            else:
+                setattr(group, found[2], value.strip())
+        draft = cls(
+            name=_text(form, "name"),
+            description=_text(form, "description"),
+            segment=_text(form, "segment"),
+            exclude=[v for v in form.getlist("exclude") if isinstance(v, str) and v],
+            salt=_text(form, "salt"),
+            send_groups="separately" if form.get("send_groups") == "separately" else "together",
+            groups=[groups[i] for i in sorted(groups)] or [GroupDraft()],
+            control=_text(form, "control"),
+            base=_text(form, "base"),
+            original=_text(form, "original"),
+        )
+        action = _text(form, "action")
+        if action == "add-group" and len(draft.groups) < _MAX_GROUPS:
+            draft.groups.append(GroupDraft())
+        elif action.startswith("remove-group:") and action[13:].isdigit():
+            index = int(action[13:])
+            if index < len(draft.groups) and len(draft.groups) > 1:
+                del draft.groups[index]
+        return draft
+
+    def values(self) -> dict[str, Any]:
+        """The ``campaigns:`` entry's keys this form sets (None: the key is removed)."""
+        return {
+            "description": self.description or None,
+            "segment": self.segment,
+            "exclude": self.exclude or None,
+            "salt": self.salt or None,
+            "send_groups": self.send_groups if self.send_groups != "together" else None,
+            "groups": [
+                {"name": g.name, "percent": _number(g.percent), "destinations": g.destinations}
+                for g in self.groups
+            ],
+            "control": {"percent": _number(self.control)} if self.control else None,
+        }
+
+    def problems(self) -> list[str]:
+        """What the campaign model says of the form's values (percents, names, shares)."""
+        try:
+            Campaign.model_validate({k: v for k, v in self.values().items() if v is not None})
+        except ValidationError as exc:
+            return [
+                f"{'.'.join(str(p) for p in e['loc']) or 'campaign'}: "
+                + str(e["msg"]).removeprefix("Value error, ")
+                for e in exc.errors()
+            ]
+        return []
+
+
+def _text(form: FormData, key: str) -> str:
+    value = form.get(key)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _number(text: str) -> float | int | str:
+    """A percent as typed: a whole number stays whole; text that is no number is kept for the
+    model to refuse with its own message."""
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return int(number) if number.is_integer() else number
