@@ -196,7 +196,7 @@ def create_app(
     """The console for the project in ``root``. ``client_settings`` change the Listrak
     clients' settings (as ``LISTRAK_SYNC_CLIENT_SETTINGS`` does for the CLI); ``tls`` marks
     the session cookie Secure (the console sits behind a TLS proxy)."""
-    from . import _campaigns, _login, _overview, _runs, _segments
+    from . import _campaigns, _events, _login, _overview, _runs, _segments
 
     console = Console(Path(root), dict(client_settings or {}), tls=tls)
     project = console.project()  # a broken project file stops the start, with its problems
@@ -207,6 +207,7 @@ def create_app(
         *_runs.routes(console),
         *_segments.routes(console),
         *_campaigns.routes(console),
+        *_events.routes(console),
     ]
     hours = project.config.console.session_hours
     middleware = [

@@ -81,27 +81,36 @@ def routes(console: Console) -> list[BaseRoute]:
     def approve(page: Page) -> Response:
         """Run the sync the guard stopped again, allowing the large removal, for this one
         destination (admins only: the counts were on the page that posted here)."""
+        return _sync_again(page, "refused", approved=True)
+
+    def retry(page: Page) -> Response:
+        """Sync the destination of a partial run again: the sync retries the rows that failed
+        (and sends whatever else changed since)."""
+        return _sync_again(page, "partial", approved=False)
+
+    def _sync_again(page: Page, status: str, *, approved: bool) -> Response:
         found = _detail(page)
         if isinstance(found, Response):
             return found
         run = found.run
         parts = run.target.split("/")
-        if run.status != "refused" or run.kind != "sync" or len(parts) < 2:
+        if run.status != status or run.kind != "sync" or len(parts) < 2:
             return page.render(
-                "error.html", 409, heading="Nothing to approve",
-                lines=[f"run {run.run_id} is {run.status}, not stopped by the removal guard"],
+                "error.html", 409, heading="Nothing to do",
+                lines=[f"run {run.run_id} is {run.status}, not {status}"],
             )  # fmt: skip
         campaign, destination = parts[0], parts[1]
         job = Jobs.new(
-            "sync", campaign, page.user.name, destinations=(destination,), approved_removal=True
+            "sync", campaign, page.user.name, destinations=(destination,), approved_removal=approved
         )
+        root = page.project.root
         console.jobs.start(
             job,
             lambda reporter: sync(
-                page.project.root,
+                root,
                 campaign,
                 destinations=[destination],
-                allow_large_removal=True,
+                allow_large_removal=approved,
                 client_settings=console.client_settings,
                 reporter=reporter,
             ),
@@ -113,6 +122,7 @@ def routes(console: Console) -> list[BaseRoute]:
         console.get("/runs/{run_id}", "viewer", detail),
         console.get("/runs/{run_id}/outcomes.csv", "viewer", outcomes_csv),
         console.post("/runs/{run_id}/approve", "admin", approve),
+        console.post("/runs/{run_id}/retry", "marketer", retry),
     ]  # fmt: skip
 
 
