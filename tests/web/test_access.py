@@ -209,3 +209,24 @@ def test_pii_is_masked_unless_an_admin_asks(
             assert not raw.search(csv_text), user
         default = client.get(f"/runs/{run_id}/outcomes.csv").text
         assert not raw.search(default)
+
+
+def test_retry_and_approve_only_apply_to_runs_in_that_state(
+    client: TestClient, console_project: ConsoleProject
+) -> None:
+    import listrak_sync
+    from tests.sync.helpers import FAST, seed_list
+
+    seed_list(console_project.emulator)
+    result = listrak_sync.sync(console_project.root, "spring", client_settings=FAST)
+    run_id = result.units[0].run.run_id  # type: ignore[union-attr]
+    token = log_in(client, "ada")
+    page = client.get(f"/runs/{run_id}").text
+    assert "Retry the" not in page
+    assert "Approve the removal" not in page
+    retry = client.post(f"/runs/{run_id}/retry", data={"csrf": token})
+    assert retry.status_code == 409
+    assert "is succeeded, not partial" in retry.text
+    approve = client.post(f"/runs/{run_id}/approve", data={"csrf": token})
+    assert approve.status_code == 409
+    assert "is succeeded, not refused" in approve.text

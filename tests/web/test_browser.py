@@ -336,3 +336,28 @@ def test_a_marketer_cannot_approve_and_a_post_without_csrf_is_refused(
     assert "CSRF" in forged.text()
     page.goto(f"{console_url}/runs")
     expect(page.get_by_text("No runs.")).to_be_visible()
+
+
+def test_a_sql_segment_in_the_editor_and_the_events_page(
+    context: BrowserContext, console_url: str, console_project: ConsoleProject
+) -> None:
+    page = log_in(context, console_url, "mia")
+    page.goto(f"{console_url}/segments")
+    page.get_by_role("link", name="New SQL segment").click()
+    page.get_by_label("Segment name").fill("canadians")
+    page.get_by_label("SQL").fill("SELECT customer_id\nFROM customer_360\nWHERE contry = 'CA'")
+    size = page.locator("#live-size")
+    expect(size.get_by_role("alert")).to_contain_text("line 3, column 7")
+    shot(page, "sql-segment-error")
+    page.get_by_label("SQL").fill("SELECT customer_id\nFROM customer_360\nWHERE country = 'CA'")
+    expect(size.locator("[data-size]")).to_have_attribute("data-size", "4")
+    shot(page, "sql-segment")
+    page.get_by_role("button", name="Review and save…").click()
+    page.get_by_role("button", name="Save to listrak-sync.yml").click()
+    expect(page.get_by_role("status")).to_contain_text("Saved to listrak-sync.yml")
+    assert "    sql: |\n      SELECT customer_id\n      FROM customer_360\n" in (
+        console_project.config_file.read_text()
+    )
+    page.get_by_role("link", name="Events").click()
+    expect(page.get_by_text("No event destination in the project file.")).to_be_visible()
+    shot(page, "events")

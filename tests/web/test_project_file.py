@@ -198,3 +198,36 @@ def test_group_shares_over_100_percent_are_refused_with_the_models_message(
     assert "100" in response.text
     assert client.post("/campaigns/save", data=form).status_code == 400
     assert console_project.config_file.read_text() == before
+
+
+def test_a_sql_segment_shows_validate_errors_at_line_and_column_then_saves_as_a_block(
+    client: TestClient, console_project: ConsoleProject
+) -> None:
+    token = log_in(client, "mia")
+    page = client.get("/segments/new-sql").text
+    base = re.search(r'name="base" value="([^"]*)"', page)
+    assert base
+    sql = "SELECT customer_id\nFROM customer_360\nWHERE contry = 'CA'"
+    form = {"csrf": token, "base": base[1], "original": "", "name": "canadians",
+            "description": "", "sql": sql}  # fmt: skip
+    wrong = client.post("/segments/sql/size", data=form).text
+    assert "line 3, column 7" in wrong
+    assert "contry" in wrong
+    assert "did you mean &#39;country&#39;?" in wrong
+    form["sql"] = form["sql"].replace("contry", "country")
+    assert 'data-size="4"' in client.post("/segments/sql/size", data=form).text
+    review = client.post("/segments/sql/review", data=form)
+    assert review.status_code == 200
+    assert "+  canadians:" in review.text
+    saved = client.post("/segments/sql/save", data=form, follow_redirects=False)
+    assert saved.status_code == 303
+    text = console_project.config_file.read_text()
+    assert (
+        "  canadians:\n    sql: |\n      SELECT customer_id\n      FROM customer_360\n"
+        "      WHERE country = 'CA'\ncampaigns:" in text
+    )
+    # An existing SQL segment opens in the SQL editor.
+    assert (
+        "SELECT customer_id FROM customer_360 WHERE in_audience"
+        in client.get("/segments/members/edit").text
+    )

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import yaml
+from ruamel.yaml.scalarstring import LiteralScalarString
 from sqlglot import exp
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute
@@ -29,7 +30,15 @@ from ..project.problems import ProjectError
 from ..warehouse import Warehouse
 from ._app import Console, Page
 from ._builder import OPERATORS, Draft, draft_from_filter, draft_from_form
-from ._project_file import CHANGED_ON_DISK, NAME, FileChanged, file_hash, segment_edit, write_edit
+from ._project_file import (
+    CHANGED_ON_DISK,
+    NAME,
+    FileChanged,
+    entry_edit,
+    file_hash,
+    segment_edit,
+    write_edit,
+)
 
 __all__ = ["routes", "warehouse"]
 
@@ -95,6 +104,8 @@ def routes(console: Console) -> list[BaseRoute]:
     def edit(page: Page) -> Response:
         name = page.request.path_params["name"]
         segment = page.project.config.segments.get(name)
+        if segment is not None and segment.sql is not None:
+            return _sql_page(page, name, segment.description or "", segment.sql, name)
         draft = (
             draft_from_filter(name, segment.description or "", segment.filter)
             if segment is not None and segment.filter is not None
@@ -206,8 +217,104 @@ def routes(console: Console) -> list[BaseRoute]:
             customer_table=page.project.config.warehouse.customer_table,
         )  # fmt: skip
 
+    def new_sql(page: Page) -> Response:
+        return _sql_page(page, "", "", "", "")
+
+    def sql_size(page: Page) -> Response:
+        """The size of the SQL as typed, or validate's problems with it at line:column."""
+        sql = page.field("sql")
+        if not sql.strip():
+            return page.render("size.html", empty=True)
+        config = page.project.config
+        drafted = config.model_copy(
+            update={"segments": {**config.segments, _DRAFT: Segment(sql=sql)}}
+        )
+        with warehouse(page.project) as opened:
+            try:
+                insights = segment_insights(SegmentResolver(drafted, opened), _DRAFT)
+            except AudienceError as exc:
+                return page.render("size.html", errors=[str(i) for i in exc.issues])
+        return page.render("size.html", insights=insights, live=True)
+
+    def sql_review(page: Page) -> Response:
+        found = _sql_edit(page)
+        if isinstance(found, Response):
+            return found
+        hidden, edit = found
+        return page.render(
+            "review_edit.html", heading=f"Save segment {hidden['name']}?", edit=edit,
+            hidden=hidden, save="/segments/sql/save", back="/segments/sql/form",
+            problems=[str(p) for p in edit.problems],
+        )  # fmt: skip
+
+    def sql_save(page: Page) -> Response:
+        found = _sql_edit(page)
+        if isinstance(found, Response):
+            return found
+        hidden, edit = found
+        try:
+            write_edit(page.project.root, edit)
+        except FileChanged:
+            return _sql_page(page, *_sql_fields(page), error=CHANGED_ON_DISK, status=409)
+        except ProjectError as exc:
+            return page.render(
+                "review_edit.html", 400, heading=f"Save segment {hidden['name']}?", edit=edit,
+                hidden=hidden, save="/segments/sql/save", back="/segments/sql/form",
+                problems=[str(p) for p in exc.problems],
+            )  # fmt: skip
+        return RedirectResponse(f"/segments/{hidden['name']}?saved=1", status_code=303)
+
+    def sql_form(page: Page) -> Response:
+        return _sql_page(page, *_sql_fields(page))
+
+    def _sql_fields(page: Page) -> tuple[str, str, str, str, str]:
+        return (
+            page.field("name").strip(), page.field("description").strip(), page.field("sql"),
+            page.field("original"), page.field("base"),
+        )  # fmt: skip
+
+    def _sql_edit(page: Page) -> tuple[dict[str, str], Any] | Response:
+        name, description, sql, original, base = _sql_fields(page)
+        segments = page.project.config.segments
+        error = None
+        if not NAME.fullmatch(name):
+            error = "A segment name starts with a letter, then letters, digits, _ or -."
+        elif name in segments and name != original:
+            error = f"There is already a segment named {name}."
+        elif not sql.strip():
+            error = "Write the SQL that selects the customer key."
+        if error:
+            return _sql_page(page, name, description, sql, original, base, error=error, status=400)
+        try:
+            edit = entry_edit(
+                page.project, base, "segments", name,
+                {"description": description or None, "filter": None, "sql": _block(sql)},
+                original=original,
+            )  # fmt: skip
+        except FileChanged:
+            return _sql_page(page, name, description, sql, original, base,
+                             error=CHANGED_ON_DISK, status=409)  # fmt: skip
+        hidden = {"name": name, "description": description, "sql": sql,
+                  "original": original, "base": base}  # fmt: skip
+        return hidden, edit
+
+    def _sql_page(
+        page: Page, name: str, description: str, sql: str, original: str, base: str = "",
+        *, error: str | None = None, status: int = 200,
+    ) -> Response:  # fmt: skip
+        return page.render(
+            "sql_editor.html", status, name=name, description=description, sql=sql,
+            original=original, base=base or _base(page.project), error=error,
+            customer_key=page.project.config.warehouse.customer_key,
+        )  # fmt: skip
+
     return [
         console.get("/segments", "viewer", listing),
+        console.get("/segments/new-sql", "marketer", new_sql),
+        console.post("/segments/sql/size", "marketer", sql_size),
+        console.post("/segments/sql/review", "marketer", sql_review),
+        console.post("/segments/sql/save", "marketer", sql_save),
+        console.post("/segments/sql/form", "marketer", sql_form),
         console.get("/segments/new", "marketer", new),
         console.post("/segments/builder", "marketer", rebuild),
         console.post("/segments/builder/size", "marketer", draft_size),
@@ -217,6 +324,14 @@ def routes(console: Console) -> list[BaseRoute]:
         console.get("/segments/{name}/size", "viewer", size),
         console.get("/segments/{name}/edit", "marketer", edit),
     ]  # fmt: skip
+
+
+def _block(sql: str) -> Any:
+    """SQL over several lines is written as a YAML block (``sql: |``), as people write it."""
+    text = sql.replace("\r\n", "\n").strip("\n")
+    if "\n" not in text:
+        return text.strip()
+    return LiteralScalarString(text + "\n")
 
 
 def _base(project: Project) -> str:
