@@ -49,14 +49,14 @@ def warehouse(
 
 def test_latest_dated_row_decides_and_ties_never_consent(warehouse: Warehouse) -> None:
     prepare_consent_phones(warehouse, STATUS, "sms_opt_status", "US")
-    query = consented_phones(STATUS, "sms_opt_status", "US")
+    query = consented_phones(warehouse, STATUS, "sms_opt_status", "US")
     found = {r["e164"] for r in warehouse.query(query.sql(dialect=warehouse.dialect)).to_pylist()}
     # 1: latest says yes. 2: latest says no. 3: tied on the latest date, one says no.
     # 4: its only row has no date. 5: latest says yes (status compared case-insensitively).
     assert found == {"+12155550001", "+12155550005"}
 
 
-def test_the_sql_writes_null_ordering_and_needs_no_arg_max() -> None:
-    sql = consented_phones(STATUS, "sms_opt_status", "US").sql(dialect="postgres")
+def test_the_sql_writes_null_ordering_and_needs_no_arg_max(warehouse: Warehouse) -> None:
+    sql = consented_phones(warehouse, STATUS, "sms_opt_status", "US").sql(dialect="postgres")
     assert '"o"."updated_at" DESC NULLS LAST' in sql
     assert "ARG_MAX" not in sql.upper()

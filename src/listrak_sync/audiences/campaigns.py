@@ -237,14 +237,16 @@ class DestinationAudience:
                 ),
                 region,
             )
-            joins.append(phone_cache_select(region).subquery("p"))
+            joins.append(phone_cache_select(self.campaign.warehouse, region).subquery("p"))
             if self.destination.require_consent:
                 status_config = config.warehouse.sms_opt_status
                 consent_table = self.destination.consent_table or status_config.table
                 prepare_consent_phones(
                     self.campaign.warehouse, status_config, consent_table, region
                 )
-                consented = consented_phones(status_config, consent_table, region)
+                consented = consented_phones(
+                    self.campaign.warehouse, status_config, consent_table, region
+                )
             key_expr: exp.Expr = exp.column("e164", table="p")
             reason_invalid: exp.Expr = exp.column("reason", table="p")
             status: exp.Expr = (

@@ -1,9 +1,9 @@
 """The project file, ``listrak-sync.yml``, as pydantic models.
 
 Sections: ``warehouse``, ``listrak`` (API hosts), ``credentials``, ``destinations``, ``segments``,
-``campaigns``, ``schedules``, ``alerts``, ``scheduler`` (models in ``runtime._config``), ``sources``
-(what ``pull`` reads; models in ``source.config``), ``console`` (web console users, in
-``console.py``).
+``campaigns``, ``schedules``, ``alerts``, ``scheduler`` (models in ``project.schedules``),
+``sources`` (what ``pull`` reads; models in ``source.config``), ``console`` (web console users,
+in ``project.console``).
 Unknown keys are errors (a typo must not silently do nothing).
 """
 
@@ -22,13 +22,13 @@ from pydantic import (
 )
 
 from ..audiences.filters import FilterNode
-from ..runtime._config import AlertsConfig, Schedule, SchedulerSettings
 from ..source.config import Source, SourceName
 from ..warehouse import WarehouseError
 from ..warehouse import parse as parse_warehouse
 from .console import ConsoleConfig
 from .credentials import Credential, SecretValue
 from .destinations import Attribute, Destination
+from .schedules import AlertsConfig, Schedule, SchedulerSettings
 
 __all__ = [
     "CONTROL_GROUP",
@@ -268,7 +268,7 @@ class ProjectConfig(BaseModel):
     destinations: dict[Name, Destination] = Field(default_factory=dict)
     segments: dict[Name, Segment] = Field(default_factory=dict)
     campaigns: dict[Name, Campaign] = Field(default_factory=dict)
-    schedules: dict[Name, Schedule] = Field(default_factory=dict)  # models in runtime._config
+    schedules: dict[Name, Schedule] = Field(default_factory=dict)  # models in project/schedules.py
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     forget: ForgetConfig | None = None

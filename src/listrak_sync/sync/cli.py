@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,12 +31,12 @@ from rich.table import Table
 
 from .. import api
 from ..api import SyncResult
-from ..errors import ListrakSyncError
 from ..masking import mask_text
 from ..project.cli import ProjectOption
 from ..project.loader import load_project
 from ..records import print_records
 from ..state import Run
+from .options import client_settings_from_env
 from .report import Reporter, UnitOutcome, step_summary
 from .workspace import Workspace
 
@@ -47,7 +46,6 @@ sync_app = typer.Typer(help="Plan and run syncs, and look at past runs.")
 console = Console()
 errors = Console(stderr=True)
 
-CLIENT_SETTINGS_ENV = "LISTRAK_SYNC_CLIENT_SETTINGS"
 # Audience statuses whose name alone would not say why nothing was sent.
 _SHOWN = {"forgotten": "suppressed (forgotten)"}
 
@@ -69,19 +67,6 @@ AsOfOption = Annotated[
     dt.datetime | None,
     typer.Option("--as-of", formats=["%Y-%m-%d"], help="Evaluate date conditions as of this day."),
 ]
-
-
-def _client_settings() -> dict[str, Any]:
-    raw = os.environ.get(CLIENT_SETTINGS_ENV)
-    if not raw:
-        return {}
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        raise ListrakSyncError(f"{CLIENT_SETTINGS_ENV} is not JSON") from None
-    if not isinstance(value, dict):
-        raise ListrakSyncError(f"{CLIENT_SETTINGS_ENV} must be a JSON object")
-    return value
 
 
 class _Bars(Reporter):
@@ -150,7 +135,7 @@ def plan(
             full=full,
             destinations=destination or (),
             as_of=as_of.date() if as_of else None,
-            client_settings=_client_settings(),
+            client_settings=client_settings_from_env(),
             reporter=reporter,
         )
     _finish(result, as_json, show_pii=show_pii)
@@ -186,7 +171,7 @@ def sync(
             allow_large_removal=allow_large_removal,
             destinations=destination or (),
             as_of=as_of.date() if as_of else None,
-            client_settings=_client_settings(),
+            client_settings=client_settings_from_env(),
             reporter=reporter,
         )
     _finish(result, as_json, show_pii=show_pii)

@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..audiences.campaigns import AudienceUnit, CampaignAudience
+from ..errors import UsageError
 from ..listrak import ClientSettings, Credentials, ListrakClient, ListrakError
 from ..privacy import forgotten_set
 from ..project.connection import open_warehouse
@@ -132,8 +133,8 @@ async def sync_campaign_async(
             unit.forgotten = forgotten
         if options.destinations:
             unknown = sorted(set(options.destinations) - {u.destination for u in units})
-            if unknown:
-                raise SyncError(
+            if unknown:  # the caller named it: a usage error (exit 2), not a failed sync
+                raise UsageError(
                     f"campaign {campaign!r} does not send to {', '.join(unknown)} "
                     f"(it sends to {', '.join(sorted({u.destination for u in units}))})"
                 )
@@ -448,6 +449,9 @@ class UnitSync:
             }
             message = self._guard_message(summary)
             if message and not self.options.allow_large_removal:
+                # A few of the members it would remove (lowest keys), for whoever approves it.
+                planned = await asyncio.to_thread(ctx.files.summary_sample, 3)
+                leaving = [row for row in planned if row.get("change") == "leave"]
                 finished = self.store.finish_run(
                     run.run_id,
                     "refused",
@@ -467,6 +471,7 @@ class UnitSync:
                     plan=summary,
                     compared_with=compared_with,
                     audience=audience,
+                    sample=leaving,
                     target_info=ctx.target,
                     error=message,
                 )

@@ -27,9 +27,10 @@ __all__ = [
 ]
 
 WriteMode = Literal["replace", "append"]
-# Every engine's connection offers a writable catalog (or schema) by this name for data derived
-# from the warehouse (the phone normalisation cache), so reading audiences never writes the
-# user's database: ``listrak_sync_scratch.main.<table>``. It lives as long as the connection.
+# Every engine offers a writable place by this name for data derived from the warehouse (the
+# phone normalisation cache), so reading audiences never writes the user's tables: DuckDB an
+# in-memory catalog attached to the connection, PostgreSQL a schema. ``scratch_table()`` names
+# a table in it.
 SCRATCH_CATALOG = "listrak_sync_scratch"
 
 
@@ -113,6 +114,11 @@ class Warehouse(Protocol):
         schema: pa.Schema | None = None,
     ) -> int:
         """Write Arrow data into a table (streamed); returns the number of rows written."""
+        ...
+
+    def scratch_table(self, name: str) -> str:
+        """The qualified name of table ``name`` in the scratch place (``SCRATCH_CATALOG``),
+        which exists once this returns; for caches derived from the warehouse's data."""
         ...
 
     def close(self) -> None: ...

@@ -40,10 +40,10 @@ def ui(
         return
     import uvicorn
 
-    from ..sync.cli import _client_settings
+    from ..sync.options import client_settings_from_env
     from ._app import create_app
 
-    app = create_app(project, client_settings=_client_settings(), tls=tls)
+    app = create_app(project, client_settings=client_settings_from_env(), tls=tls)
     users = len(app.state.console.project().config.console.users)
     errors.print(f"listrak-sync console on http://{host}:{port} ({users} users)", highlight=False)
     for warning in start_warnings(host, tls=tls, users=users):

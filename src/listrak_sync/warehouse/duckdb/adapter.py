@@ -138,6 +138,11 @@ class DuckDBWarehouse:
             raise
         return con
 
+    def scratch_table(self, name: str) -> str:
+        """``listrak_sync_scratch.main.<name>``: the in-memory catalog attached to every
+        connection (kept as Parquet between connections by ``keep_scratch``)."""
+        return f"{SCRATCH}.main.{name}"
+
     def keep_scratch(self, folder: Path) -> None:
         """Keep the scratch catalog's tables between connections as Parquet files in
         ``folder`` (owner-only): loaded now, saved when the warehouse closes if they grew.

@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 import sqlglot
 from sqlglot import exp
 
-from ..base import Column, TableNotFound, WarehouseError, WriteMode
+from ..base import SCRATCH_CATALOG, Column, TableNotFound, WarehouseError, WriteMode
 from .configuration import PostgresConfig
 from .exceptions import translate, translating
 
@@ -62,6 +62,7 @@ class PostgresWarehouse:
         self._lock = threading.RLock()
         self._streams: weakref.WeakSet[_Stream] = weakref.WeakSet()
         self._con = self._connect()
+        self._scratch_ready = False
 
     @property
     def dialect(self) -> str:
@@ -246,6 +247,16 @@ class PostgresWarehouse:
                     raise source_error[0] from None
                 raise
         return int(written) if written is not None and written >= 0 else 0
+
+    def scratch_table(self, name: str) -> str:
+        """``listrak_sync_scratch.<name>``, a schema created on first use. A real schema, not
+        temporary tables: every ``stream()`` has its own connection and must see the cache. So
+        the role needs CREATE on the database once, or an admin creates the schema for it (see
+        docs/guides/warehouse.md); the user's own schemas are never written."""
+        if not self._scratch_ready:
+            self.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_table(SCRATCH_CATALOG)}")
+            self._scratch_ready = True
+        return f"{SCRATCH_CATALOG}.{name}"
 
     # -- lifetime --------------------------------------------------------------------------
 
