@@ -96,6 +96,15 @@ def log_in(context: BrowserContext, base: str, user: str) -> Page:
     return page
 
 
+def settled(page: Page) -> None:
+    """Wait until htmx has swapped in and wired up new content (a control that appeared a
+    moment ago may not listen yet)."""
+    page.wait_for_function(
+        "typeof htmx !== 'undefined' && document.readyState === 'complete' && "
+        "!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+    )
+
+
 def wait_for_job(page: Page) -> None:
     expect(page.locator("#job-status")).not_to_have_attribute("data-status", "running",
                                                               timeout=90_000)  # fmt: skip
@@ -152,6 +161,7 @@ def test_build_a_segment_watch_its_size_change_and_save_it(
     page.get_by_role("link", name="New segment").click()
     size = page.locator("#live-size")
     expect(size).to_contain_text("Add a condition")
+    settled(page)
     page.get_by_label("Segment name").fill("gold_us")
     page.get_by_label("Column", exact=True).select_option("country")
     expect(page.locator("#g0c0-value")).to_have_attribute("list", "g0c0-values")
@@ -166,6 +176,8 @@ def test_build_a_segment_watch_its_size_change_and_save_it(
     expect(size.locator("[data-size]")).to_have_attribute("data-size", "12")
     page.get_by_role("button", name="Add a condition to group 1").click()
     second = page.locator("#g0c1-column")
+    expect(second).to_be_visible()
+    settled(page)
     second.select_option("tier")
     # Choosing a column redraws the builder (operators and pick-list of that column).
     expect(page.locator("#g0c1-value")).to_have_attribute("list", "g0c1-values")
