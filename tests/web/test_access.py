@@ -230,3 +230,24 @@ def test_retry_and_approve_only_apply_to_runs_in_that_state(
     approve = client.post(f"/runs/{run_id}/approve", data={"csrf": token})
     assert approve.status_code == 409
     assert "is succeeded, not refused" in approve.text
+
+
+def test_segment_overlap_and_run_charts(
+    client: TestClient, console_project: ConsoleProject
+) -> None:
+    import listrak_sync
+    from tests.sync.helpers import FAST, seed_list
+
+    log_in(client, "val")
+    overlap = client.get("/segments/north_america/overlap").text
+    # north_america has 16 of the 20 customers, all of them members.
+    assert re.search(
+        r"members</a></th>\s*<td class=\"num\">16</td><td class=\"num\">100.0%", overlap
+    )
+    seed_list(console_project.emulator)
+    listrak_sync.sync(console_project.root, "spring", client_settings=FAST)
+    runs = client.get("/runs").text
+    assert "Duration of the last 1 runs" in runs
+    assert re.search(
+        r"<rect class=\"bar bar-enter\" x=\"0\" y=\"10\" width=\"12\" height=\"100\"", runs
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime
 from typing import Any
 
 from starlette.responses import RedirectResponse, Response
@@ -174,4 +175,34 @@ def _chart(history: list[Any]) -> dict[str, Any]:
                     "title": f"{run.run_id} {label} {value:,}",
                 }
             )
-    return {"bars": bars, "width": max(1, len(history)) * (3 * width + 10), "runs": len(history)}
+    seconds = [_duration(run) for run in history]
+    longest = max([d for d in seconds if d is not None] or [0.0])
+    durations = []
+    for index, (run, d) in enumerate(zip(history, seconds, strict=True)):
+        height = 0 if not longest or d is None else max(1, round(100 * d / longest))
+        durations.append(
+            {
+                "x": index * (3 * width + 10),
+                "y": 110 - height,
+                "height": height,
+                "title": f"{run.run_id} " + ("unfinished" if d is None else f"{d:,.1f} s"),
+            }
+        )
+    return {
+        "bars": bars,
+        "durations": durations,
+        "longest": longest,
+        "width": max(1, len(history)) * (3 * width + 10),
+        "runs": len(history),
+    }
+
+
+def _duration(run: Any) -> float | None:
+    if not run.finished_at:
+        return None
+    try:
+        started = datetime.fromisoformat(run.started_at)
+        finished = datetime.fromisoformat(run.finished_at)
+    except ValueError:
+        return None
+    return max(0.0, (finished - started).total_seconds())

@@ -71,6 +71,31 @@ def routes(console: Console) -> list[BaseRoute]:
                 return page.render("size.html", errors=[str(i) for i in exc.issues])
         return page.render("size.html", insights=insights)
 
+    def overlap(page: Page) -> Response:
+        """How many of this segment's members are in each other segment."""
+        name = page.request.path_params["name"]
+        rows: list[dict[str, Any]] = []
+        with warehouse(page.project) as opened:
+            resolver = SegmentResolver(page.project.config, opened)
+            try:
+                size = resolver.size(name)
+            except AudienceError as exc:
+                return page.render("error_fragment.html", lines=[str(i) for i in exc.issues])
+            for other in page.project.config.segments:
+                if other == name:
+                    continue
+                try:
+                    both = exp.intersect(resolver.select(name), resolver.select(other))
+                    query = exp.select(exp.Count(this=exp.Star())).from_(both.subquery("o"))
+                    table = opened.query(query.sql(dialect=opened.dialect))
+                    count = int(table.column(0)[0].as_py())
+                    rows.append({"segment": other, "both": count,
+                                 "share": 100.0 * count / size if size else 0.0})  # fmt: skip
+                except AudienceError as exc:
+                    rows.append({"segment": other, "error": str(exc)})
+        rows.sort(key=lambda row: -int(row.get("both", -1)))
+        return page.render("overlap.html", name=name, size=size, rows=rows)
+
     def detail(page: Page) -> Response:
         name = page.request.path_params["name"]
         segment = page.project.config.segments.get(name)
@@ -322,6 +347,7 @@ def routes(console: Console) -> list[BaseRoute]:
         console.post("/segments/save", "marketer", save),
         console.get("/segments/{name}", "viewer", detail),
         console.get("/segments/{name}/size", "viewer", size),
+        console.get("/segments/{name}/overlap", "viewer", overlap),
         console.get("/segments/{name}/edit", "marketer", edit),
     ]  # fmt: skip
 
