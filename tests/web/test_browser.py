@@ -184,6 +184,9 @@ def test_build_a_segment_watch_its_size_change_and_save_it(
     page.locator("#g0c1-op").select_option("in")
     page.locator("#g0c1-value").fill("gold, silver")
     expect(size.locator("[data-size]")).to_have_attribute("data-size", "8")
+    # Who is reachable comes in its own request, after the total.
+    expect(page.locator("#live-reach [data-email]")).to_have_attribute("data-email", "8")
+    expect(page.locator("#live-reach [data-sms]")).to_have_attribute("data-sms", "0")
     # OR instead of AND widens it again.
     page.get_by_label("Conditions joined by").select_option("any")
     expect(size.locator("[data-size]")).to_have_attribute("data-size", "17")
