@@ -251,3 +251,15 @@ def test_segment_overlap_and_run_charts(
     assert re.search(
         r"<rect class=\"bar bar-enter\" x=\"0\" y=\"10\" width=\"12\" height=\"100\"", runs
     )
+
+
+def test_csv_cells_that_look_like_formulas_are_kept_as_text() -> None:
+    from listrak_sync.web._runs import _cell
+
+    assert _cell('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
+    assert _cell("@SUM(A1)") == "'@SUM(A1)"
+    assert _cell("-2+3") == "'-2+3"
+    assert _cell("+1*******23") == "+1*******23"  # a masked phone stays as it is
+    assert _cell("+16175550101") == "+16175550101"
+    assert _cell("C00001") == "C00001"
+    assert _cell(None) == ""

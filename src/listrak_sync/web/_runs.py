@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import datetime
 from typing import Any
 
@@ -71,7 +72,10 @@ def routes(console: Console) -> list[BaseRoute]:
         writer.writerow(["run_id", "key", "outcome", "field", "reason"])
         for row in listed:
             shown = _shown(row, show_pii)
-            writer.writerow([found.run.run_id, shown.key, shown.outcome, shown.field, shown.reason])
+            writer.writerow(
+                [_cell(v) for v in (found.run.run_id, shown.key, shown.outcome, shown.field,
+                                    shown.reason)]
+            )  # fmt: skip
         name = f"{found.run.run_id}-outcomes{'' if show_pii else '-masked'}.csv"
         return Response(
             out.getvalue(),
@@ -133,6 +137,18 @@ def _detail(page: Page) -> RunDetail | Response:
         return run_detail(page.project, run_id, outcomes=None)
     except ListrakSyncError as exc:
         return page.render("error.html", 404, heading="No such run", lines=[str(exc)])
+
+
+_PHONE = re.compile(r"^[+-][\d*() .-]*$")
+
+
+def _cell(value: str | None) -> str:
+    """A CSV cell a spreadsheet shows as text: a value from the warehouse that starts like a
+    formula (``=``, ``@``, ``+`` or ``-`` not followed by a phone number) gets a leading quote."""
+    text = value or ""
+    if text[:1] in ("=", "@", "\t", "\r") or (text[:1] in ("+", "-") and not _PHONE.match(text)):
+        return "'" + text
+    return text
 
 
 def _filtered(rows: list[RowOutcome], outcome: str, search: str) -> list[RowOutcome]:
