@@ -263,3 +263,18 @@ def test_csv_cells_that_look_like_formulas_are_kept_as_text() -> None:
     assert _cell("+16175550101") == "+16175550101"
     assert _cell("C00001") == "C00001"
     assert _cell(None) == ""
+
+
+def test_a_missing_warehouse_is_an_error_page_not_a_traceback(
+    client: TestClient, console_project: ConsoleProject
+) -> None:
+    log_in(client, "val")
+    (console_project.root / "warehouse.duckdb").unlink()
+    page = client.get("/segments/north_america")
+    assert page.status_code == 500
+    assert "warehouse.duckdb" in page.text
+    assert "Traceback" not in page.text
+    fragment = client.get("/segments/members/size", headers={"hx-request": "true"})
+    assert fragment.status_code == 500
+    assert fragment.text.startswith('<div role="alert">')
+    assert client.get("/runs").status_code == 200  # pages without the warehouse still work

@@ -318,7 +318,7 @@ def test_a_guard_stop_waits_for_an_admin(
 
 
 def test_a_viewer_is_refused_changes_and_sees_pii_masked(
-    context: BrowserContext, console_url: str
+    context: BrowserContext, console_url: str, console_project: ConsoleProject
 ) -> None:
     page = log_in(context, console_url, "val")
     page.goto(f"{console_url}/campaigns/spring")
@@ -335,6 +335,10 @@ def test_a_viewer_is_refused_changes_and_sees_pii_masked(
         f"{console_url}/campaigns/spring/sync", form={"csrf": token, "confirm": "yes"}
     )
     assert refused.status == 403
+    # A page part that fails says why, in place.
+    (console_project.root / "warehouse.duckdb").unlink()
+    page.goto(f"{console_url}/segments")
+    expect(page.locator("#size-members").get_by_role("alert")).to_contain_text("warehouse.duckdb")
 
 
 def test_a_marketer_cannot_approve_and_a_post_without_csrf_is_refused(

@@ -30,6 +30,7 @@ from starlette.staticfiles import StaticFiles
 
 from .. import __version__
 from ..api import load_project
+from ..errors import ListrakSyncError
 from ..masking import mask_text
 from ..project.console import Role
 from ..project.loader import Project
@@ -163,19 +164,35 @@ class Console:
                 token = sent if isinstance(sent, str) else request.headers.get(CSRF_HEADER)
                 if not csrf_valid(request, token):
                     return self.render(
-                        request, "refused.html", 403, user=user,
+                        request, _refused(request), 403, user=user,
                         reason="The form was not sent from this console's page (its CSRF "
                         "token is missing or stale). Reload the page and try again.",
                     )  # fmt: skip
             if not user.can(needed):
                 return self.render(
-                    request, "refused.html", 403, user=user,
+                    request, _refused(request), 403, user=user,
                     reason=f"This needs the {needed} role; you are {user.role}.",
                 )  # fmt: skip
             page = Page(request, user, project, form, self)
-            return await run_in_threadpool(handler, page)
+            try:
+                return await run_in_threadpool(handler, page)
+            except ListrakSyncError as exc:  # the warehouse is missing, a lock is held...
+                lines = [text + (f" ({hint})" if hint else "") for text, hint in exc.report()]
+                template = "error_fragment.html" if _htmx(request) else "error.html"
+                return self.render(
+                    request, template, 500, user=user,
+                    lines=[mask_text(line) for line in lines],
+                )  # fmt: skip
 
         return endpoint
+
+
+def _refused(request: Request) -> str:
+    return "refused_fragment.html" if _htmx(request) else "refused.html"
+
+
+def _htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
 
 
 def _to_login(request: Request) -> Response:
