@@ -163,6 +163,13 @@ def test_build_a_segment_watch_its_size_change_and_save_it(
     expect(size).to_contain_text("Add a condition")
     settled(page)
     page.get_by_label("Segment name").fill("gold_us")
+    # With the keyboard: choosing a column redraws the builder and keeps the focus there.
+    column = page.locator("#g0c0-column")
+    column.focus()
+    page.keyboard.press("ArrowDown")
+    expect(page.locator("#g0c0-value")).to_have_attribute("list", "g0c0-values")  # redrawn
+    settled(page)
+    expect(column).to_be_focused()
     page.get_by_label("Column", exact=True).select_option("country")
     expect(page.locator("#g0c0-value")).to_have_attribute("list", "g0c0-values")
     # The column's pick-list: its most common values with their counts.
