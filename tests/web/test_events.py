@@ -52,8 +52,19 @@ def test_dead_letters_are_listed_masked_and_only_admins_replay_them(
     assert refused.status_code == 403
     assert 'class="num error">3</td>' in client.get("/").text  # the overview counts them
 
+    first_id = re.search(r'/events/events/dead-letters/(\d+)"', page)
+    assert first_id
+    inspected = client.get(f"/events/events/dead-letters/{first_id[1]}?pii=1").text
+    assert "SkippedNotOnList" in inspected
+    assert "Profile fields it would set (values masked)" in inspected
+    assert "gold" not in inspected  # the value, masked for a marketer even when asked
+    assert "ann0@example.com" not in inspected
+
     client.cookies.clear()
     token = log_in(client, "ada")
+    shown = client.get(f"/events/events/dead-letters/{first_id[1]}?pii=1").text
+    assert "<td>gold</td>" in shown
+    assert "@example.com" in shown
     first = re.search(r'name="id" value="(\d+)"', client.get("/events").text)
     assert first
     one = client.post("/events/replay", data={"csrf": token, "destination": "events",

@@ -3,6 +3,7 @@ them back in the queue), and the last pulls with their counts."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,7 +16,7 @@ from ..events.deadletter import retry_dead_letters
 from ..events.logs import contact_ref
 from ..events.queue import Queue
 from ..events.setup import load_setup
-from ..masking import mask_text
+from ..masking import mask_text, mask_value
 from ..project.loader import Project
 from ._app import Console, Page
 
@@ -57,8 +58,40 @@ def routes(console: Console) -> list[BaseRoute]:
             f"{report.still_dead} refused again by the mapping.",
         )
 
+    def inspect(page: Page) -> Response:
+        """One dead letter: what was to be sent, the event it came from, and why it failed
+        (emails, phones and quoted values masked unless an admin asks)."""
+        name = page.request.path_params["destination"]
+        if name not in page.project.config.destinations:
+            return page.render("error.html", 404, heading="No such destination", lines=[name])
+        show_pii = page.user.sees_pii and page.field("pii") == "1"
+        setup = load_setup(project=page.project.root, destination=name, credentials=False)
+        item_id = int(page.request.path_params["item"])
+        found = []
+        if setup.queue_path.exists():
+            with Queue(setup.queue_path) as queue:
+                found = queue.dead_letters(ids=[item_id])
+        if not found:
+            return page.render(
+                "error.html", 404, heading="No such dead letter", lines=[str(item_id)]
+            )
+        item = found[0]
+        shown = (lambda text: text) if show_pii else mask_text
+        fields = [
+            (str(getattr(ref, "name", ref)), value if show_pii else mask_value(value))
+            for ref, value in item.fields or ()
+        ]
+        event = json.dumps(item.event, indent=2, ensure_ascii=False) if item.event else ""
+        return page.render(
+            "dead_letter.html", destination=name, item=item, fields=fields,
+            contact=contact_ref(item.email, pii=show_pii) if item.email else "-",
+            reason=shown(item.reason), event=shown(event), show_pii=show_pii,
+            failed_at=_when(item.failed_at), received_at=_when(item.received_at),
+        )  # fmt: skip
+
     return [
         console.get("/events", "viewer", events),
+        console.get("/events/{destination}/dead-letters/{item:int}", "viewer", inspect),
         console.post("/events/replay", "admin", replay),
     ]
 
