@@ -278,3 +278,16 @@ def test_a_missing_warehouse_is_an_error_page_not_a_traceback(
     assert fragment.status_code == 500
     assert fragment.text.startswith('<div role="alert">')
     assert client.get("/runs").status_code == 200  # pages without the warehouse still work
+
+
+def test_behind_tls_the_session_cookie_is_secure(console_project: ConsoleProject) -> None:
+    app = create_app(console_project.root, tls=True)
+    with TestClient(app, base_url="https://127.0.0.1") as secure:
+        token = csrf_of(secure)
+        response = secure.post(
+            "/login",
+            data={"user": "val", "password": PASSWORDS["val"], "csrf": token, "next": "/"},
+            follow_redirects=False,
+        )
+        assert "secure" in response.headers["set-cookie"].lower()
+        assert "max-age=31536000" in secure.get("/").headers["strict-transport-security"]
