@@ -38,6 +38,7 @@ from ..project.problems import ProjectError
 from ..sync.workspace import Workspace
 from ._auth import LoginThrottle, allows
 from ._jobs import Jobs
+from ._live import LiveQueries
 from ._security import CSRF_FIELD, CSRF_HEADER, SecurityHeaders, csrf_token, csrf_valid
 from ._security import session_key as make_session_key
 
@@ -75,6 +76,10 @@ class Page:
     def render(self, template: str, http_status: int = 200, **values: Any) -> HTMLResponse:
         return self.console.render(self.request, template, http_status, user=self.user, **values)
 
+    def live_key(self, what: str) -> str:
+        """Who counts what: a newer live count under this key stops the older one."""
+        return f"{csrf_token(self.request)}:{self.request.url.path}:{what}"
+
     def field(self, name: str, default: str = "") -> str:
         value = (
             self.form.get(name) if self.form is not None else self.request.query_params.get(name)
@@ -94,6 +99,7 @@ class Console:
     tls: bool = False
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
     jobs: Jobs = field(default_factory=Jobs)
+    live: LiveQueries = field(default_factory=LiveQueries)
     env: Environment = field(init=False)
 
     def __post_init__(self) -> None:

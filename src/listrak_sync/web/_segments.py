@@ -175,7 +175,8 @@ def routes(console: Console) -> list[BaseRoute]:
             )
             resolver = SegmentResolver(drafted, opened)
             try:
-                insights = segment_insights(resolver, _DRAFT, reach=_reach(page))
+                with console.live.running(page.live_key(_part(page)), opened):
+                    insights = segment_insights(resolver, _DRAFT, reach=_reach(page))
             except AudienceError as exc:
                 return page.render("size.html", errors=[str(i) for i in exc.issues])
         return page.render("size.html", insights=insights, part=_part(page))
@@ -257,7 +258,8 @@ def routes(console: Console) -> list[BaseRoute]:
         with warehouse(page.project) as opened:
             try:
                 resolver = SegmentResolver(drafted, opened)
-                insights = segment_insights(resolver, _DRAFT, reach=_reach(page))
+                with console.live.running(page.live_key(_part(page)), opened):
+                    insights = segment_insights(resolver, _DRAFT, reach=_reach(page))
             except AudienceError as exc:
                 return page.render("size.html", errors=[str(i) for i in exc.issues])
         return page.render("size.html", insights=insights, part=_part(page))
