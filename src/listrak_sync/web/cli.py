@@ -70,8 +70,9 @@ def start_warnings(host: str, *, tls: bool, users: int) -> list[str]:
 
 @ui_app.command("hash-password")
 def hash_password_command() -> None:
-    """Print the argon2 hash of a password (asked for, or read from stdin) for
-    ``console: users: NAME: password_hash``."""
+    """Print the argon2 hash of a password (asked for, or one line from stdin).
+
+    Put it in listrak-sync.yml as a user's password_hash under console: users:."""
     from ._auth import hash_password
 
     if sys.stdin.isatty():
