@@ -146,7 +146,7 @@ def test_the_sample_project_file_round_trips_untouched_but_for_the_new_segment(
         segment_edit(project, "stale", "vips", "", Condition(attribute="x", op="is_null"))
 
 
-def _campaign_form(client: TestClient, token: str, **fields: str) -> dict[str, object]:
+def _campaign_form(client: TestClient, token: str, **fields: object) -> dict[str, object]:
     page = client.get("/campaigns/new").text
     base = re.search(r'name="base" value="([^"]*)"', page)
     assert base
@@ -231,3 +231,46 @@ def test_a_sql_segment_shows_validate_errors_at_line_and_column_then_saves_as_a_
         "SELECT customer_id FROM customer_360 WHERE in_audience"
         in client.get("/segments/members/edit").text
     )
+
+
+def test_attributes_per_destination_are_added_removed_and_other_settings_kept(
+    client: TestClient, console_project: ConsoleProject
+) -> None:
+    token = log_in(client, "mia")
+    form = _campaign_form(
+        client,
+        token,
+        **{
+            "d.newsletter.add": "city:City, phone",
+            "d.newsletter.remove": "FirstName",
+            "exclude": [],
+        },
+    )
+    saved = client.post("/campaigns/save", data=form, follow_redirects=False)
+    assert saved.status_code == 303, re.findall(r"<li>([^<]*)</li>", saved.text)
+    text = console_project.config_file.read_text()
+    assert (
+        "    destinations:\n      newsletter:\n"
+        "        add_attributes:\n          - {column: city, field: City}\n"
+        "          - {column: phone}\n"
+        "        remove_attributes: [FirstName]\n"
+    ) in text
+    preview = client.get("/campaigns/summer/preview").text
+    assert '<th scope="col">City</th>' in preview
+    assert '<th scope="col">FirstName</th>' not in preview
+    # A setting the form does not show stays when the campaign is edited.
+    text = text.replace(
+        "      newsletter:\n        add_attributes:",
+        "      newsletter:\n        attribute_table: merged_customers  # keep me\n"
+        "        add_attributes:",
+    )
+    console_project.config_file.write_text(text)
+    page = client.get("/campaigns/summer/edit").text
+    assert 'value="city:City, phone"' in page
+    base = re.search(r'name="base" value="([^"]*)"', page)
+    assert base
+    again = {**form, "base": base[1], "original": "summer", "d.newsletter.remove": ""}
+    assert client.post("/campaigns/save", data=again, follow_redirects=False).status_code == 303
+    text = console_project.config_file.read_text()
+    assert "attribute_table: merged_customers" in text
+    assert "remove_attributes" not in text

@@ -19,6 +19,7 @@ from ..project.models import Campaign
 __all__ = ["CampaignDraft", "GroupDraft"]
 
 _GROUP = re.compile(r"^g(\d+)\.(name|percent|destinations)$")
+_ATTRIBUTES = re.compile(r"^d\.([A-Za-z][A-Za-z0-9_\-]*)\.(add|remove)$")
 _MAX_GROUPS = 20
 
 
@@ -39,6 +40,9 @@ class CampaignDraft:
     send_groups: str = "together"
     groups: list[GroupDraft] = field(default_factory=lambda: [GroupDraft()])
     control: str = ""  # percent, or empty for no control group
+    # Per destination: attributes added ("column:Field, column") and removed ("Field, column").
+    add: dict[str, str] = field(default_factory=dict)
+    remove: dict[str, str] = field(default_factory=dict)
     base: str = ""
     original: str = ""
 
@@ -55,8 +59,22 @@ class CampaignDraft:
                 GroupDraft(g.name, f"{g.percent:g}", list(g.destinations)) for g in campaign.groups
             ],
             control=f"{campaign.control.percent:g}" if campaign.control else "",
+            add={
+                target: ", ".join(
+                    a.column if a.field is None or str(a.field) == a.column
+                    else f"{a.column}:{a.field}"
+                    for a in override.add_attributes
+                )
+                for target, override in campaign.destinations.items()
+                if override.add_attributes
+            },
+            remove={
+                target: ", ".join(override.remove_attributes)
+                for target, override in campaign.destinations.items()
+                if override.remove_attributes
+            },
             original=name,
-        )
+        )  # fmt: skip
 
     @classmethod
     def from_form(cls, form: FormData) -> CampaignDraft:
@@ -72,6 +90,12 @@ class CampaignDraft:
                 group.destinations.append(value)
             else:
                 setattr(group, found[2], value.strip())
+        add: dict[str, str] = {}
+        remove: dict[str, str] = {}
+        for key, value in form.multi_items():
+            found = _ATTRIBUTES.match(key)
+            if found and isinstance(value, str) and value.strip():
+                (add if found[2] == "add" else remove)[found[1]] = value.strip()
         draft = cls(
             name=_text(form, "name"),
             description=_text(form, "description"),
@@ -81,6 +105,8 @@ class CampaignDraft:
             send_groups="separately" if form.get("send_groups") == "separately" else "together",
             groups=[groups[i] for i in sorted(groups)] or [GroupDraft()],
             control=_text(form, "control"),
+            add=add,
+            remove=remove,
             base=_text(form, "base"),
             original=_text(form, "original"),
         )
@@ -93,8 +119,10 @@ class CampaignDraft:
                 del draft.groups[index]
         return draft
 
-    def values(self) -> dict[str, Any]:
-        """The ``campaigns:`` entry's keys this form sets (None: the key is removed)."""
+    def values(self, existing: Campaign | None = None) -> dict[str, Any]:
+        """The ``campaigns:`` entry's keys this form sets (None: the key is removed).
+        ``existing``: the campaign as the file has it, whose per-destination settings the form
+        does not show (``attributes``, ``attribute_table``) are kept."""
         return {
             "description": self.description or None,
             "segment": self.segment,
@@ -106,7 +134,25 @@ class CampaignDraft:
                 for g in self.groups
             ],
             "control": {"percent": _number(self.control)} if self.control else None,
+            "destinations": self._destinations(existing),
         }
+
+    def _destinations(self, existing: Campaign | None) -> dict[str, Any] | None:
+        found: dict[str, Any] = {}
+        if existing is not None:
+            for target, override in existing.destinations.items():
+                kept = override.model_dump(mode="json", exclude_defaults=True)
+                kept.pop("add_attributes", None)
+                kept.pop("remove_attributes", None)
+                found[target] = kept
+        for target in {*self.add, *self.remove}:
+            entry = found.setdefault(target, {})
+            if target in self.add:
+                entry["add_attributes"] = [_attribute(a) for a in _items(self.add[target])]
+            if target in self.remove:
+                entry["remove_attributes"] = _items(self.remove[target])
+        found = {target: entry for target, entry in found.items() if entry}
+        return found or None
 
     def problems(self) -> list[str]:
         """What the campaign model says of the form's values (percents, names, shares)."""
@@ -119,6 +165,20 @@ class CampaignDraft:
                 for e in exc.errors()
             ]
         return []
+
+
+def _items(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _attribute(text: str) -> dict[str, str]:
+    """``column:Field`` (or just ``column``: the field has the column's name)."""
+    column, _, target = text.partition(":")
+    return (
+        {"column": column.strip(), "field": target.strip()}
+        if target.strip()
+        else {"column": column.strip()}
+    )
 
 
 def _text(form: FormData, key: str) -> str:

@@ -194,8 +194,9 @@ def routes(console: Console) -> list[BaseRoute]:
         if errors:
             return _form_page(page, draft, 400, errors)
         try:
+            existing = campaigns.get(draft.original) if draft.original else None
             edit = entry_edit(
-                page.project, draft.base, "campaigns", draft.name, draft.values(),
+                page.project, draft.base, "campaigns", draft.name, draft.values(existing),
                 original=draft.original,
             )  # fmt: skip
         except FileChanged:
