@@ -1,6 +1,7 @@
 """The sample project with ``warehouse.connection`` pointed at PostgreSQL: validate, plan and sync
-to the emulator, the same plan as from DuckDB; bad references and a wrong password found by
-``validate`` at their place in the file."""
+to the emulator, the same plan as from DuckDB; with ``state: {store: warehouse}`` its memory lives
+there, so deleting ``.listrak-sync/`` between runs changes nothing; bad references and a wrong
+password found by ``validate`` at their place in the file."""
 
 from __future__ import annotations
 
@@ -122,6 +123,49 @@ def test_sample_project_plans_and_syncs_from_postgres(
     assert "spring_sale/newsletter (listrak_email) succeeded" in output
     assert "spring_sale/sms_marketing (listrak_sms) succeeded" in output
     assert re.search(r"Listrak results: Subscribed [1-9]", output), output  # the newsletter
+
+
+def _units(project: Path, *args: str) -> list[dict[str, object]]:
+    code, output = run(*args, "-p", str(project), "--json")
+    assert code == 0, output
+    units: list[dict[str, object]] = json.loads(output)["units"]
+    return units
+
+
+def test_deleting_the_state_folder_between_runs_changes_nothing(
+    tmp_path: Path, sandbox: str, postgres_server: PostgresServer, postgres_url: str
+) -> None:
+    project = make_project(tmp_path / "p", sandbox)
+    point_at_postgres(project, postgres_url, postgres_server.password)
+    config = project / "listrak-sync.yml"
+    config.write_text(config.read_text() + "\nstate:\n  store: warehouse\n  schema: listrak_sync\n")
+    code, output = run("validate", "--project", str(project))
+    assert code == 0, output
+
+    code, output = run("sync", "spring_sale", "-p", str(project), "--allow-large-removal")
+    assert code == 0, output
+    assert "spring_sale/newsletter (listrak_email) succeeded" in output
+    kept = _units(project, "plan", "spring_sale")
+    shutil.rmtree(project / ".listrak-sync")
+
+    gone = _units(project, "plan", "spring_sale")
+
+    assert comparable({"units": gone}) == comparable({"units": kept})
+    for unit in gone:
+        assert unit["compared_with"] == "snapshot", unit
+        assert unit["plan"]["steps"] == [], unit  # type: ignore[index]
+    # The run history is the warehouse's too.
+    code, output = run("runs", "-p", str(project), "--json")
+    assert code == 0, output
+    history = json.loads(output)
+    assert {r["target"] for r in history} >= {
+        "spring_sale/newsletter",
+        "spring_sale/sms_marketing",
+    }, history
+    shutil.rmtree(project / ".listrak-sync", ignore_errors=True)
+    code, output = run("sync", "spring_sale", "-p", str(project))
+    assert code == 0, output
+    assert "spring_sale/newsletter (listrak_email) succeeded" in output
 
 
 def test_validate_finds_postgres_problems_in_place(

@@ -10,6 +10,7 @@ the next one without losing or duplicating a request. Listrak's refusals are cla
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -26,7 +27,7 @@ from ..project.loader import Project
 from ..project.secrets import resolve_listrak
 from ..state import LockHeld
 from ..sync import hooks
-from ..sync.workspace import Workspace
+from ..sync.workspace import FORGET_MARK, Workspace
 from ._project import ProjectLike, load_project
 
 __all__ = ["PERMANENT_STATUSES", "ForgetError", "ForgetReport", "forget"]
@@ -111,6 +112,11 @@ def forget(
                     requests.append(item)
         except ValueError as exc:
             raise ForgetError(str(exc)) from None
+    if requests and project.config.state.store == "warehouse":
+        # Before anyone is forgotten here: syncs on runners without this folder refuse.
+        with Workspace.for_project(project).store() as shared:
+            if shared.checkpoint(*FORGET_MARK) is None:
+                shared.set_checkpoint(*FORGET_MARK, f"{socket.gethostname()}:{project.root}")
     with ForgetJournal(workspace.state_path) as journal, workspace.store() as store:
         earlier = store.unfinished_run("forget", "forget")
         run = store.start_run("forget", "forget", {"requests": len(requests)})

@@ -9,7 +9,9 @@ import pyarrow as pa
 from ..errors import ListrakSyncError
 from ..project.connection import open_warehouse
 from ..project.loader import Project
-from ..state import RowOutcome, Run, StateStore, Step
+from ..state import RowOutcome, Run, Step
+from ..state.protocol import StateBackend
+from ..state.warehouse import WarehouseStateStore
 from ..sync.workspace import Workspace
 from ..warehouse import Warehouse
 from ._project import ProjectLike, load_project
@@ -65,7 +67,9 @@ def abandon_run(project: ProjectLike, run_id: str) -> Run:
             error="abandoned by hand; imports it sent stay applied in Listrak",
             details={"resumable": False},
         )
-    Workspace.in_project(loaded.root).remove_run_dir(run_id)
+        if isinstance(store, WarehouseStateStore):
+            store.drop_run_files(run_id)
+    Workspace.for_project(loaded).remove_run_dir(run_id)
     return finished
 
 
@@ -107,19 +111,21 @@ def _project(project: ProjectLike) -> Project:
     return project if isinstance(project, Project) else load_project(project)
 
 
-def _store(project: ProjectLike) -> StateStore | None:
-    path = Workspace.in_project(_project(project).root).state_path
-    return StateStore(path) if path.exists() else None
+def _store(project: ProjectLike) -> StateBackend | None:
+    """The project's state store (``state.store`` says where), or None before the first
+    run of a local one."""
+    workspace = Workspace.for_project(_project(project))
+    return workspace.store() if workspace.has_state() else None
 
 
-def _open(project: ProjectLike, run_id: str) -> StateStore:
+def _open(project: ProjectLike, run_id: str) -> StateBackend:
     store = _store(project)
     if store is None:
         raise ListrakSyncError(f"no run {run_id!r}", hint="no runs yet: the state store is empty")
     return store
 
 
-def _run(store: StateStore, run_id: str) -> Run:
+def _run(store: StateBackend, run_id: str) -> Run:
     try:
         return store.run(run_id)
     except KeyError:

@@ -1,9 +1,9 @@
 """The project file, ``listrak-sync.yml``, as pydantic models.
 
-Sections: ``warehouse``, ``listrak`` (API hosts), ``credentials``, ``destinations``, ``segments``,
-``campaigns``, ``schedules``, ``alerts``, ``scheduler`` (models in ``project.schedules``),
-``sources`` (what ``pull`` reads; models in ``source.config``), ``console`` (web console users,
-in ``project.console``).
+Sections: ``warehouse``, ``state`` (where syncs keep their memory), ``listrak`` (API hosts),
+``credentials``, ``destinations``, ``segments``, ``campaigns``, ``schedules``, ``alerts``,
+``scheduler`` (models in ``project.schedules``), ``sources`` (what ``pull`` reads; models in
+``source.config``), ``console`` (web console users, in ``project.console``).
 Unknown keys are errors (a typo must not silently do nothing).
 """
 
@@ -44,6 +44,7 @@ __all__ = [
     "Schedule",
     "Segment",
     "SmsOptStatus",
+    "StateConfig",
     "TreatmentGroup",
     "WarehouseConfig",
 ]
@@ -111,6 +112,51 @@ class WarehouseConfig(BaseModel):
         except WarehouseError as exc:
             raise ValueError(str(exc)) from None
         return value
+
+
+class StateConfig(BaseModel):
+    """Where syncs keep runs, the journal, row outcomes, snapshots and ownership.
+
+    ``local``: ``.listrak-sync/`` in the project folder. ``warehouse``: tables in ``schema`` of
+    the warehouse (PostgreSQL), so a runner that starts empty (CI, a container) resumes and
+    decides as a long-lived host would; locks then hold across hosts. ``connection`` and
+    ``password`` name another PostgreSQL database for the state than the warehouse itself
+    (e.g. a DuckDB warehouse with shared state); by default it is the warehouse's.
+    """
+
+    model_config = _STRICT
+
+    store: Literal["local", "warehouse"] = "local"
+    schema_: str = Field(
+        default="listrak_sync",
+        alias="schema",
+        pattern=r"^[a-z_][a-z0-9_]*$",
+        max_length=63,
+        description="The schema of the state tables (created if missing).",
+    )
+    connection: str | None = Field(
+        default=None,
+        description="A postgresql:// URL for the state (default: warehouse.connection).",
+    )
+    password: SecretValue | None = Field(
+        default=None, description="Its password, by reference: {env: NAME} or {secret: NAME}."
+    )
+
+    @field_validator("connection")
+    @classmethod
+    def _connection(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_warehouse(value)
+            except WarehouseError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    @model_validator(mode="after")
+    def _store_needs_warehouse(self) -> StateConfig:
+        if self.store == "local" and (self.connection or self.password):
+            raise ValueError("connection and password apply to `store: warehouse` only")
+        return self
 
 
 class ListrakHosts(BaseModel):
@@ -262,6 +308,7 @@ class ProjectConfig(BaseModel):
     version: Literal[1] = 1
     name: str = Field(default="listrak-sync project", min_length=1)
     warehouse: WarehouseConfig = Field(default_factory=WarehouseConfig)
+    state: StateConfig = Field(default_factory=StateConfig)
     listrak: ListrakHosts = Field(default_factory=ListrakHosts)
     secrets_file: str = "secrets.yml"
     credentials: dict[Name, Credential] = Field(default_factory=dict)

@@ -349,7 +349,7 @@ def runs(
         return
     if run_id is None:
         found = api.runs(loaded, limit=limit)
-        if not found and not Workspace.in_project(loaded.root).state_path.exists():
+        if not found and not Workspace.for_project(loaded).has_state():
             errors.print("no runs yet (the state store does not exist)")
             return
         _list_runs(found, as_json)
