@@ -291,3 +291,20 @@ def test_behind_tls_the_session_cookie_is_secure(console_project: ConsoleProject
         )
         assert "secure" in response.headers["set-cookie"].lower()
         assert "max-age=31536000" in secure.get("/").headers["strict-transport-security"]
+
+
+def test_the_overview_shows_schedules_with_their_next_run(
+    client: TestClient, console_project: ConsoleProject
+) -> None:
+    text = console_project.config_file.read_text()
+    schedule = (
+        'schedules:\n  nightly:\n    cron: "0 6 * * *"\n    timezone: America/New_York\n'
+        "    campaigns: [spring]\n"
+    )
+    console_project.config_file.write_text(text.replace("console:\n", schedule + "console:\n"))
+    log_in(client, "val")
+    page = client.get("/").text
+    assert '<th scope="row">nightly</th>' in page
+    assert re.search(r"<td>20\d\d-\d\d-\d\d 06:00 E[SD]T</td>", page), page[-2000:]
+    assert "sync spring" in page
+    assert "active" in page
