@@ -173,8 +173,10 @@ def _shown(row: RowOutcome, show_pii: bool) -> RowOutcome:
 
 
 def _chart(history: list[Any]) -> dict[str, Any]:
-    """Entering, leaving and failed rows per run, oldest first, as SVG bar geometry."""
-    measures = (("enter", "entering"), ("leave", "leaving"), ("failed", "failed"))
+    """Entering, leaving, changed and failed rows and the duration per run, oldest first, as
+    SVG bar geometry."""
+    measures = (("enter", "entering"), ("leave", "leaving"), ("change", "changed"),
+                ("failed", "failed"))  # fmt: skip
     highest = max([int(run.counts.get(k, 0)) for run in history for k, _ in measures] or [0])
     bars = []
     width = 14
@@ -184,7 +186,7 @@ def _chart(history: list[Any]) -> dict[str, Any]:
             height = 0 if not highest else round(100 * value / highest)
             bars.append(
                 {
-                    "x": index * (3 * width + 10) + offset * width,
+                    "x": index * (len(measures) * width + 10) + offset * width,
                     "y": 110 - height,
                     "height": height,
                     "kind": key,
@@ -198,7 +200,7 @@ def _chart(history: list[Any]) -> dict[str, Any]:
         height = 0 if not longest or d is None else max(1, round(100 * d / longest))
         durations.append(
             {
-                "x": index * (3 * width + 10),
+                "x": index * (len(measures) * width + 10),
                 "y": 110 - height,
                 "height": height,
                 "title": f"{run.run_id} " + ("unfinished" if d is None else f"{d:,.1f} s"),
@@ -208,7 +210,7 @@ def _chart(history: list[Any]) -> dict[str, Any]:
         "bars": bars,
         "durations": durations,
         "longest": longest,
-        "width": max(1, len(history)) * (3 * width + 10),
+        "width": max(1, len(history)) * (len(measures) * width + 10),
         "runs": len(history),
     }
 
