@@ -16,9 +16,6 @@ from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from listrak_sync.cli import app
-from listrak_sync.emulator import EmulatorServer
-from listrak_sync.emulator.admin_client import EmulatorAdmin
-from listrak_sync.emulator.cli import sample_seed
 from listrak_sync.project import ProjectError, open_warehouse
 from listrak_sync.project.loader import Project, parse_project
 from listrak_sync.project.secrets import credential_problems
@@ -36,15 +33,6 @@ SEED = 5
 def run(*args: str) -> tuple[int, str]:
     result = runner.invoke(app, list(args), env={"COLUMNS": "250"})
     return result.exit_code, result.output
-
-
-@pytest.fixture
-def sandbox(emulator_server: EmulatorServer) -> str:
-    """The emulator with the sample sandbox (the integrations the sample project names)."""
-    with EmulatorAdmin(emulator_server.base_url) as admin:
-        admin.reset()
-        admin.seed(sample_seed())
-    return emulator_server.base_url
 
 
 def make_project(folder: Path, api_url: str) -> Path:

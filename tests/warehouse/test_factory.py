@@ -39,7 +39,7 @@ def test_parse(target: str, expected: DuckDBConfig) -> None:
     [
         (
             "spark://db/x",
-            r"no warehouse engine for spark:// \(known: duckdb://, postgres://, postgresql://\)",
+            r"no warehouse engine for spark:// \(known: duckdb://, postgres://, postgresql://, snowflake://\)",
         ),
         ("duckdb://host/w.duckdb", "has no host"),
         ("duckdb:///w.duckdb?colour=red", "unknown setting 'colour'"),

@@ -89,9 +89,11 @@ class WarehouseConfig(BaseModel):
     model_config = _STRICT
 
     # A DuckDB file (relative to the project folder) or an engine URL such as
-    # ``duckdb:///warehouse.duckdb?threads=2`` or ``postgresql://user@host:5432/db``.
+    # ``duckdb:///warehouse.duckdb?threads=2``, ``postgresql://user@host:5432/db`` or
+    # ``snowflake://USER@ACCOUNT/DB/SCHEMA?warehouse=WH&role=ROLE``.
     connection: str = "warehouse.duckdb"
-    # The server password, by reference (``{env: NAME}`` or ``{secret: NAME}``), never in the URL.
+    # The server password, by reference (``{env: NAME}`` or ``{secret: NAME}``), never in the URL;
+    # for Snowflake with ``private_key_file`` in the URL, the key's passphrase.
     password: SecretValue | None = None
     customer_table: str = "customer_360"
     profile_table: str = "merged_customers"

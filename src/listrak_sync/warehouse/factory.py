@@ -1,6 +1,6 @@
 """connect(): open a warehouse from a URL, a bare DuckDB path, or a typed config.
 
-Engines are folders next to this file (``duckdb/``, ``postgres/``), each with a
+Engines are folders next to this file (``duckdb/``, ``postgres/``, ``snowflake/``), each with a
 ``factory`` module exposing ``config_from_url(url)`` and ``open_warehouse(config, base_dir)``.
 An engine that can keep the sync's state (``state: {store: warehouse}``) also has a ``state``
 module exposing ``connect_state(config)``, which returns a ``StateConnection``
@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from .base import Warehouse, WarehouseError
 from .duckdb.configuration import DuckDBConfig
 from .postgres.configuration import PostgresConfig
+from .snowflake.configuration import SnowflakeConfig
 
 if TYPE_CHECKING:
     from ..state.warehouse.connection import StateConnection
@@ -31,10 +32,11 @@ ENGINES: dict[str, str] = {
     "duckdb": "listrak_sync.warehouse.duckdb",
     "postgres": "listrak_sync.warehouse.postgres",
     "postgresql": "listrak_sync.warehouse.postgres",
+    "snowflake": "listrak_sync.warehouse.snowflake",
 }
 
 # The typed configs of the engines.
-WarehouseConfig = DuckDBConfig | PostgresConfig
+WarehouseConfig = DuckDBConfig | PostgresConfig | SnowflakeConfig
 
 _URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://")
 
