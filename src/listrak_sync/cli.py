@@ -170,6 +170,11 @@ class _Commands(LazyGroup):
             "The event destination: test mappings, inspect and retry dead letters.",
             "listrak_sync.events.cli:events_app",
         ),
+        LazyCommand(
+            "ui",
+            "The web console: segments, campaigns and runs in a browser.",
+            "listrak_sync.web.cli:ui_app",
+        ),
     )
 
 

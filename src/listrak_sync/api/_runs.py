@@ -40,8 +40,9 @@ def runs(project: ProjectLike, *, limit: int = 20) -> list[Run]:
         return store.runs(limit=limit)
 
 
-def run_detail(project: ProjectLike, run_id: str, *, outcomes: int = 20) -> RunDetail:
-    """Run ``run_id`` with its steps, its outcome counts and its first ``outcomes`` outcomes."""
+def run_detail(project: ProjectLike, run_id: str, *, outcomes: int | None = 20) -> RunDetail:
+    """Run ``run_id`` with its steps, its outcome counts and its first ``outcomes`` outcomes
+    (``None``: all of them)."""
     with _open(project, run_id) as store:
         return RunDetail(
             run=_run(store, run_id),

@@ -3,7 +3,7 @@
 Sections: ``warehouse``, ``state`` (where syncs keep their memory), ``listrak`` (API hosts),
 ``credentials``, ``destinations``, ``segments``, ``campaigns``, ``schedules``, ``alerts``,
 ``scheduler`` (models in ``project.schedules``), ``sources`` (what ``pull`` reads; models in
-``source.config``).
+``source.config``), ``console`` (web console users, in ``project.console``).
 Unknown keys are errors (a typo must not silently do nothing).
 """
 
@@ -25,6 +25,7 @@ from ..audiences.filters import FilterNode
 from ..source.config import Source, SourceName
 from ..warehouse import WarehouseError
 from ..warehouse import parse as parse_warehouse
+from .console import ConsoleConfig
 from .credentials import Credential, SecretValue
 from .destinations import Attribute, Destination
 from .schedules import AlertsConfig, Schedule, SchedulerSettings
@@ -322,3 +323,4 @@ class ProjectConfig(BaseModel):
     forget: ForgetConfig | None = None
     # Source names become table names, so they cannot contain `-`.
     sources: dict[SourceName, Source] = Field(default_factory=dict)
+    console: ConsoleConfig = Field(default_factory=ConsoleConfig)  # `listrak-sync ui` users

@@ -37,7 +37,7 @@ from ..project.loader import load_project
 from ..records import print_records
 from ..state import Run
 from .options import client_settings_from_env
-from .report import Reporter, UnitOutcome
+from .report import Reporter, UnitOutcome, step_summary
 from .workspace import Workspace
 
 __all__ = ["sync_app"]
@@ -402,21 +402,6 @@ def _list_runs(found: list[Run], as_json: bool) -> None:
     print_records(console, "runs", columns, rows, ids={"run"}, right=numbers)
 
 
-def _step_summary(result: dict[str, Any]) -> str:
-    """A step's result in a few words: Listrak's import summary (email imports), or the step's
-    own counts (SMS: contacts added, imports sent, rows imported)."""
-    summary = result.get("summary") or {}
-    inner = summary.get("summary")
-    items = inner if isinstance(inner, dict) else {k: v for k, v in summary.items() if k != "rows"}
-    parts = []
-    for key, value in items.items():
-        if isinstance(value, list):
-            value = len(value)
-        if isinstance(value, int | float) and not isinstance(value, bool) and value:
-            parts.append(f"{key.removesuffix('_count')} {value:,}")
-    return ", ".join(parts)
-
-
 def _show_run(detail: api.RunDetail, as_json: bool, *, show_pii: bool = False) -> None:
     run, steps = detail.run, detail.steps
     counts, listed = detail.outcome_counts, detail.outcomes
@@ -457,7 +442,7 @@ def _show_run(detail: api.RunDetail, as_json: bool, *, show_pii: bool = False) -
                 step.status,
                 f"{int(step.payload.get('rows', 0)):,}",
                 step.external_id or "",
-                _step_summary(step.result or {}),
+                step_summary(step.result or {}),
             ]
             for step in steps
         ]
