@@ -14,6 +14,7 @@ Each call has an ``..._async`` twin for a running event loop, and takes an optio
 
 from ._campaigns import plan, plan_async, sync, sync_async
 from ._export import ExportOptions, ExportTarget, export, export_async
+from ._forget import ForgetError, ForgetReport, forget
 from ._project import ProjectLike, load_project
 from ._pull import pull, pull_async
 from ._results import PullReport, SourceFailure, SyncResult
@@ -22,6 +23,8 @@ from ._runs import RunDetail, abandon_run, export_outcomes, run_detail, runs, un
 __all__ = [
     "ExportOptions",
     "ExportTarget",
+    "ForgetError",
+    "ForgetReport",
     "ProjectLike",
     "PullReport",
     "RunDetail",
@@ -31,6 +34,7 @@ __all__ = [
     "export",
     "export_async",
     "export_outcomes",
+    "forget",
     "load_project",
     "plan",
     "plan_async",

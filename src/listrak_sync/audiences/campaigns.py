@@ -94,12 +94,6 @@ class AudienceReport:
         }
 
 
-def _sample_order(row: dict[str, Any]) -> tuple[Any, ...]:
-    """Lowest customer key first (rows without one last), then group and raw key."""
-    key, raw = row["customer_key"], row["raw_key"]
-    return (key is None, "" if key is None else key, row["group"], raw is None, raw or "")
-
-
 class DestinationAudience:
     """Every row a campaign produces for one destination, with its status."""
 
@@ -243,14 +237,16 @@ class DestinationAudience:
                 ),
                 region,
             )
-            joins.append(phone_cache_select(region).subquery("p"))
+            joins.append(phone_cache_select(self.campaign.warehouse, region).subquery("p"))
             if self.destination.require_consent:
                 status_config = config.warehouse.sms_opt_status
                 consent_table = self.destination.consent_table or status_config.table
                 prepare_consent_phones(
                     self.campaign.warehouse, status_config, consent_table, region
                 )
-                consented = consented_phones(status_config, consent_table, region)
+                consented = consented_phones(
+                    self.campaign.warehouse, status_config, consent_table, region
+                )
             key_expr: exp.Expr = exp.column("e164", table="p")
             reason_invalid: exp.Expr = exp.column("reason", table="p")
             status: exp.Expr = (
@@ -466,24 +462,20 @@ class AudienceUnit:
             strict=True,
         ):
             self.report.counts[(str(group), str(status))] += int(count)
-        # The sample is the rejected rows with the lowest customer keys, not the first ones
-        # streamed: engines stream rows in different orders (Spark in its partitions' order),
-        # and the same audience must give the same plan on every engine.
-        size = self.report.sample_size
-        if size <= 0:
-            return
+        # The sample is the rejected rows with the lowest customer keys, whatever order the
+        # engine streams rows in: the same data gives the same sample on every engine.
         # Forgotten people are counts only: their key never goes into a sample or a record.
+        size = self.report.sample_size
         shown = pc.and_(
             pc.not_equal(batch.column("_status"), "ok"),
             pc.not_equal(batch.column("_status"), "forgotten"),
         )
         key = self.rows.campaign.config.warehouse.customer_key
         rejected = batch.filter(shown).select([key, GROUP_COLUMN, "_key_raw", "_status", "_reason"])
-        if rejected.num_rows == 0:
+        if size <= 0 or rejected.num_rows == 0:
             return
-        order = [(key, "ascending"), (GROUP_COLUMN, "ascending"), ("_key_raw", "ascending")]
-        lowest = pc.take(rejected, pc.sort_indices(rejected, order)[:size])
-        sample = self.report.rejected_sample + [
+        lowest = pc.take(rejected, pc.sort_indices(rejected, [(key, "ascending")])[:size])
+        found = self.report.rejected_sample + [
             {
                 "customer_key": row[key],
                 "group": row[GROUP_COLUMN],
@@ -493,8 +485,8 @@ class AudienceUnit:
             }
             for row in lowest.to_pylist()
         ]
-        sample.sort(key=_sample_order)
-        self.report.rejected_sample = sample[:size]
+        found.sort(key=lambda r: (r["customer_key"] is None, r["customer_key"]))
+        self.report.rejected_sample = found[:size]
 
     def counts(self) -> AudienceReport:
         """Counts per (group, status) computed in the engine, without streaming rows."""
