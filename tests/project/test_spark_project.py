@@ -16,7 +16,6 @@ from listrak_sync.warehouse import connect
 from listrak_sync.warehouse.sample_data import generate
 
 from .test_postgres_project import CUSTOMERS, SEED, comparable, make_project, plan_json, run
-from .test_postgres_project import sandbox as sandbox  # the fixture, shared
 
 pytestmark = pytest.mark.spark
 

@@ -418,6 +418,12 @@ class SparkWarehouse:
 
     # -- scratch catalog -------------------------------------------------------------------
 
+    def scratch_table(self, name: str) -> str:
+        """``listrak_sync_scratch.main.<name>``: a table this adapter keeps as Arrow in this
+        process and shows to SQL as a temporary view of the session (``CREATE TABLE`` of it
+        creates it empty; other statements and ``write()`` name the view)."""
+        return f"{SCRATCH_CATALOG}.main.{name}"
+
     def _write_scratch(
         self, name: str, batches: Iterator[pa.RecordBatch], schema: pa.Schema, mode: WriteMode
     ) -> int:
