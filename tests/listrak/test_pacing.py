@@ -180,3 +180,16 @@ async def test_time_held_by_a_pause_is_not_taken_for_a_slower_bucket() -> None:
     # Nine answers since the hold ended, not nine in the whole two-second window.
     assert 1.0 <= since_hold < 2.0
     assert p.adaptive_rate == pytest.approx(0.9 * 9 / since_hold)
+
+
+async def test_probing_speeds_up_the_longer_no_429_came() -> None:
+    time = FakeTime()
+    p = pacer(time, probe=0.02, increase=0.1, unlimited_above=10_000)
+    await _answered(time, p, 200, 1.0)
+    p.on_rate_limited(None, await p.acquire())
+    learnt = p.adaptive_rate
+    assert learnt is not None
+    time.now += 10.0  # ten seconds since the cut without a 429
+    for _ in range(round(learnt)):  # a second's answers at the learnt rate
+        p.on_success()
+    assert p.adaptive_rate == pytest.approx(learnt * (1 + 0.02 * 3), rel=2e-3)

@@ -16,9 +16,11 @@ either too slow or too fast, so the pacer learns it:
   ``blind_pause`` seconds (the burst it sent unpaced has to drain); once a rate has been learnt,
   pacing below it drains the bucket without a pause;
 * each clean answer raises the rate a little, so it grows by ``probe`` times itself (at least
-  ``increase`` requests/s) per second, and the limit disappears once it passes
-  ``unlimited_above``. Probing in proportion keeps the time between two 429s about the same at
-  10 and at 500 requests/s, so 429s stay a small share of the requests at any rate.
+  ``increase`` requests/s) per second — faster the longer no 429 came (twice as fast after 5 s,
+  three times after 10 s) — and the limit disappears once it passes ``unlimited_above``.
+  Probing in proportion keeps the time between two 429s about the same at 10 and at 500
+  requests/s, so 429s stay a small share of the requests at any rate; speeding up finds a rate
+  cut too far, or a bucket that grew, again in seconds.
 
 An optional fixed ``rate_limit`` caps the rate whatever the pacer has learnt. Clock and sleep are
 injectable so tests can watch the waits instead of measuring wall time. benchmarks/README.md
@@ -42,6 +44,7 @@ Sleep = Callable[[float], Awaitable[None]]
 
 _WINDOW = 1.0  # seconds of request starts used to estimate the current send rate
 _MIN_ANSWERS = 5  # clean answers needed in the policy's window to measure the drain rate
+_SPEED_UP = 5.0  # seconds without a 429 after which probing is twice as fast
 
 
 class Pacer:
@@ -127,11 +130,15 @@ class Pacer:
 
     def on_success(self) -> None:
         """A clean answer (anything but 429): the bucket took it; probe a little faster."""
-        self._answers.append(self._clock())
+        now = self._clock()
+        self._answers.append(now)
         rate = self._adaptive_rate
         if rate is None:
             return
-        gain = max(self.policy.increase, self.policy.probe * rate)  # requests/s per second
+        # Requests/s gained per second; quicker the longer the rate has held without a 429,
+        # so a rate cut too far (or a bucket that grew) is found again in seconds.
+        quiet = max(0.0, now - self._last_decrease) / _SPEED_UP
+        gain = max(self.policy.increase, self.policy.probe * rate * (1.0 + quiet))
         self._adaptive_rate = rate + gain / rate
         if self._adaptive_rate > self.policy.unlimited_above:
             self._adaptive_rate = None
