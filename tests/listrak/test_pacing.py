@@ -124,12 +124,12 @@ async def test_a_429_cuts_to_the_rate_the_bucket_let_through() -> None:
     time.now += 0.01  # off the window's edge
     burst = [await p.acquire() for _ in range(40)]  # sent, then refused
     p.on_rate_limited(None, burst[-1])
-    assert p.adaptive_rate == pytest.approx(0.9 * 15.0)
+    assert p.adaptive_rate == pytest.approx(0.9 * 15.0, rel=0.01)
     # Never raised by a 429: a later cut takes the lower of the drain rate and the current one.
     time.now += 0.01
     later = await p.acquire()
     p.on_rate_limited(None, later)
-    assert p.adaptive_rate == pytest.approx(0.9 * 0.9 * 15.0)
+    assert p.adaptive_rate == pytest.approx(0.9 * 0.9 * 15.0, rel=0.01)
 
 
 async def test_probing_grows_the_rate_in_proportion() -> None:
@@ -173,13 +173,29 @@ async def test_time_held_by_a_pause_is_not_taken_for_a_slower_bucket() -> None:
     cut = p.adaptive_rate
     assert cut is not None
     held_until = time.now = p.resume_at
-    await _answered(time, p, 9, 1.0)  # nine answers in the second or so since the hold
+    await _answered(time, p, 5, 1.0)  # five answers in the second since the hold: a lower limit
     last = await p.acquire()
     since_hold = time.now - held_until
     p.on_rate_limited(None, last)
-    # Nine answers since the hold ended, not nine in the whole two-second window.
+    # Five answers since the hold ended, not five in the whole two-second window.
     assert 1.0 <= since_hold < 2.0
-    assert p.adaptive_rate == pytest.approx(0.9 * 9 / since_hold)
+    assert p.adaptive_rate == pytest.approx(0.9 * 5 / since_hold)
+
+
+async def test_just_over_the_bucket_the_cut_takes_the_current_rate() -> None:
+    # Probing crossed the limit by a little: the answers of the window, which also count the
+    # time spent under the rate since the last cut, would cut too far.
+    time = FakeTime()
+    p = pacer(time, decrease=0.9, window=2.0, blind_pause=0.0)
+    await _answered(time, p, 30, 3.0)
+    p.on_rate_limited(None, await p.acquire())
+    current = p.adaptive_rate
+    assert current is not None
+    await _answered(time, p, round(current * 2 * 0.9), 2.0)  # 90% of the rate for two seconds
+    rate = p.adaptive_rate
+    assert rate is not None
+    p.on_rate_limited(None, await p.acquire())
+    assert p.adaptive_rate == pytest.approx(0.9 * rate)
 
 
 async def test_probing_speeds_up_the_longer_no_429_came() -> None:

@@ -10,8 +10,11 @@ either too slow or too fast, so the pacer learns it:
   429s of requests sent before the cut say nothing about the new rate. The cut aims at the
   bucket's drain rate: while the bucket overflows, the answers it lets through come at exactly
   its leak rate, so the rate of clean answers over the last ``window`` seconds measures it. The
-  new rate is ``decrease`` times the lower of that and the current rate (times the send rate
-  just observed when there are too few answers to measure). Real Listrak may answer 429 with no
+  new rate is ``decrease`` times that when it is far under the current rate (an unpaced start,
+  a limit that dropped, another process sharing the bucket), else ``decrease`` times the
+  current rate (just over the bucket, as probing gets; there the window also counts time spent
+  under the rate, so the estimate errs low); the send rate just observed stands in on the first
+  cut when too few answers came to measure. Real Listrak may answer 429 with no
   Retry-After and no error code: the first such "blind" 429 holds the integration for
   ``blind_pause`` seconds (the burst it sent unpaced has to drain); once a rate has been learnt,
   pacing below it drains the bucket without a pause;
@@ -44,6 +47,8 @@ Sleep = Callable[[float], Awaitable[None]]
 
 _WINDOW = 1.0  # seconds of request starts used to estimate the current send rate
 _MIN_ANSWERS = 5  # clean answers needed in the policy's window to measure the drain rate
+_STEADY_ANSWERS = 40  # answers a drain estimate spans at low rates (up to 4 windows)
+_OVERSHOOT = 0.8  # a drain rate under this share of the current rate is taken over it
 _SPEED_UP = 5.0  # seconds without a 429 after which probing is twice as fast
 
 
@@ -122,8 +127,12 @@ class Pacer:
             base = (
                 drain if drain is not None else max(self._observed_rate(now), self.policy.min_rate)
             )
+        elif drain is not None and drain < _OVERSHOOT * current:
+            base = drain  # far over the bucket: a limit dropped, or two processes share it
         else:
-            base = current if drain is None else min(drain, current)
+            # Just over it, as probing gets: the current rate is the better measure (the
+            # window's answers also count the time spent under the rate since the last cut).
+            base = current
         self._adaptive_rate = max(self.policy.min_rate, base * self.policy.decrease)
         self._last_decrease = now
         self.decreases += 1
@@ -151,17 +160,24 @@ class Pacer:
         return recent / _WINDOW
 
     def _drain_rate(self, now: float) -> float | None:
-        """Clean answers per second over the last ``window`` seconds, if there were enough.
+        """Clean answers per second over the last ``window`` seconds, if there were enough —
+        or over the last ``_STEADY_ANSWERS`` answers when the window holds fewer (at 10/s two
+        seconds hold 20, too few for an estimate that is then taken as a minimum).
 
         Time the integration was held (Retry-After, a blind pause) is left out: nothing was
         sent then, so counting it would take the pause for a slower bucket."""
-        since = now - self.policy.window
+        window = self.policy.window
+        floor = now - 4 * window
         if self._resume_at <= now:
-            since = max(since, self._resume_at)
+            floor = max(floor, self._resume_at)
         if self._answers:
-            since = max(since, self._answers[0])
+            floor = max(floor, self._answers[0])
+        since = now - window
+        if len(self._answers) >= _STEADY_ANSWERS:
+            since = min(since, self._answers[-_STEADY_ANSWERS])
+        since = max(since, floor)
         span = now - since
         recent = sum(1 for at in self._answers if at > since)
-        if recent < _MIN_ANSWERS or span < self.policy.window / 8:
+        if recent < _MIN_ANSWERS or span < window / 8:
             return None
         return recent / span
