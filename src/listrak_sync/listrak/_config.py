@@ -61,8 +61,9 @@ class PacingPolicy(BaseModel):
     Unlimited until the first 429; a 429 holds every request of the integration for its
     Retry-After (a blind 429, with none, holds it for ``blind_pause`` seconds until a rate has
     been learnt); the send rate is set to ``decrease`` times the bucket's drain rate — the rate
-    of clean answers over the last ``window`` seconds — or times the current rate when that is
-    lower, at most once per round of requests in flight; each clean second raises it by
+    of clean answers over the last ``window`` seconds — when that is far under the current
+    rate, else ``decrease`` times the current rate, at most once per round of requests in
+    flight; each clean second raises it by
     ``probe`` times itself (at least ``increase`` requests/s). Above ``unlimited_above``
     requests/s the limit is lifted again. See listrak/_pacing.py.
     """
