@@ -16,6 +16,7 @@ from listrak_sync.emulator.admin_client import EmulatorAdmin
 from listrak_sync.emulator.realism import REALISM_ENV, Realism, realism_from_env
 
 from .postgres_server import PostgresServer
+from .snowflake_server import SnowflakeServer
 
 EMAIL_CLIENT = ("test-email", "test-email-secret-4f1c")
 SMS_CLIENT = ("test-sms", "test-sms-secret-9d2e")
@@ -152,3 +153,11 @@ def postgres_server() -> Iterator[PostgresServer]:
 def postgres_database(postgres_server: PostgresServer) -> str:
     """The name of a fresh, empty database on the session's PostgreSQL server."""
     return postgres_server.create_database()
+
+
+@pytest.fixture(scope="session")
+def snowflake_server() -> Iterator[SnowflakeServer]:
+    """fakesnow's Snowflake emulator on loopback, behind Snowflake's login checks, for the whole
+    session (test isolation: a database of one's own, ``snowflake_server.create_database()``)."""
+    with SnowflakeServer() as server:
+        yield server

@@ -118,3 +118,10 @@ def test_sync_loads_neither_the_exporter_nor_the_servers() -> None:
     imported = _imported_after(_run_cli("sync", "--help"))
     assert not imported & {"asyncssh", "uvicorn", "prometheus_client"}
     assert "listrak_sync.api._export" not in imported
+
+
+def test_every_api_name_is_found_on_first_use() -> None:
+    import listrak_sync.api as api
+
+    for name in api.__all__:
+        assert getattr(api, name) is not None, name

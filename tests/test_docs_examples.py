@@ -22,6 +22,7 @@ import duckdb
 import pytest
 
 from tests.conftest import EMAIL_CLIENT, SMS_CLIENT, Emulator
+from tests.sync.helpers import SECRET_ENV, SyncProject, people, seed_list
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 _BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
@@ -184,11 +185,26 @@ def _dlt(example: Example, emulator: Emulator, folder: Path) -> Run:
     return Run(example.code, env, check)
 
 
+def _library(example: Example, emulator: Emulator, folder: Path) -> Run:
+    """``my-project``: a campaign ``spring_sale`` over ten people, its secret in the environment."""
+    made = SyncProject(folder / "my-project", emulator, campaign="spring_sale")
+    made.root.mkdir()
+    made.write_config()
+    made.set_people(people(10))
+    seed_list(emulator)
+    code = re.sub(r"http://127\.0\.0\.1:\d+", emulator.base_url, example.code)
+    code = code.replace('client_id="…"', f'client_id="{EMAIL_CLIENT[0]}"', 1)
+    code = code.replace('client_secret="…"', f'client_secret="{EMAIL_CLIENT[1]}"', 1)
+    return Run(code, {SECRET_ENV: EMAIL_CLIENT[1]})
+
+
 Prepare = Callable[[Example, Emulator, Path], Run]
 PREPARE: dict[str, Prepare] = {
     "reference/client.md": _client,
     "guides/warehouse.md": _warehouse,
     "guides/pull.md": _dlt,
+    "index.md": _library,
+    "reference/python-api.md": _library,
 }
 EXAMPLES = _examples()
 

@@ -13,6 +13,7 @@ through is printed (message, then hint) and exits with the error's ``exit_code``
 from __future__ import annotations
 
 import enum
+import sqlite3
 from typing import Annotated, Any
 
 import typer
@@ -56,11 +57,19 @@ class _Commands(LazyGroup):
             typer.echo(f"\ninterrupted{resume}", err=True)
             raise typer.Exit(ExitCode.INTERRUPTED) from None
         except OSError as exc:
-            from .project.problems import environment_problem
+            from .errors import environment_problem
 
             problem = environment_problem(exc)
             print_error(problem)
             raise typer.Exit(problem.exit_code) from None
+        except sqlite3.OperationalError as exc:  # the state files: disk full, read-only
+            from .errors import sqlite_problem
+
+            found = sqlite_problem(exc)
+            if found is None:
+                raise
+            print_error(found)
+            raise typer.Exit(found.exit_code) from None
 
     # Commands first, then groups: the order Typer lists them in.
     lazy_commands = (
@@ -160,6 +169,11 @@ class _Commands(LazyGroup):
             "events",
             "The event destination: test mappings, inspect and retry dead letters.",
             "listrak_sync.events.cli:events_app",
+        ),
+        LazyCommand(
+            "ui",
+            "The web console: segments, campaigns and runs in a browser.",
+            "listrak_sync.web.cli:ui_app",
         ),
     )
 

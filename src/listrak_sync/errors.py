@@ -21,7 +21,8 @@
     │   └── RunsFailed               a run failed (exit 1)
     ├── ExportError, MappingError    files.export, files.mapping: a data set that cannot be made
     ├── SftpError                    files.sftp
-    └── IntakeError                  events.intake: an event batch refused (HTTP status)
+    ├── IntakeError                  events.intake: an event batch refused (HTTP status)
+    └── EnvironmentProblem           the machine refused a file operation (full disk, read-only)
 
 Each class keeps its home module (``from listrak_sync.project import ProjectError`` still works);
 this module holds only the root and the errors no package owns, so it imports nothing heavy and
@@ -32,11 +33,14 @@ its hint.
 
 from __future__ import annotations
 
+import errno
 from enum import IntEnum
+from pathlib import Path
 from typing import ClassVar
 
 __all__ = [
     "EXIT_CODE_MEANINGS",
+    "EnvironmentProblem",
     "ExitCode",
     "ListrakSyncError",
     "RemovalRefused",
@@ -45,6 +49,8 @@ __all__ = [
     "RunsNotClean",
     "RunsPartial",
     "UsageError",
+    "environment_problem",
+    "sqlite_problem",
 ]
 
 
@@ -125,6 +131,8 @@ class RunsNotClean(ListrakSyncError):
     def __init__(self, message: str, errors: list[str] | None = None) -> None:
         self.errors = list(errors or [])
         super().__init__(message)
+        for error in self.errors:  # a traceback shows why each run ended so, not only that
+            self.add_note(error)
 
     def report(self) -> list[tuple[str, str | None]]:
         return [(str(self), self.hint), *((error, None) for error in self.errors)]
@@ -169,3 +177,61 @@ _BY_STATUS: dict[str, type[RunsNotClean]] = {
     "locked": RunsLocked,
     "failed": RunsFailed,
 }
+
+
+class EnvironmentProblem(ListrakSyncError):
+    """The machine refused a file operation (read-only folder, full disk, no permission): one
+    line naming the path, a hint, and exit code 1, never a traceback."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        self.message = message
+        self.hint = hint
+        super().__init__(message)
+
+
+_ERRNO_HINTS = {
+    errno.ENOSPC: ("no space left on the device", "free some disk space, then run it again"),
+    errno.EDQUOT: ("disk quota exceeded", "free some disk space, then run it again"),
+    errno.EROFS: (
+        "the file system is read-only",
+        "run the command in a writable project folder",
+    ),
+    errno.EACCES: (
+        "permission denied",
+        "check the folder's owner and mode (`ls -ld`), or run it as the folder's owner",
+    ),
+    errno.EPERM: (
+        "operation not permitted",
+        "check the folder's owner and mode (`ls -ld`), or run it as the folder's owner",
+    ),
+    errno.ENOTDIR: ("a file is in the way where a folder should be", None),
+    errno.EISDIR: ("a folder is in the way where a file should be", None),
+}
+
+
+def environment_problem(exc: OSError) -> EnvironmentProblem:
+    """The one-line form of an OSError: the path it concerns, what went wrong, a hint."""
+    message, hint = _ERRNO_HINTS.get(exc.errno or 0, (exc.strerror or str(exc), None))
+    where = exc.filename if exc.filename is not None else None
+    text = f"{where}: {message}" if where else message
+    return EnvironmentProblem(text, hint)
+
+
+# SQLite reports the machine's refusals as OperationalError text, without an errno.
+_SQLITE_TEXTS = {
+    "database or disk is full": errno.ENOSPC,
+    "disk i/o error": errno.EIO,
+    "attempt to write a readonly database": errno.EROFS,
+    "unable to open database file": errno.EACCES,
+}
+
+
+def sqlite_problem(exc: Exception, path: Path | str | None = None) -> EnvironmentProblem | None:
+    """The one-line form of SQLite's "disk is full" and kin (``None`` for other errors)."""
+    code = _SQLITE_TEXTS.get(str(exc).strip().lower())
+    if code is None:
+        return None
+    if code == errno.EIO:
+        text = f"{path}: disk I/O error" if path else "disk I/O error"
+        return EnvironmentProblem(text, "check the disk (full? removed?), then run it again")
+    return environment_problem(OSError(code, str(exc), None if path is None else str(path)))

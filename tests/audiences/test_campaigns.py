@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from listrak_sync.audiences.campaigns import AudienceUnit, CampaignAudience
-from listrak_sync.audiences.keys import PHONE_CACHE_TABLE
+from listrak_sync.audiences.keys import PHONE_CACHE
 from listrak_sync.project.loader import parse_project
 from listrak_sync.warehouse import Warehouse
 
@@ -113,10 +113,14 @@ def test_sms_consent_can_be_turned_off(tmp_path: Path, warehouse: Warehouse) -> 
 
 def test_phones_are_normalised_once(tmp_path: Path, warehouse: Warehouse) -> None:
     delivered(unit(ONE_GROUP, tmp_path, warehouse, "texts"))
-    cached = warehouse.query(f"SELECT count(*) AS n FROM {PHONE_CACHE_TABLE}").to_pylist()[0]["n"]
+    cached = warehouse.query(
+        f"SELECT count(*) AS n FROM {warehouse.scratch_table(PHONE_CACHE)}"
+    ).to_pylist()[0]["n"]
     assert cached == 5 + 3  # the distinct raw phones of the audience and the consent table
     delivered(unit(ONE_GROUP, tmp_path, warehouse, "texts"))
-    again = warehouse.query(f"SELECT count(*) AS n FROM {PHONE_CACHE_TABLE}").to_pylist()[0]["n"]
+    again = warehouse.query(
+        f"SELECT count(*) AS n FROM {warehouse.scratch_table(PHONE_CACHE)}"
+    ).to_pylist()[0]["n"]
     assert again == cached
 
 

@@ -1,5 +1,6 @@
-"""Same data, same answer: the sample data in DuckDB and in PostgreSQL, the sample project's
-segments and campaigns compiled for each, identical members, groups and delivered rows."""
+"""Same data, same answer: the sample data in DuckDB, PostgreSQL and Snowflake (fakesnow), the
+sample project's segments and campaigns compiled for each, identical members, groups and
+delivered rows."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from listrak_sync.warehouse.postgres import PostgresConfig
 from listrak_sync.warehouse.sample_data import generate
 
 from ..postgres_server import PostgresServer
+from ..snowflake_server import SnowflakeServer, open_snowflake
 
 CUSTOMERS = 1000
 AS_OF = dt.date(2026, 11, 23)
@@ -29,7 +31,9 @@ Engines = dict[str, Warehouse]
 
 @pytest.fixture(scope="module")
 def engines(
-    postgres_server: PostgresServer, tmp_path_factory: pytest.TempPathFactory
+    postgres_server: PostgresServer,
+    snowflake_server: SnowflakeServer,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Engines]:
     folder = tmp_path_factory.mktemp("equivalence")
     pg_config = parse(postgres_server.url(postgres_server.create_database()))
@@ -37,10 +41,17 @@ def engines(
     with (
         connect(folder / "warehouse.duckdb") as duck,
         connect(pg_config.with_password(SecretStr(postgres_server.password))) as postgres,
+        open_snowflake(snowflake_server) as snowflake,
     ):
-        for warehouse in (duck, postgres):
+        for warehouse in (duck, postgres, snowflake):
             generate(warehouse, customers=CUSTOMERS, seed=11, as_of=AS_OF)
-        yield {"duckdb": duck, "postgres": postgres}
+        yield {"duckdb": duck, "postgres": postgres, "snowflake": snowflake}
+
+
+def same(found: dict[str, object], name: str) -> None:
+    """Every engine's answer equals DuckDB's."""
+    for engine, answer in found.items():
+        assert answer == found["duckdb"], f"{name}: {engine} differs from duckdb"
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +76,7 @@ def test_every_sample_segment_has_the_same_members(project: Project, engines: En
             for engine, warehouse in engines.items()
         }
         assert members["duckdb"], f"segment {name} is empty: the comparison would prove nothing"
-        assert members["duckdb"] == members["postgres"], name
+        same(dict(members), name)
 
 
 def test_every_campaign_group_and_control_split_is_the_same(
@@ -76,7 +87,7 @@ def test_every_campaign_group_and_control_split_is_the_same(
         for engine, warehouse in engines.items():
             audience = CampaignAudience(project.config, warehouse, name)
             split[engine] = rows(warehouse, audience.members_query().sql(dialect=audience.dialect))
-        assert split["duckdb"] == split["postgres"], name
+        same(dict(split), name)
         groups = {group for _, group in split["duckdb"]}
         definition = project.config.campaigns[name]
         if definition.control:
@@ -95,7 +106,7 @@ def test_every_destination_receives_the_same_rows(project: Project, engines: Eng
                 for row in batch.to_pylist()
             }
         assert delivered["duckdb"], name
-        assert delivered["duckdb"] == delivered["postgres"], name
+        same(dict(delivered), name)
 
 
 def test_every_segment_has_the_same_insights(project: Project, engines: Engines) -> None:
@@ -105,4 +116,4 @@ def test_every_segment_has_the_same_insights(project: Project, engines: Engines)
             for engine, warehouse in engines.items()
         }
         assert found["duckdb"].size > 0, name
-        assert found["duckdb"] == found["postgres"], name
+        same(dict(found), name)

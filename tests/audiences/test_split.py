@@ -14,6 +14,7 @@ from listrak_sync.project.loader import parse_project
 from listrak_sync.warehouse import Warehouse, connect
 
 from ..postgres_server import PostgresServer
+from ..snowflake_server import SnowflakeServer, open_snowflake
 
 CUSTOMERS = 20_000
 CONFIG = """
@@ -111,11 +112,14 @@ def test_bounds_need_a_full_hundred() -> None:
         bucket_bounds([("A", 40), ("B", 40)])
 
 
-@pytest.mark.parametrize("dialect", ["spark", "postgres"])
-def test_other_engines_get_their_own_hex_conversion(dialect: str) -> None:
+@pytest.mark.parametrize(
+    ("dialect", "conversion"),
+    [("spark", "CONV("), ("postgres", "BIT(32)"), ("snowflake", "CHARINDEX(")],
+)
+def test_other_engines_get_their_own_hex_conversion(dialect: str, conversion: str) -> None:
     sql = bucket_expression(exp.column("customer_id"), "s", dialect).sql(dialect=dialect)
     assert "MD5(" in sql.upper()
-    assert ("CONV(" in sql) if dialect == "spark" else ("BIT(32)" in sql)
+    assert conversion in sql
 
 
 def test_bucket_on_postgres_is_the_same_md5_prefix_mod_10000(
@@ -130,3 +134,23 @@ def test_bucket_on_postgres_is_the_same_md5_prefix_mod_10000(
             row = con.execute(sql.sql(dialect="postgres")).fetchone()
             assert row is not None
             assert row[0] == python_bucket("s1", key), key
+
+
+def test_bucket_on_snowflake_is_the_same_md5_prefix_mod_10000(
+    snowflake_server: SnowflakeServer,
+) -> None:
+    keys = ["1", "cust-42", "ünïcode", "a" * 200, *(f"C{i:08d}" for i in range(40))]
+    assert any(int(hashlib.md5(f"s1:{k}".encode()).hexdigest()[0], 16) >= 8 for k in keys)
+    selects = [
+        exp.select(
+            exp.alias_(exp.Literal.string(key), "k"),
+            exp.alias_(bucket_expression(exp.Literal.string(key), "s1", "snowflake"), "b"),
+        )
+        for key in keys
+    ]
+    union = selects[0]
+    for select in selects[1:]:
+        union = exp.union(union, select, distinct=False)
+    with open_snowflake(snowflake_server) as warehouse:
+        found = warehouse.query(union.sql(dialect="snowflake")).to_pylist()
+    assert {r["k"]: r["b"] for r in found} == {k: python_bucket("s1", k) for k in keys}

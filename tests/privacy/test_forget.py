@@ -6,14 +6,16 @@ from __future__ import annotations
 import stat
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 import yaml
 
-from listrak_sync.privacy.runner import ForgetReport, forget
+from listrak_sync.api import ForgetReport, forget
 from listrak_sync.project.loader import load_project
 from listrak_sync.sync.workspace import Workspace
 from tests.conftest import EMAIL_CLIENT, PRIVACY_CLIENT, Emulator
+from tests.postgres_server import PostgresServer
 from tests.sync.helpers import (
     CLI,
     FAST,
@@ -24,6 +26,7 @@ from tests.sync.helpers import (
     people,
     seed_list,
 )
+from tests.sync.state_in_postgres import PASSWORD_ENV, other_working_dir, use_postgres_state
 
 PRIVACY_SECRET_ENV = "LSYNC_TEST_PRIVACY_SECRET"
 
@@ -203,3 +206,81 @@ def test_validate_names_an_unknown_forget_credential(project: SyncProject) -> No
     assert "privcy" in result.stderr
     assert "listrak-sync.yml:" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_schedule_forgets_first_then_syncs_without_the_forgotten(
+    forgetting: SyncProject, emulator: Emulator
+) -> None:
+    config_file = forgetting.root / "listrak-sync.yml"
+    config = yaml.safe_load(config_file.read_text())
+    config["schedules"] = {
+        "nightly": {"every": "1d", "forget": True, "campaigns": [forgetting.campaign]}
+    }
+    config_file.write_text(yaml.safe_dump(config, sort_keys=False))
+    forgetting.execute(
+        "INSERT INTO deletion_requests VALUES "
+        "('person3@example.com', NULL, TIMESTAMP '2026-11-30 10:00:00')"
+    )
+    forgetting.set_people(people(4))  # person 4 enters; person 3 is still in the audience
+
+    env = {**forgetting.cli_env(), PRIVACY_SECRET_ENV: PRIVACY_CLIENT[1]}
+    done = subprocess.run(
+        [CLI, "schedules", "trigger", "nightly", "-p", str(forgetting.root)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.index("forget deletion requests: succeeded") < done.stdout.index("sync")
+    assert set(list_state(emulator)["contacts"]) == {
+        "person1@example.com",
+        "person2@example.com",
+        "person4@example.com",
+    }
+
+
+def test_a_schedule_that_forgets_needs_a_forget_section(project: SyncProject) -> None:
+    config_file = project.root / "listrak-sync.yml"
+    config = yaml.safe_load(config_file.read_text())
+    config["schedules"] = {"nightly": {"every": "1d", "forget": True}}
+    config_file.write_text(yaml.safe_dump(config, sort_keys=False))
+
+    done = project.cli("validate")
+
+    assert done.returncode == 1
+    assert "`forget: true` but the project has no `forget:` section" in done.stdout + done.stderr
+
+
+def test_with_state_in_postgres_a_runner_without_forgets_memory_refuses_to_sync(
+    forgetting: SyncProject,
+    emulator: Emulator,
+    postgres_server: PostgresServer,
+    postgres_database: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """Whom ``forget`` forgot stays in ``.listrak-sync/``; with the sync state in the warehouse
+    a runner without that folder must not sync (it would add them back)."""
+    monkeypatch.setenv(PASSWORD_ENV, postgres_server.password)
+    use_postgres_state(forgetting.root, postgres_server, postgres_database)
+    forgetting.execute(
+        "INSERT INTO deletion_requests VALUES "
+        "('person2@example.com', NULL, TIMESTAMP '2026-11-30 10:00:00')"
+    )
+    assert _run(forgetting).counts["complete"] == 1
+    elsewhere = SyncProject(other_working_dir(forgetting.root, tmp_path / "elsewhere"), emulator)
+    emulator.admin.clear_requests()
+
+    refused = elsewhere.cli("sync", elsewhere.campaign)
+
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    output = " ".join((refused.stdout + refused.stderr).split())
+    assert "`listrak-sync forget` forgets people in this project" in output
+    assert "nothing was synced" in output
+    assert "person2" not in output
+    assert not any(emulator.admin.requests().values())  # Listrak never heard of it
+    # Where forget ran, syncs go on without the forgotten person.
+    forgetting.sync()
+    assert set(list_state(emulator)["contacts"]) == {"person1@example.com", "person3@example.com"}

@@ -6,7 +6,7 @@ import duckdb
 import pytest
 import yaml
 
-from listrak_sync.privacy.runner import forget
+from listrak_sync.api import forget
 from listrak_sync.project.loader import load_project
 from tests.conftest import PRIVACY_CLIENT
 from tests.sync.sms.conftest import LIST, Person, SmsProject

@@ -4,7 +4,11 @@ bytes that are not UTF-8, a missing secrets file, an empty project file, a full 
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,6 +28,7 @@ def run(*args: str) -> tuple[int, str]:
 
 
 def _project(folder: Path) -> Path:
+    folder.mkdir(exist_ok=True)
     (folder / "listrak-sync.yml").write_text(sample_text("listrak-sync.yml"))
     secrets = folder / "secrets.yml"
     secrets.write_text(sample_text("secrets.example.yml"))
@@ -81,6 +86,37 @@ def test_a_full_disk_is_one_line_with_the_path(tmp_path: Path) -> None:
     code, output = run("init", str(tmp_path), "--customers", "0", "--force")
     assert code == 1
     assert f"error: {config}: no space left on the device" in output
+    assert "hint: free some disk space" in output
+
+
+@pytest.fixture
+def full_disk(tmp_path: Path) -> Iterator[Path]:
+    """A folder on a tiny tmpfs filled to the last byte (needs mount rights: root here)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip("needs the right to mount a tmpfs")
+    try:
+        with contextlib.suppress(OSError), (disk / "filler").open("wb") as filler:
+            while True:
+                filler.write(b"\0" * 4096)
+                filler.flush()
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_a_full_disk_under_the_state_folder_is_one_line(tmp_path: Path, full_disk: Path) -> None:
+    project = tmp_path / "project"
+    assert run("init", str(project), "--customers", "50")[0] == 0
+    shutil.rmtree(project / ".listrak-sync", ignore_errors=True)
+    (project / ".listrak-sync").symlink_to(full_disk)
+    code, output = run("plan", "spring_sale", "-p", str(project))
+    assert code == 1
+    assert "state.sqlite: no space left on the device" in output
     assert "hint: free some disk space" in output
 
 

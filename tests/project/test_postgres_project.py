@@ -1,6 +1,7 @@
 """The sample project with ``warehouse.connection`` pointed at PostgreSQL: validate, plan and sync
-to the emulator, the same plan as from DuckDB; bad references and a wrong password found by
-``validate`` at their place in the file."""
+to the emulator, the same plan as from DuckDB; with ``state: {store: warehouse}`` its memory lives
+there, so deleting ``.listrak-sync/`` between runs changes nothing; bad references and a wrong
+password found by ``validate`` at their place in the file."""
 
 from __future__ import annotations
 
@@ -15,9 +16,6 @@ from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from listrak_sync.cli import app
-from listrak_sync.emulator import EmulatorServer
-from listrak_sync.emulator.admin_client import EmulatorAdmin
-from listrak_sync.emulator.cli import sample_seed
 from listrak_sync.project import ProjectError, open_warehouse
 from listrak_sync.project.loader import Project, parse_project
 from listrak_sync.project.secrets import credential_problems
@@ -35,15 +33,6 @@ SEED = 5
 def run(*args: str) -> tuple[int, str]:
     result = runner.invoke(app, list(args), env={"COLUMNS": "250"})
     return result.exit_code, result.output
-
-
-@pytest.fixture
-def sandbox(emulator_server: EmulatorServer) -> str:
-    """The emulator with the sample sandbox (the integrations the sample project names)."""
-    with EmulatorAdmin(emulator_server.base_url) as admin:
-        admin.reset()
-        admin.seed(sample_seed())
-    return emulator_server.base_url
 
 
 def make_project(folder: Path, api_url: str) -> Path:
@@ -122,6 +111,49 @@ def test_sample_project_plans_and_syncs_from_postgres(
     assert "spring_sale/newsletter (listrak_email) succeeded" in output
     assert "spring_sale/sms_marketing (listrak_sms) succeeded" in output
     assert re.search(r"Listrak results: Subscribed [1-9]", output), output  # the newsletter
+
+
+def _units(project: Path, *args: str) -> list[dict[str, object]]:
+    code, output = run(*args, "-p", str(project), "--json")
+    assert code == 0, output
+    units: list[dict[str, object]] = json.loads(output)["units"]
+    return units
+
+
+def test_deleting_the_state_folder_between_runs_changes_nothing(
+    tmp_path: Path, sandbox: str, postgres_server: PostgresServer, postgres_url: str
+) -> None:
+    project = make_project(tmp_path / "p", sandbox)
+    point_at_postgres(project, postgres_url, postgres_server.password)
+    config = project / "listrak-sync.yml"
+    config.write_text(config.read_text() + "\nstate:\n  store: warehouse\n  schema: listrak_sync\n")
+    code, output = run("validate", "--project", str(project))
+    assert code == 0, output
+
+    code, output = run("sync", "spring_sale", "-p", str(project), "--allow-large-removal")
+    assert code == 0, output
+    assert "spring_sale/newsletter (listrak_email) succeeded" in output
+    kept = _units(project, "plan", "spring_sale")
+    shutil.rmtree(project / ".listrak-sync")
+
+    gone = _units(project, "plan", "spring_sale")
+
+    assert comparable({"units": gone}) == comparable({"units": kept})
+    for unit in gone:
+        assert unit["compared_with"] == "snapshot", unit
+        assert unit["plan"]["steps"] == [], unit  # type: ignore[index]
+    # The run history is the warehouse's too.
+    code, output = run("runs", "-p", str(project), "--json")
+    assert code == 0, output
+    history = json.loads(output)
+    assert {r["target"] for r in history} >= {
+        "spring_sale/newsletter",
+        "spring_sale/sms_marketing",
+    }, history
+    shutil.rmtree(project / ".listrak-sync", ignore_errors=True)
+    code, output = run("sync", "spring_sale", "-p", str(project))
+    assert code == 0, output
+    assert "spring_sale/newsletter (listrak_email) succeeded" in output
 
 
 def test_validate_finds_postgres_problems_in_place(

@@ -109,6 +109,8 @@ def test_the_guard_alerts_by_webhook_and_mail_and_the_approval_recovers(
     assert mail["Subject"] == "[listrak-sync] nightly: stopped by the removal guard"
     assert approve in mail.get_payload(decode=True).decode()
     assert "person" not in alert["text"]  # no addresses in alerts
+    # ... but a masked few of those it would remove, for whoever approves.
+    assert "Among them: p***@e***.com, p***@e***.com, p***@e***.com." in alert["text"]
 
     argv = shlex.split(approve)
     approved = subprocess.run(

@@ -39,7 +39,7 @@ def test_parse(target: str, expected: DuckDBConfig) -> None:
     [
         (
             "spark://db/x",
-            r"no warehouse engine for spark:// \(known: duckdb://, postgres://, postgresql://\)",
+            r"no warehouse engine for spark:// \(known: duckdb://, postgres://, postgresql://, snowflake://\)",
         ),
         ("duckdb://host/w.duckdb", "has no host"),
         ("duckdb:///w.duckdb?colour=red", "unknown setting 'colour'"),
@@ -113,7 +113,7 @@ def test_readers_share_a_file_and_a_writer_is_told_who_holds_it(tmp_path: Path) 
 def test_reading_an_sms_audience_writes_nothing_into_the_warehouse(tmp_path: Path) -> None:
     from sqlglot import exp
 
-    from listrak_sync.audiences.keys import PHONE_CACHE_TABLE, prepare_phones
+    from listrak_sync.audiences.keys import PHONE_CACHE, prepare_phones
 
     path = tmp_path / "w.duckdb"
     with connect(path) as warehouse:
@@ -121,7 +121,9 @@ def test_reading_an_sms_audience_writes_nothing_into_the_warehouse(tmp_path: Pat
     with DuckDBWarehouse.open(path, read_only=True) as reader:
         raw = exp.select(exp.alias_(exp.column("phone"), "raw")).from_("p")
         assert prepare_phones(reader, raw, "US") == 1
-        cached = reader.query(f"SELECT e164 FROM {PHONE_CACHE_TABLE}").column("e164")
+        cached = reader.query(f"SELECT e164 FROM {reader.scratch_table(PHONE_CACHE)}").column(
+            "e164"
+        )
         assert cached.to_pylist() == ["+16175550101"]
         assert reader.tables() == ["p"]
 
@@ -129,7 +131,7 @@ def test_reading_an_sms_audience_writes_nothing_into_the_warehouse(tmp_path: Pat
 def test_scratch_tables_are_kept_between_connections(tmp_path: Path) -> None:
     from sqlglot import exp
 
-    from listrak_sync.audiences.keys import PHONE_CACHE_TABLE, prepare_phones
+    from listrak_sync.audiences.keys import PHONE_CACHE, prepare_phones
 
     path = tmp_path / "w.duckdb"
     cache = tmp_path / ".listrak-sync" / "cache"
@@ -143,5 +145,7 @@ def test_scratch_tables_are_kept_between_connections(tmp_path: Path) -> None:
     with DuckDBWarehouse.open(path, read_only=True) as second:
         second.keep_scratch(cache)
         assert prepare_phones(second, raw, "US") == 0  # known: no phonenumbers work
-        cached = second.query(f"SELECT e164 FROM {PHONE_CACHE_TABLE}").column("e164")
+        cached = second.query(f"SELECT e164 FROM {second.scratch_table(PHONE_CACHE)}").column(
+            "e164"
+        )
         assert cached.to_pylist() == ["+16175550101"]

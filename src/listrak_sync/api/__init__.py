@@ -19,6 +19,7 @@ from .._exports import lazy_exports
 if TYPE_CHECKING:
     from ._campaigns import plan, plan_async, sync, sync_async
     from ._export import ExportOptions, ExportTarget, export, export_async
+    from ._forget import ForgetError, ForgetReport, forget
     from ._project import ProjectLike, load_project
     from ._pull import pull, pull_async
     from ._results import PullReport, SourceFailure, SyncResult
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 __all__ = [
     "ExportOptions",
     "ExportTarget",
+    "ForgetError",
+    "ForgetReport",
     "ProjectLike",
     "PullReport",
     "RunDetail",
@@ -36,6 +39,7 @@ __all__ = [
     "export",
     "export_async",
     "export_outcomes",
+    "forget",
     "load_project",
     "plan",
     "plan_async",
@@ -52,6 +56,7 @@ __all__ = [
 _HOMES = {
     **dict.fromkeys(("plan", "plan_async", "sync", "sync_async"), "_campaigns"),
     **dict.fromkeys(("ExportOptions", "ExportTarget", "export", "export_async"), "_export"),
+    **dict.fromkeys(("ForgetError", "ForgetReport", "forget"), "_forget"),
     **dict.fromkeys(("ProjectLike", "load_project"), "_project"),
     **dict.fromkeys(("pull", "pull_async"), "_pull"),
     **dict.fromkeys(("PullReport", "SourceFailure", "SyncResult"), "_results"),

@@ -97,7 +97,7 @@ async def pull_async(
         if warehouse is None:
             # connect(), not open_warehouse(): a pull may create the DuckDB file.
             warehouse = stack.enter_context(connect(warehouse_target(loaded), base_dir=loaded.root))
-        store = stack.enter_context(workspace.store())
+        store = stack.enter_context(workspace.local_store())
         outbox = stack.enter_context(Outbox(workspace.root / OUTBOX_FILE))
 
         def sink_for(name: str, settings: EventsConfig) -> EventSink:
@@ -123,7 +123,7 @@ async def pull_async(
         puller = Puller(
             warehouse,
             store,
-            workspace.snapshots(),
+            workspace.local_snapshots(),
             outbox,
             workspace.root / "pulls",
             progress=progress,

@@ -9,7 +9,9 @@ import pyarrow as pa
 from ..errors import ListrakSyncError
 from ..project.connection import open_warehouse
 from ..project.loader import Project
-from ..state import RowOutcome, Run, StateStore, Step
+from ..state import RowOutcome, Run, Step
+from ..state.protocol import StateBackend
+from ..state.warehouse import WarehouseStateStore
 from ..sync.workspace import Workspace
 from ..warehouse import Warehouse
 from ._project import ProjectLike, load_project
@@ -38,8 +40,9 @@ def runs(project: ProjectLike, *, limit: int = 20) -> list[Run]:
         return store.runs(limit=limit)
 
 
-def run_detail(project: ProjectLike, run_id: str, *, outcomes: int = 20) -> RunDetail:
-    """Run ``run_id`` with its steps, its outcome counts and its first ``outcomes`` outcomes."""
+def run_detail(project: ProjectLike, run_id: str, *, outcomes: int | None = 20) -> RunDetail:
+    """Run ``run_id`` with its steps, its outcome counts and its first ``outcomes`` outcomes
+    (``None``: all of them)."""
     with _open(project, run_id) as store:
         return RunDetail(
             run=_run(store, run_id),
@@ -64,7 +67,9 @@ def abandon_run(project: ProjectLike, run_id: str) -> Run:
             error="abandoned by hand; imports it sent stay applied in Listrak",
             details={"resumable": False},
         )
-    Workspace.in_project(loaded.root).remove_run_dir(run_id)
+        if isinstance(store, WarehouseStateStore):
+            store.drop_run_files(run_id)
+    Workspace.for_project(loaded).remove_run_dir(run_id)
     return finished
 
 
@@ -106,19 +111,21 @@ def _project(project: ProjectLike) -> Project:
     return project if isinstance(project, Project) else load_project(project)
 
 
-def _store(project: ProjectLike) -> StateStore | None:
-    path = Workspace.in_project(_project(project).root).state_path
-    return StateStore(path) if path.exists() else None
+def _store(project: ProjectLike) -> StateBackend | None:
+    """The project's state store (``state.store`` says where), or None before the first
+    run of a local one."""
+    workspace = Workspace.for_project(_project(project))
+    return workspace.store() if workspace.has_state() else None
 
 
-def _open(project: ProjectLike, run_id: str) -> StateStore:
+def _open(project: ProjectLike, run_id: str) -> StateBackend:
     store = _store(project)
     if store is None:
         raise ListrakSyncError(f"no run {run_id!r}", hint="no runs yet: the state store is empty")
     return store
 
 
-def _run(store: StateStore, run_id: str) -> Run:
+def _run(store: StateBackend, run_id: str) -> Run:
     try:
         return store.run(run_id)
     except KeyError:

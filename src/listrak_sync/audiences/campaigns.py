@@ -237,14 +237,16 @@ class DestinationAudience:
                 ),
                 region,
             )
-            joins.append(phone_cache_select(region).subquery("p"))
+            joins.append(phone_cache_select(self.campaign.warehouse, region).subquery("p"))
             if self.destination.require_consent:
                 status_config = config.warehouse.sms_opt_status
                 consent_table = self.destination.consent_table or status_config.table
                 prepare_consent_phones(
                     self.campaign.warehouse, status_config, consent_table, region
                 )
-                consented = consented_phones(status_config, consent_table, region)
+                consented = consented_phones(
+                    self.campaign.warehouse, status_config, consent_table, region
+                )
             key_expr: exp.Expr = exp.column("e164", table="p")
             reason_invalid: exp.Expr = exp.column("reason", table="p")
             status: exp.Expr = (
@@ -460,27 +462,31 @@ class AudienceUnit:
             strict=True,
         ):
             self.report.counts[(str(group), str(status))] += int(count)
-        room = self.report.sample_size - len(self.report.rejected_sample)
-        if room > 0:
-            # Forgotten people are counts only: their key never goes into a sample or a record.
-            shown = pc.and_(
-                pc.not_equal(batch.column("_status"), "ok"),
-                pc.not_equal(batch.column("_status"), "forgotten"),
-            )
-            rejected = batch.filter(shown).slice(0, room)
-            key = self.rows.campaign.config.warehouse.customer_key
-            for row in rejected.select(
-                [key, GROUP_COLUMN, "_key_raw", "_status", "_reason"]
-            ).to_pylist():
-                self.report.rejected_sample.append(
-                    {
-                        "customer_key": row[key],
-                        "group": row[GROUP_COLUMN],
-                        "raw_key": row["_key_raw"],
-                        "status": row["_status"],
-                        "reason": row["_reason"],
-                    }
-                )
+        # The sample is the rejected rows with the lowest customer keys, whatever order the
+        # engine streams rows in: the same data gives the same sample on every engine.
+        # Forgotten people are counts only: their key never goes into a sample or a record.
+        size = self.report.sample_size
+        shown = pc.and_(
+            pc.not_equal(batch.column("_status"), "ok"),
+            pc.not_equal(batch.column("_status"), "forgotten"),
+        )
+        key = self.rows.campaign.config.warehouse.customer_key
+        rejected = batch.filter(shown).select([key, GROUP_COLUMN, "_key_raw", "_status", "_reason"])
+        if size <= 0 or rejected.num_rows == 0:
+            return
+        lowest = pc.take(rejected, pc.sort_indices(rejected, [(key, "ascending")])[:size])
+        found = self.report.rejected_sample + [
+            {
+                "customer_key": row[key],
+                "group": row[GROUP_COLUMN],
+                "raw_key": row["_key_raw"],
+                "status": row["_status"],
+                "reason": row["_reason"],
+            }
+            for row in lowest.to_pylist()
+        ]
+        found.sort(key=lambda r: (r["customer_key"] is None, r["customer_key"]))
+        self.report.rejected_sample = found[:size]
 
     def counts(self) -> AudienceReport:
         """Counts per (group, status) computed in the engine, without streaming rows."""

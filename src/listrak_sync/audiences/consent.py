@@ -34,7 +34,9 @@ def prepare_consent_phones(
     prepare_phones(warehouse, raw, region)
 
 
-def consented_phones(status: SmsOptStatus, table: str, region: str) -> exp.Select:
+def consented_phones(
+    warehouse: Warehouse, status: SmsOptStatus, table: str, region: str
+) -> exp.Select:
     """``SELECT e164`` of every opted-in number (one row each)."""
     opted_in = exp.In(
         this=exp.Lower(this=exp.column(status.status_column, table="o", quoted=True)),
@@ -45,7 +47,7 @@ def consented_phones(status: SmsOptStatus, table: str, region: str) -> exp.Selec
         exp.select(exp.alias_(e164, "e164"))
         .from_(table_expression(table, "o"))
         .join(
-            phone_cache_select(region).subquery("pc"),
+            phone_cache_select(warehouse, region).subquery("pc"),
             on=exp.EQ(this=exp.column("raw", table="pc"), expression=_raw(status.phone_column)),
         )
         .where(exp.not_(exp.Is(this=e164.copy(), expression=exp.null())))

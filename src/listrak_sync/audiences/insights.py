@@ -123,12 +123,14 @@ def segment_insights(
             prepare_phones(warehouse, joined(exp.alias_(raw.copy(), "raw")), config.default_region)
             opt_sms = config.sms_opt_status
             query = joined(distinct_members.copy()).join(
-                phone_cache_select(config.default_region).subquery("p"),
+                phone_cache_select(warehouse, config.default_region).subquery("p"),
                 on=exp.EQ(this=exp.column("raw", table="p"), expression=raw.copy()),
             )
             if schema.table(opt_sms.table) is not None:
                 prepare_consent_phones(warehouse, opt_sms, opt_sms.table, config.default_region)
-                consented = consented_phones(opt_sms, opt_sms.table, config.default_region)
+                consented = consented_phones(
+                    warehouse, opt_sms, opt_sms.table, config.default_region
+                )
                 query = query.join(
                     consented.subquery("ok"),
                     on=exp.EQ(

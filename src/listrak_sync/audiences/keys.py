@@ -7,9 +7,9 @@ addresses and lets the engine judge millions of rows without Python; internation
 addresses (non-ASCII) are reported invalid.
 
 Phones need libphonenumber's rules, which only exist in Python. We normalise each *distinct*
-raw value once, in Arrow batches, and remember the answer in a table of the connection's
-scratch catalog (``listrak_sync_scratch.main.listrak_sync_phone_e164``: raw value, default
-region, rules version → E.164 or a reason), which the audience query then joins. Later
+raw value once, in Arrow batches, and remember the answer in a table of the warehouse's
+scratch place (``Warehouse.scratch_table(PHONE_CACHE)``: raw value, default region, rules
+version → E.164 or a reason), which the audience query then joins. Later
 audiences of the same connection normalise only new values. The cache is never written into
 the warehouse's own database: reading an audience must not need write access, so syncs and
 previews share the warehouse (a DuckDB file allows one writing process).
@@ -25,11 +25,10 @@ import pyarrow as pa
 from sqlglot import exp
 
 from ..warehouse import Warehouse
-from ..warehouse.base import SCRATCH_CATALOG
 
 __all__ = [
     "EMAIL_PATTERN",
-    "PHONE_CACHE_TABLE",
+    "PHONE_CACHE",
     "email_key",
     "email_status",
     "normalise_phone",
@@ -41,7 +40,7 @@ EMAIL_PATTERN = (
     r"^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
     r"@([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+([a-z0-9][a-z0-9-]{0,61})?[a-z]$"
 )
-PHONE_CACHE_TABLE = f"{SCRATCH_CATALOG}.main.listrak_sync_phone_e164"
+PHONE_CACHE = "listrak_sync_phone_e164"
 # Cached answers are keyed by this: a new phonenumbers release or a change of our own rules
 # (``+rules2``: letters refused) re-normalises every value once.
 _PHONES_VERSION = str(getattr(phonenumbers, "__version__", "unknown")) + "+rules2"
@@ -110,9 +109,9 @@ def normalise_phone(raw: str, region: str) -> tuple[str | None, str | None]:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None
 
 
-def phone_cache_select(region: str) -> exp.Select:
+def phone_cache_select(warehouse: Warehouse, region: str) -> exp.Select:
     """The cache rows for ``region`` under this phonenumbers version, one per raw value."""
-    cache = exp.to_table(PHONE_CACHE_TABLE)
+    cache = exp.to_table(warehouse.scratch_table(PHONE_CACHE))
     return (
         exp.select(
             exp.column("raw"),
@@ -156,8 +155,9 @@ def prepare_phones(warehouse: Warehouse, raw_values: exp.Query, region: str) -> 
     """Normalise the distinct raw phones of ``raw_values`` (a one-column query) that the cache
     does not know yet; returns how many were added."""
     columns = ", ".join(f"{name} VARCHAR" for name in _CACHE_SCHEMA.names)
-    warehouse.execute(f"CREATE TABLE IF NOT EXISTS {PHONE_CACHE_TABLE} ({columns})")
-    known = phone_cache_select(region).subquery("k")
+    table = warehouse.scratch_table(PHONE_CACHE)
+    warehouse.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
+    known = phone_cache_select(warehouse, region).subquery("k")
     fresh = (
         exp.select(exp.column("raw", table="v"))
         .distinct()
@@ -181,6 +181,4 @@ def prepare_phones(warehouse: Warehouse, raw_values: exp.Query, region: str) -> 
         )
     )
     stream = warehouse.stream(fresh.sql(dialect=warehouse.dialect), batch_size=50_000)
-    return warehouse.write(
-        PHONE_CACHE_TABLE, _normalised(stream, region), mode="append", schema=_CACHE_SCHEMA
-    )
+    return warehouse.write(table, _normalised(stream, region), mode="append", schema=_CACHE_SCHEMA)

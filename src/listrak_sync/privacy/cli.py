@@ -9,13 +9,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from ..api import ForgetError
+from ..api import forget as run_forget
 from ..listrak import ListrakError
 from ..project.cli import ProjectOption, print_problems
 from ..project.loader import load_project
 from ..project.problems import ProjectError
 from ..warehouse import WarehouseError
-from .runner import ForgetError
-from .runner import forget as run_forget
 
 __all__ = ["forget"]
 
@@ -38,12 +38,12 @@ def forget(
 
     Each request is sent once (journaled before it leaves), and every later plan and sync
     leaves the forgotten people out, even while they remain in the audience tables."""
-    from ..sync.cli import _client_settings  # the same test/ops override as sync
+    from ..sync.options import client_settings_from_env  # the same override as sync
 
     try:
         loaded = load_project(project)
         report = run_forget(
-            loaded, resend_unconfirmed=resend_unconfirmed, client_options=_client_settings()
+            loaded, resend_unconfirmed=resend_unconfirmed, client_options=client_settings_from_env()
         )
     except ProjectError as exc:
         print_problems(exc.problems)

@@ -251,6 +251,14 @@ def _schedule_references(project: Project) -> list[Problem]:
                     )
                 else:
                     problems.append(_missing(project, path, kind, target, known))
+        if schedule.forget and config.forget is None:
+            problems.append(
+                project.problem(
+                    ("schedules", name, "forget"),
+                    "`forget: true` but the project has no `forget:` section",
+                    "add one saying where deletion requests come from (docs: guides/forget.md)",
+                )
+            )
     problems += _after_cycles(project)
     return problems
 

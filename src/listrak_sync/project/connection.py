@@ -11,7 +11,7 @@ from .loader import Project
 from .problems import ProjectError
 from .secrets import resolve_secret
 
-__all__ = ["open_warehouse", "warehouse_target"]
+__all__ = ["open_warehouse", "state_target", "warehouse_target"]
 
 
 def warehouse_target(project: Project) -> BaseModel:
@@ -35,6 +35,24 @@ def warehouse_target(project: Project) -> BaseModel:
                     )
                 ]
             )
+        target = target.with_password(password)
+    return target
+
+
+def state_target(project: Project) -> BaseModel:
+    """The typed config of the database that keeps the sync state with ``state.store:
+    warehouse``: ``state.connection`` (with ``state.password``) or else the warehouse."""
+    config = project.config.state
+    if config.connection is None:
+        return warehouse_target(project)
+    try:
+        target = parse(config.connection)
+    except WarehouseError as exc:
+        raise ProjectError(
+            [project.problem(("state", "connection"), f"cannot open the state store: {exc}")]
+        ) from None
+    if config.password is not None and hasattr(target, "with_password"):
+        password = resolve_secret(project, config.password, ("state", "password"))
         target = target.with_password(password)
     return target
 

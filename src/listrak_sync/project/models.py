@@ -1,8 +1,9 @@
 """The project file, ``listrak-sync.yml``, as pydantic models.
 
-Sections: ``warehouse``, ``listrak`` (API hosts), ``credentials``, ``destinations``, ``segments``,
-``campaigns``, ``schedules``, ``alerts``, ``scheduler`` (models in ``runtime._config``), ``sources``
-(what ``pull`` reads; models in ``source.config``).
+Sections: ``warehouse``, ``state`` (where syncs keep their memory), ``listrak`` (API hosts),
+``credentials``, ``destinations``, ``segments``, ``campaigns``, ``schedules``, ``alerts``,
+``scheduler`` (models in ``project.schedules``), ``sources`` (what ``pull`` reads; models in
+``source.config``), ``console`` (web console users, in ``project.console``).
 Unknown keys are errors (a typo must not silently do nothing).
 """
 
@@ -21,12 +22,13 @@ from pydantic import (
 )
 
 from ..audiences.filters import FilterNode
-from ..runtime._config import AlertsConfig, Schedule, SchedulerSettings
 from ..source.config import Source, SourceName
 from ..warehouse import WarehouseError
 from ..warehouse import parse as parse_warehouse
+from .console import ConsoleConfig
 from .credentials import Credential, SecretValue
 from .destinations import Attribute, Destination
+from .schedules import AlertsConfig, Schedule, SchedulerSettings
 
 __all__ = [
     "CONTROL_GROUP",
@@ -42,6 +44,7 @@ __all__ = [
     "Schedule",
     "Segment",
     "SmsOptStatus",
+    "StateConfig",
     "TreatmentGroup",
     "WarehouseConfig",
 ]
@@ -86,9 +89,11 @@ class WarehouseConfig(BaseModel):
     model_config = _STRICT
 
     # A DuckDB file (relative to the project folder) or an engine URL such as
-    # ``duckdb:///warehouse.duckdb?threads=2`` or ``postgresql://user@host:5432/db``.
+    # ``duckdb:///warehouse.duckdb?threads=2``, ``postgresql://user@host:5432/db`` or
+    # ``snowflake://USER@ACCOUNT/DB/SCHEMA?warehouse=WH&role=ROLE``.
     connection: str = "warehouse.duckdb"
-    # The server password, by reference (``{env: NAME}`` or ``{secret: NAME}``), never in the URL.
+    # The server password, by reference (``{env: NAME}`` or ``{secret: NAME}``), never in the URL;
+    # for Snowflake with ``private_key_file`` in the URL, the key's passphrase.
     password: SecretValue | None = None
     customer_table: str = "customer_360"
     profile_table: str = "merged_customers"
@@ -109,6 +114,51 @@ class WarehouseConfig(BaseModel):
         except WarehouseError as exc:
             raise ValueError(str(exc)) from None
         return value
+
+
+class StateConfig(BaseModel):
+    """Where syncs keep runs, the journal, row outcomes, snapshots and ownership.
+
+    ``local``: ``.listrak-sync/`` in the project folder. ``warehouse``: tables in ``schema`` of
+    the warehouse (PostgreSQL), so a runner that starts empty (CI, a container) resumes and
+    decides as a long-lived host would; locks then hold across hosts. ``connection`` and
+    ``password`` name another PostgreSQL database for the state than the warehouse itself
+    (e.g. a DuckDB warehouse with shared state); by default it is the warehouse's.
+    """
+
+    model_config = _STRICT
+
+    store: Literal["local", "warehouse"] = "local"
+    schema_: str = Field(
+        default="listrak_sync",
+        alias="schema",
+        pattern=r"^[a-z_][a-z0-9_]*$",
+        max_length=63,
+        description="The schema of the state tables (created if missing).",
+    )
+    connection: str | None = Field(
+        default=None,
+        description="A postgresql:// URL for the state (default: warehouse.connection).",
+    )
+    password: SecretValue | None = Field(
+        default=None, description="Its password, by reference: {env: NAME} or {secret: NAME}."
+    )
+
+    @field_validator("connection")
+    @classmethod
+    def _connection(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_warehouse(value)
+            except WarehouseError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    @model_validator(mode="after")
+    def _store_needs_warehouse(self) -> StateConfig:
+        if self.store == "local" and (self.connection or self.password):
+            raise ValueError("connection and password apply to `store: warehouse` only")
+        return self
 
 
 class ListrakHosts(BaseModel):
@@ -260,15 +310,17 @@ class ProjectConfig(BaseModel):
     version: Literal[1] = 1
     name: str = Field(default="listrak-sync project", min_length=1)
     warehouse: WarehouseConfig = Field(default_factory=WarehouseConfig)
+    state: StateConfig = Field(default_factory=StateConfig)
     listrak: ListrakHosts = Field(default_factory=ListrakHosts)
     secrets_file: str = "secrets.yml"
     credentials: dict[Name, Credential] = Field(default_factory=dict)
     destinations: dict[Name, Destination] = Field(default_factory=dict)
     segments: dict[Name, Segment] = Field(default_factory=dict)
     campaigns: dict[Name, Campaign] = Field(default_factory=dict)
-    schedules: dict[Name, Schedule] = Field(default_factory=dict)  # models in runtime._config
+    schedules: dict[Name, Schedule] = Field(default_factory=dict)  # models in project/schedules.py
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     forget: ForgetConfig | None = None
     # Source names become table names, so they cannot contain `-`.
     sources: dict[SourceName, Source] = Field(default_factory=dict)
+    console: ConsoleConfig = Field(default_factory=ConsoleConfig)  # `listrak-sync ui` users

@@ -7,19 +7,16 @@ reported as a byte at a line, not as a traceback.
 
 from __future__ import annotations
 
-import errno
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ListrakSyncError
+from ..errors import ListrakSyncError, environment_problem
 
 __all__ = [
-    "EnvironmentProblem",
     "Problem",
     "ProjectError",
-    "environment_problem",
     "read_text",
     "writing",
 ]
@@ -92,44 +89,6 @@ def read_text(path: Path, *, what: str = "file") -> str:
             column=column,
             hint="save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)",
         ) from None
-
-
-class EnvironmentProblem(ListrakSyncError):
-    """The machine refused a file operation (read-only folder, full disk, no permission): one
-    line naming the path, a hint, and exit code 1, never a traceback."""
-
-    def __init__(self, message: str, hint: str | None = None) -> None:
-        self.message = message
-        self.hint = hint
-        super().__init__(message)
-
-
-_ERRNO_HINTS = {
-    errno.ENOSPC: ("no space left on the device", "free some disk space, then run it again"),
-    errno.EDQUOT: ("disk quota exceeded", "free some disk space, then run it again"),
-    errno.EROFS: (
-        "the file system is read-only",
-        "run the command in a writable project folder",
-    ),
-    errno.EACCES: (
-        "permission denied",
-        "check the folder's owner and mode (`ls -ld`), or run it as the folder's owner",
-    ),
-    errno.EPERM: (
-        "operation not permitted",
-        "check the folder's owner and mode (`ls -ld`), or run it as the folder's owner",
-    ),
-    errno.ENOTDIR: ("a file is in the way where a folder should be", None),
-    errno.EISDIR: ("a folder is in the way where a file should be", None),
-}
-
-
-def environment_problem(exc: OSError) -> EnvironmentProblem:
-    """The one-line form of an OSError: the path it concerns, what went wrong, a hint."""
-    message, hint = _ERRNO_HINTS.get(exc.errno or 0, (exc.strerror or str(exc), None))
-    where = exc.filename if exc.filename is not None else None
-    text = f"{where}: {message}" if where else message
-    return EnvironmentProblem(text, hint)
 
 
 @contextmanager

@@ -1,8 +1,9 @@
 """``validate``: every problem in a project, each at its file, line and column.
 
 Stages: YAML and pydantic (loader), references between sections (checks), credentials (env vars,
-secrets file), and — when the warehouse can be opened — segment SQL and filters, and the
-attributes each campaign destination reads.
+secrets file), and — when the warehouse can be opened — segment SQL and filters, the
+attributes each campaign destination reads, and the state store's database when ``state.store``
+is ``warehouse``.
 """
 
 from __future__ import annotations
@@ -14,15 +15,21 @@ from yaml.nodes import ScalarNode
 from ..audiences.campaigns import CampaignAudience
 from ..audiences.errors import AudienceError, Issue
 from ..audiences.segments import SegmentResolver
-from ..warehouse import Warehouse, WarehouseError
+from ..warehouse import Warehouse, WarehouseError, connect_state
 from .checks import reference_problems
-from .connection import open_warehouse
+from .connection import open_warehouse, state_target
 from .loader import Project, load_project
 from .problems import Problem, ProjectError
 from .secrets import credential_problems
 from .yaml_marks import Path, Position
 
-__all__ = ["check_project", "sql_position", "validate_project", "warehouse_problems"]
+__all__ = [
+    "check_project",
+    "sql_position",
+    "state_problems",
+    "validate_project",
+    "warehouse_problems",
+]
 
 
 def validate_project(
@@ -66,7 +73,25 @@ def check_project(
             finally:
                 if owned:
                     warehouse.close()
+        problems += state_problems(project)
     return sorted(set(problems))
+
+
+def state_problems(project: Project) -> list[Problem]:
+    """With ``state.store: warehouse``: whether its database can keep the state and lets this
+    user in (the tables are made by the first sync, not here)."""
+    config = project.config.state
+    if config.store != "warehouse":
+        return []
+    where = ("state", "connection") if config.connection is not None else ("state", "store")
+    try:
+        connection = connect_state(state_target(project))
+    except ProjectError as exc:
+        return exc.problems
+    except WarehouseError as exc:
+        return [project.problem(where, f"cannot open the state store: {exc}")]
+    connection.close()
+    return []
 
 
 def warehouse_problems(project: Project, warehouse: Warehouse) -> list[Problem]:

@@ -12,7 +12,7 @@ and downtime. ``listrak-sync scheduler`` and ``schedules``/``alerts`` commands a
 from typing import TYPE_CHECKING
 
 from .._exports import lazy_exports
-from ._config import (
+from ..project.schedules import (
     AlertChannel,
     AlertConditions,
     AlertsConfig,
@@ -22,6 +22,7 @@ from ._config import (
     SchedulerSettings,
     SlackChannel,
     WebhookChannel,
+    check_cron,
     parse_duration,
 )
 
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
         CronTrigger,
         IntervalTrigger,
         Trigger,
-        check_cron,
         fires_between,
         trigger_for,
     )
@@ -85,7 +85,7 @@ __all__ = [
     "utc_now",
 ]
 
-# The project config imports `runtime._config`; the rest (HTTP, metrics, cronsim) loads on
+# The config models live in project/schedules.py; the rest (HTTP, metrics, cronsim) loads on
 # first use.
 __getattr__ = lazy_exports(
     __name__,
@@ -112,7 +112,6 @@ __getattr__ = lazy_exports(
         "TargetResult": "_results",
         "TargetStatus": "_results",
         "Trigger": "_triggers",
-        "check_cron": "_triggers",
         "evaluate_run": "_alerts",
         "evaluate_time": "_alerts",
         "fires_between": "_triggers",

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from ..masking import mask_text
-from ._config import Schedule
+from ..project.schedules import Schedule
 from ._results import RunResult, TargetResult
 from ._state import ScheduledRun, SchedulerState, ScheduleState
 
@@ -112,7 +112,12 @@ def evaluate_run(
                     True,
                     f"The removal guard stopped {target.name} → {where} "
                     f"(sync run {target.run_id}).\n{mask_text(target.removal_guard or '')}\n"
-                    f"Nothing was sent. If the audience really shrank, approve with:\n"
+                    + (
+                        f"Among them: {', '.join(target.removal_sample)}.\n"
+                        if target.removal_sample
+                        else ""
+                    )
+                    + f"Nothing was sent. If the audience really shrank, approve with:\n"
                     f"  {target.approve_command}\n"
                     f"Inspect: {_runs_hint(target.run_id)}",
                     {"run_id": target.run_id, "approve": target.approve_command},

@@ -24,8 +24,8 @@ import httpx2
 from pydantic import SecretStr
 
 from ..project.credentials import EnvRef, SecretFileRef
+from ..project.schedules import AlertsConfig, EmailChannel, SlackChannel, WebhookChannel
 from ._alerts import Notice
-from ._config import AlertsConfig, EmailChannel, SlackChannel, WebhookChannel
 
 __all__ = ["AlertDeliveryError", "Channels", "SecretResolver", "sign"]
 

@@ -22,7 +22,7 @@ from typing import IO
 
 from pydantic import ValidationError
 
-from ._config import Schedule
+from ..project.schedules import Schedule
 from ._results import RunResult
 from ._state import ScheduledRun
 

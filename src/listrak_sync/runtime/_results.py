@@ -27,7 +27,7 @@ class TargetResult(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["sync", "pull", "export"]
+    kind: Literal["forget", "sync", "pull", "export"]
     name: str  # the campaign, source or export destination
     destination: str  # what metrics and alerts are per: a destination or a source
     status: TargetStatus
@@ -38,6 +38,7 @@ class TargetResult(BaseModel):
     audience_ok: int | None = None  # of which deliverable
     removal_guard: str | None = None  # the guard's message when it stopped the run
     approve_command: str | None = None  # what a person runs to let the removal through
+    removal_sample: list[str] = Field(default_factory=list)  # a few it would remove, masked
     # A few rejected audience rows: customer key, status, the contact key masked.
     rejected_sample: list[str] = Field(default_factory=list)
 

@@ -16,30 +16,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from cronsim import CronSim, CronSimError
+from cronsim import CronSim
 
-from ._config import Schedule
+from ..project.schedules import Schedule
 
 __all__ = [
     "CronTrigger",
     "IntervalTrigger",
     "Trigger",
-    "check_cron",
     "fires_between",
     "trigger_for",
 ]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def check_cron(expression: str) -> None:
-    """ValueError naming the field when ``expression`` is not a five-field cron expression."""
-    if len(expression.split()) != 5:
-        raise ValueError("a cron expression has five fields: minute hour day month weekday")
-    try:
-        CronSim(expression, datetime(2000, 1, 1, tzinfo=UTC))
-    except CronSimError as exc:
-        raise ValueError(f"invalid cron expression {expression!r}: {exc}") from None
 
 
 @dataclass(frozen=True)

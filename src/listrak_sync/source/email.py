@@ -33,7 +33,7 @@ from .columns import (
     with_fields,
 )
 from .config import EmailSource
-from .sql import counts_by, latest_rows, merge, newest, q, replace, stage_name
+from .sql import counts_by, greatest_present, latest_rows, merge, newest, q, replace, stage_name
 from .streams import PAGE_COLUMN, Stream
 
 __all__ = ["CONTACT_COLUMNS", "MAX_FIELDS_PER_REQUEST", "EmailContacts", "list_fields"]
@@ -54,7 +54,7 @@ _BASE: tuple[tuple[str, pa.DataType, str], ...] = (
 )
 CONTACT_COLUMNS = ("list_id", "email_lower", *(c[0] for c in _BASE), "subscribed")
 _TRAILING = ("changed_at", "pulled_at", "run_id")
-_CHANGED = "greatest(subscribe_date, resubscribe_date, unsubscribe_date)"
+_CHANGED = greatest_present("subscribe_date", "resubscribe_date", "unsubscribe_date")
 
 
 def _lower(item: dict[str, Any]) -> Any:
@@ -226,7 +226,8 @@ class EmailContacts:
             parts.append(f"LEFT JOIN ({inner}) p{index} USING (email_lower)")
             picked += [f"p{index}.{q(f.column)}" for f in fields]
         picked += [
-            "greatest(p0.subscribe_date, p0.resubscribe_date, p0.unsubscribe_date) AS changed_at",
+            greatest_present("p0.subscribe_date", "p0.resubscribe_date", "p0.unsubscribe_date")
+            + " AS changed_at",
             "p0.pulled_at",
             "p0.run_id",
         ]

@@ -204,12 +204,16 @@ class SmsPull:
             merge(warehouse, self.opt_outs_table, opt_outs, ["phone_number"], columns)
         warehouse.execute(
             f"CREATE OR REPLACE VIEW {q(self.opt_status_view)} AS"
-            " WITH listed AS (SELECT phone_number, bool_or(NOT opted_out) AS subscribed,"
+            # max(CASE ...) and CASE rather than bool_or and greatest: Snowflake has no bool_or,
+            # and its GREATEST is NULL when either side of the outer join is missing.
+            " WITH listed AS (SELECT phone_number,"
+            " max(CASE WHEN NOT opted_out THEN 1 ELSE 0 END) = 1 AS subscribed,"
             f" max(pulled_at) AS seen_at FROM {q(self.contacts_table)} GROUP BY phone_number)"
             " SELECT coalesce(c.phone_number, o.phone_number) AS phone,"
             " CASE WHEN c.subscribed THEN 'opted_in' ELSE 'opted_out' END AS status,"
             " o.opt_out_date, o.opt_out_reason,"
-            " greatest(c.seen_at, o.opt_out_date) AS updated_at"
+            " CASE WHEN o.opt_out_date IS NULL OR c.seen_at > o.opt_out_date THEN c.seen_at"
+            " ELSE o.opt_out_date END AS updated_at"
             f" FROM listed c FULL OUTER JOIN {q(self.opt_outs_table)} o"
             " ON o.phone_number = c.phone_number"
         )

@@ -13,12 +13,33 @@ from typing import Any
 
 from ..warehouse import Warehouse
 
-__all__ = ["counts_by", "latest_rows", "merge", "newest", "q", "replace", "stage_name"]
+__all__ = [
+    "counts_by",
+    "greatest_present",
+    "latest_rows",
+    "merge",
+    "newest",
+    "q",
+    "replace",
+    "stage_name",
+]
 
 
 def q(name: str) -> str:
     """A quoted identifier (``schema.table`` quotes each part)."""
     return ".".join('"' + part.replace('"', '""') + '"' for part in name.split("."))
+
+
+def greatest_present(*values: str) -> str:
+    """The greatest of the non-NULL ``values`` (SQL expressions), NULL when all are: DuckDB's
+    and PostgreSQL's ``greatest`` skip NULLs, Snowflake's returns NULL, so each argument falls
+    back on the others and every engine gives the same answer."""
+    if len(values) == 1:
+        return values[0]
+    fallbacks = [
+        f"coalesce({', '.join([value, *(v for v in values if v != value)])})" for value in values
+    ]
+    return f"greatest({', '.join(fallbacks)})"
 
 
 def stage_name(prefix: str, what: str) -> str:
@@ -72,13 +93,16 @@ def merge(
         pairs = " AND ".join(f"t.{q(k)} = c.{q(k)}" for k in key)
         match = f"EXISTS (SELECT 1 FROM _changes c WHERE {pairs})"
     where = f" WHERE {keep}" if keep else ""
+    # The changes are staged before the transaction, so it holds only the DELETE and INSERT:
+    # on Snowflake DDL would commit an open transaction (and fakesnow refuses it).
     warehouse.execute(
-        "BEGIN TRANSACTION;"
+        "DROP TABLE IF EXISTS _changes;"
         f" CREATE TEMP TABLE _changes AS {select};"
+        " BEGIN TRANSACTION;"
         f" DELETE FROM {q(table)} t WHERE {match};"
         f" INSERT INTO {q(table)} ({names}) SELECT {names} FROM _changes{where};"
-        " DROP TABLE _changes;"
-        " COMMIT"
+        " COMMIT;"
+        " DROP TABLE _changes"
     )
 
 

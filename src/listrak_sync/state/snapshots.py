@@ -67,6 +67,11 @@ class SnapshotStore:
     def exists(self, name: str) -> bool:
         return self.path(name).exists()
 
+    def local(self, name: str, folder: Path) -> Path | None:
+        """The snapshot's own file (``folder`` is not needed: it is local already)."""
+        path = self.path(name)
+        return path if path.exists() else None
+
     def stage(self, name: str, schema: pa.Schema) -> StagedSnapshot:
         return StagedSnapshot(self.path(name), schema)
 

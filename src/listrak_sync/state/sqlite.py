@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal, Self
 
+from ..errors import sqlite_problem
 from .private import private_file, private_folder
 
 __all__ = ["Synchronous", "WalDatabase", "connect_wal"]
@@ -39,12 +40,20 @@ def connect_wal(
         private_file(Path(path))
     # check_same_thread=False: a store may be made in one thread and used in another (never
     # from two at once); isolation_level=None: we issue BEGIN/COMMIT ourselves.
-    db = sqlite3.connect(
-        str(path), timeout=busy_timeout, isolation_level=None, check_same_thread=False
-    )
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute(f"PRAGMA synchronous={synchronous}")
-    db.executescript(schema)
+    try:
+        db = sqlite3.connect(
+            str(path), timeout=busy_timeout, isolation_level=None, check_same_thread=False
+        )
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(f"PRAGMA synchronous={synchronous}")
+        db.executescript(schema)
+    except sqlite3.OperationalError as exc:
+        # A full disk or a read-only folder, named with the file (later statements' errors
+        # carry no path; the command line still turns them into one line).
+        problem = sqlite_problem(exc, path)
+        if problem is None:
+            raise
+        raise problem from None
     return db
 
 

@@ -97,8 +97,17 @@ class LockHeld(ListrakSyncError):
     exit_code = ExitCode.LOCK_HELD
 
     def __init__(
-        self, resource: str, run_id: str, host: str, pid: int, since: str | None = None
+        self,
+        resource: str,
+        run_id: str,
+        host: str,
+        pid: int,
+        since: str | None = None,
+        *,
+        live: bool = False,
     ) -> None:
+        """``live``: the lock is a warehouse's advisory lock, which its server frees when the
+        holder's session ends, so it is never stale (nothing to free by hand)."""
         holder = f"run {run_id}" if not run_id.startswith("pid-") else "a run starting"
         local = host == socket.gethostname()
         super().__init__(
@@ -107,7 +116,9 @@ class LockHeld(ListrakSyncError):
             + "); it is still running, so this command did nothing: run it again when that one "
             "has finished (`listrak-sync runs` shows it)."
             + (
-                ""
+                " The warehouse frees this lock when that run's connection ends."
+                if live
+                else ""
                 if local
                 else " A lock from another host is never presumed stale; if that machine is "
                 f"gone for good, free it with `listrak-sync runs --unlock '{resource}'`."

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,13 +31,13 @@ from rich.table import Table
 
 from .. import api
 from ..api import SyncResult
-from ..errors import ListrakSyncError
 from ..masking import mask_text
 from ..project.cli import ProjectOption
 from ..project.loader import load_project
 from ..records import print_records
 from ..state import Run
-from .report import Reporter, UnitOutcome
+from .options import client_settings_from_env
+from .report import Reporter, UnitOutcome, step_summary
 from .workspace import Workspace
 
 __all__ = ["sync_app"]
@@ -47,7 +46,6 @@ sync_app = typer.Typer(help="Plan and run syncs, and look at past runs.")
 console = Console()
 errors = Console(stderr=True)
 
-CLIENT_SETTINGS_ENV = "LISTRAK_SYNC_CLIENT_SETTINGS"
 # Audience statuses whose name alone would not say why nothing was sent.
 _SHOWN = {"forgotten": "suppressed (forgotten)"}
 
@@ -69,19 +67,6 @@ AsOfOption = Annotated[
     dt.datetime | None,
     typer.Option("--as-of", formats=["%Y-%m-%d"], help="Evaluate date conditions as of this day."),
 ]
-
-
-def _client_settings() -> dict[str, Any]:
-    raw = os.environ.get(CLIENT_SETTINGS_ENV)
-    if not raw:
-        return {}
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        raise ListrakSyncError(f"{CLIENT_SETTINGS_ENV} is not JSON") from None
-    if not isinstance(value, dict):
-        raise ListrakSyncError(f"{CLIENT_SETTINGS_ENV} must be a JSON object")
-    return value
 
 
 class _Bars(Reporter):
@@ -150,7 +135,7 @@ def plan(
             full=full,
             destinations=destination or (),
             as_of=as_of.date() if as_of else None,
-            client_settings=_client_settings(),
+            client_settings=client_settings_from_env(),
             reporter=reporter,
         )
     _finish(result, as_json, show_pii=show_pii)
@@ -186,7 +171,7 @@ def sync(
             allow_large_removal=allow_large_removal,
             destinations=destination or (),
             as_of=as_of.date() if as_of else None,
-            client_settings=_client_settings(),
+            client_settings=client_settings_from_env(),
             reporter=reporter,
         )
     _finish(result, as_json, show_pii=show_pii)
@@ -364,7 +349,7 @@ def runs(
         return
     if run_id is None:
         found = api.runs(loaded, limit=limit)
-        if not found and not Workspace.in_project(loaded.root).state_path.exists():
+        if not found and not Workspace.for_project(loaded).has_state():
             errors.print("no runs yet (the state store does not exist)")
             return
         _list_runs(found, as_json)
@@ -417,21 +402,6 @@ def _list_runs(found: list[Run], as_json: bool) -> None:
     print_records(console, "runs", columns, rows, ids={"run"}, right=numbers)
 
 
-def _step_summary(result: dict[str, Any]) -> str:
-    """A step's result in a few words: Listrak's import summary (email imports), or the step's
-    own counts (SMS: contacts added, imports sent, rows imported)."""
-    summary = result.get("summary") or {}
-    inner = summary.get("summary")
-    items = inner if isinstance(inner, dict) else {k: v for k, v in summary.items() if k != "rows"}
-    parts = []
-    for key, value in items.items():
-        if isinstance(value, list):
-            value = len(value)
-        if isinstance(value, int | float) and not isinstance(value, bool) and value:
-            parts.append(f"{key.removesuffix('_count')} {value:,}")
-    return ", ".join(parts)
-
-
 def _show_run(detail: api.RunDetail, as_json: bool, *, show_pii: bool = False) -> None:
     run, steps = detail.run, detail.steps
     counts, listed = detail.outcome_counts, detail.outcomes
@@ -472,7 +442,7 @@ def _show_run(detail: api.RunDetail, as_json: bool, *, show_pii: bool = False) -
                 step.status,
                 f"{int(step.payload.get('rows', 0)):,}",
                 step.external_id or "",
-                _step_summary(step.result or {}),
+                step_summary(step.result or {}),
             ]
             for step in steps
         ]

@@ -11,7 +11,8 @@ import pyarrow as pa
 
 from ..audiences.campaigns import AttributePlan
 from ..listrak import ListrakClient
-from ..state import StateStore, Step
+from ..state import Step
+from ..state.protocol import StateBackend
 from . import hooks
 from .options import SyncOptions
 from .plan import PlanFiles
@@ -23,7 +24,7 @@ __all__ = ["RunContext"]
 class RunContext:
     run_id: str
     target_name: str  # "{campaign}/{destination}" (+ "/{group}")
-    store: StateStore
+    store: StateBackend
     files: PlanFiles
     client: ListrakClient
     options: SyncOptions

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import shutil
 import tempfile
 import time
 from collections import Counter
@@ -26,13 +27,17 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..audiences.campaigns import AudienceUnit, CampaignAudience
+from ..errors import UsageError
 from ..listrak import ClientSettings, Credentials, ListrakClient, ListrakError
 from ..privacy import forgotten_set
+from ..privacy.keyed_hash import load_salt
 from ..project.connection import open_warehouse
 from ..project.loader import Project
 from ..project.secrets import resolve_listrak
-from ..state import LockHeld, RowOutcome, Run, StateStore, Step
-from ..state.private import private_file
+from ..state import LockHeld, RowOutcome, Run, Step
+from ..state.private import private_file, private_folder
+from ..state.protocol import StateBackend
+from ..state.warehouse import WarehouseStateStore
 from ..warehouse import Warehouse
 from . import hooks, registry
 from .context import RunContext
@@ -49,7 +54,7 @@ from .plan import (
 )
 from .refusals import ADDRESS, PERMANENT_OUTCOMES, classify, snake_case
 from .report import Reporter, UnitOutcome
-from .workspace import Workspace
+from .workspace import FORGET_MARK, Workspace
 
 __all__ = ["SyncError", "plan_campaign", "snake_case", "sync_campaign", "sync_campaign_async"]
 
@@ -117,7 +122,7 @@ async def sync_campaign_async(
     replace the ones the project describes; the caller opened them and closes them."""
     options = options or SyncOptions()
     reporter = reporter or Reporter()
-    workspace = Workspace.in_project(project.root)
+    workspace = Workspace.for_project(project)
     outcomes: list[UnitOutcome] = []
     # Read-only: syncs, plans and previews share the warehouse file (DuckDB lets one process
     # write it); what the sync derives from it (the phone cache) lives in its scratch catalog.
@@ -125,6 +130,7 @@ async def sync_campaign_async(
         nullcontext(warehouse) if warehouse is not None else open_warehouse(project, read_only=True)
     )
     with workspace.store() as store, opened as source:
+        _check_forget_state(workspace, store)
         audience = CampaignAudience(project.config, source, campaign, as_of=as_of)
         units = audience.units()
         forgotten = forgotten_set(workspace.root)
@@ -132,8 +138,8 @@ async def sync_campaign_async(
             unit.forgotten = forgotten
         if options.destinations:
             unknown = sorted(set(options.destinations) - {u.destination for u in units})
-            if unknown:
-                raise SyncError(
+            if unknown:  # the caller named it: a usage error (exit 2), not a failed sync
+                raise UsageError(
                     f"campaign {campaign!r} does not send to {', '.join(unknown)} "
                     f"(it sends to {', '.join(sorted({u.destination for u in units}))})"
                 )
@@ -149,6 +155,23 @@ async def sync_campaign_async(
             async with own:
                 outcomes.append(await sync.run(own))
     return outcomes
+
+
+def _check_forget_state(workspace: Workspace, store: StateBackend) -> None:
+    """With the state in the warehouse, refuse to sync where ``forget``'s memory (kept in
+    ``.listrak-sync/``) is missing while a forget run recorded that it forgets people: the
+    sync would add them back to Listrak."""
+    if workspace.shared is None or load_salt(workspace.root, create=False) is not None:
+        return
+    where = store.checkpoint(*FORGET_MARK)
+    if where is not None:
+        raise SyncError(
+            "`listrak-sync forget` forgets people in this project (it ran on "
+            f"{where}), and whom it forgot is kept in that runner's .listrak-sync/ "
+            "(forget.salt and state.sqlite), which is not here: syncing without it could add "
+            "them back to Listrak, so nothing was synced. Run syncs where forget runs, or keep "
+            ".listrak-sync/ on a volume every runner shares."
+        )
 
 
 def _client(
@@ -177,7 +200,7 @@ class UnitSync:
         project: Project,
         unit: AudienceUnit,
         destination: SyncDestination,
-        store: StateStore,
+        store: StateBackend,
         workspace: Workspace,
         options: SyncOptions,
         reporter: Reporter,
@@ -192,7 +215,10 @@ class UnitSync:
         campaign = unit.rows.campaign.name
         self.target = f"{campaign}/{unit.destination}" + (f"/{unit.group}" if unit.group else "")
         self.snapshot_name = self.target.replace("/", "__")
-        self.snapshots = workspace.snapshots()
+        self.snapshots = workspace.snapshots(store)
+        # State in the warehouse: the run's plan files are kept there too, so another working
+        # directory can finish a killed run, and each commit writes the audit table.
+        self.shared = store if isinstance(store, WarehouseStateStore) else None
         self._holder = f"pid-{os.getpid()}"  # the name of the locks held; a run id once known
 
     def _outcome(self, status: str, **values: Any) -> UnitOutcome:
@@ -239,6 +265,12 @@ class UnitSync:
             for resource in taken:
                 self.store.release_lock(resource, self._holder)
 
+    def _forget_work(self, run_id: str) -> None:
+        """Drop a run's plan files (it finished, or can never be finished)."""
+        self.workspace.remove_run_dir(run_id)
+        if self.shared is not None:
+            self.shared.drop_run_files(run_id)
+
     def _held_by(self, run_id: str) -> None:
         """The locks this sync holds now name ``run_id`` (what a refused sync reports)."""
         self.store.relabel_locks(self._holder, run_id)
@@ -259,7 +291,7 @@ class UnitSync:
                 error="stopped before its plan was complete; nothing was sent",
                 details={"resumable": False},
             )
-            self.workspace.remove_run_dir(run.run_id)
+            self._forget_work(run.run_id)
             return None
         resumable = run.status in ("running", "interrupted", "failed")
         if resumable and phase in _RESUMABLE_PHASES and run.details.get("resumable", True):
@@ -298,8 +330,8 @@ class UnitSync:
         """Prepare, read the audience and the previous state, and write the plan."""
         with self._phase(ctx, "prepare", "preparing the destination"):
             ctx.target = await self.destination.prepare(ctx)
-        snapshot = self.snapshots.path(self.snapshot_name)
-        first = not snapshot.exists()
+        snapshot = await asyncio.to_thread(self.snapshots.local, self.snapshot_name, ctx.workdir)
+        first = snapshot is None
         ctx.has_snapshot = not first
         with self._phase(ctx, "previous", "reading the previous state"):
             compared_with = await self._previous(ctx, snapshot, first)
@@ -318,7 +350,7 @@ class UnitSync:
         finally:
             ctx.files.close()
 
-    async def _previous(self, ctx: RunContext, snapshot: Path, first: bool) -> str:
+    async def _previous(self, ctx: RunContext, snapshot: Path | None, first: bool) -> str:
         """Write ``previous.parquet``; returns what it was compared with."""
         compared_with = "snapshot"
         if first or self.options.full:
@@ -448,6 +480,9 @@ class UnitSync:
             }
             message = self._guard_message(summary)
             if message and not self.options.allow_large_removal:
+                # A few of the members it would remove (lowest keys), for whoever approves it.
+                planned = await asyncio.to_thread(ctx.files.summary_sample, 3)
+                leaving = [row for row in planned if row.get("change") == "leave"]
                 finished = self.store.finish_run(
                     run.run_id,
                     "refused",
@@ -460,16 +495,20 @@ class UnitSync:
                     },
                     error=message,
                 )
-                self.workspace.remove_run_dir(run.run_id)
+                self._forget_work(run.run_id)
                 return self._outcome(
                     "refused",
                     run=finished,
                     plan=summary,
                     compared_with=compared_with,
                     audience=audience,
+                    sample=leaving,
                     target_info=ctx.target,
                     error=message,
                 )
+            if self.shared is not None:
+                for path in (ctx.files.plan, ctx.files.previous):
+                    self.shared.save_run_file(run.run_id, path.name, path)
             for step in summary.steps:
                 self.store.plan_step(
                     run.run_id, step.step_id, step.kind, {"rows": step.rows, "kind": step.kind}
@@ -521,6 +560,12 @@ class UnitSync:
 
     async def _resume(self, client: ListrakClient, run: Run) -> UnitOutcome:
         workdir = self.workspace.run_dir(run.run_id)
+        if self.shared is not None:
+            # The warehouse's copy is the run's: this folder may be stale (a later attempt
+            # ran elsewhere) or missing (another working directory).
+            shutil.rmtree(workdir, ignore_errors=True)
+            private_folder(workdir)
+            self.shared.restore_run_files(run.run_id, workdir)
         ctx = self._context(client, run.run_id, workdir, resumed=True)
         if not ctx.files.plan.exists():
             finished = self.store.finish_run(
@@ -562,6 +607,9 @@ class UnitSync:
                 # Files and outcome rows are built off the loop; the journal write stays on it,
                 # so two finishing steps never open transactions on the store at once.
                 document, outcomes = await asyncio.to_thread(self._completion, ctx, step, result)
+                saved = ctx.files.results / f"{step.step_id}.parquet"
+                if self.shared is not None and saved.exists():
+                    self.shared.save_run_file(ctx.run_id, f"results/{saved.name}", saved)
                 earlier = self.store.step(ctx.run_id, step.step_id).result or {}
                 self.store.complete_step(
                     ctx.run_id, step.step_id, {**earlier, **document}, outcomes
@@ -588,6 +636,14 @@ class UnitSync:
             for s in steps
         }
         with self._phase(ctx, "commit", "committing the snapshot"):
+            if self.shared is not None:
+                await asyncio.to_thread(
+                    self.shared.write_audit,
+                    self.unit.destination,
+                    self.target,
+                    run_id,
+                    ctx.files.changes(defaults),
+                )
             await asyncio.to_thread(
                 self.snapshots.replace,
                 self.snapshot_name,
@@ -603,6 +659,8 @@ class UnitSync:
             counts,
             details={**details, "phase": "finished", "timings": self._timings(ctx)},
         )
+        if self.shared is not None:
+            self.shared.drop_run_files(run_id)
         if not self.options.keep_work:
             self.workspace.remove_run_dir(run_id)
         run = self.store.run(run_id)
@@ -744,7 +802,7 @@ class UnitSync:
             details={"resumable": phase in _RESUMABLE_PHASES},
         )
         if phase not in _RESUMABLE_PHASES:
-            self.workspace.remove_run_dir(run_id)
+            self._forget_work(run_id)
         if interrupted or not isinstance(exc, Exception):
             raise exc
         return self._outcome("failed", run=finished, plan=summary, error=message)

@@ -422,6 +422,39 @@ class PlanFiles:
         finally:
             con.close()
 
+    def changes(
+        self, defaults: dict[str, tuple[str | None, str | None]]
+    ) -> Iterator[pa.RecordBatch]:
+        """Every planned row a step took, with what the step did to it: ``key``,
+        ``customer_key``, ``change``, ``action`` (the step kind), ``step_id``, ``outcome``
+        (the effect), ``result`` and ``reason`` — the rows of a destination's audit table.
+
+        ``defaults``: as for :meth:`next_snapshot`."""
+        con = _connect()
+        try:
+            con.execute(
+                "CREATE TEMP TABLE defaults (step_id VARCHAR, effect VARCHAR, result VARCHAR)"
+            )
+            if defaults:
+                con.executemany(
+                    "INSERT INTO defaults VALUES (?, ?, ?)",
+                    [[k, e, r] for k, (e, r) in defaults.items()],
+                )
+            query = f"""
+                WITH r AS ({self._results_sql()})
+                SELECT p.key, p.customer_key::VARCHAR AS customer_key, p.change,
+                    regexp_replace(p.step_id, '-[0-9]+$', '') AS action, p.step_id,
+                    coalesce(r.effect, d.effect) AS outcome,
+                    coalesce(r.result, d.result) AS result, r.reason
+                FROM read_parquet({_lit(self.plan)}) p
+                LEFT JOIN r ON r.key = p.key AND r.step = p.step_id
+                LEFT JOIN defaults d ON d.step_id = p.step_id
+                WHERE p.step_id IS NOT NULL
+            """
+            yield from con.sql(query).to_arrow_reader(65_536)
+        finally:
+            con.close()
+
 
 def _empty_snapshot_sql() -> str:
     return (

@@ -9,7 +9,7 @@ from ..errors import ExitCode
 from ..state import Run
 from .plan import PlanSummary
 
-__all__ = ["EXIT_CODES", "Reporter", "UnitOutcome"]
+__all__ = ["EXIT_CODES", "Reporter", "UnitOutcome", "step_summary"]
 
 # Exit codes of `listrak-sync sync` by unit status; the worst unit decides.
 EXIT_CODES = {
@@ -98,3 +98,18 @@ def worst_exit(outcomes: list[UnitOutcome]) -> int:
         return 0
     worst = max(outcomes, key=lambda o: _SEVERITY.index(o.status) if o.status in _SEVERITY else 99)
     return worst.exit_code
+
+
+def step_summary(result: dict[str, Any]) -> str:
+    """A step's result in a few words: Listrak's import summary (email imports), or the step's
+    own counts (SMS: contacts added, imports sent, rows imported)."""
+    summary = result.get("summary") or {}
+    inner = summary.get("summary")
+    items = inner if isinstance(inner, dict) else {k: v for k, v in summary.items() if k != "rows"}
+    parts = []
+    for key, value in items.items():
+        if isinstance(value, list):
+            value = len(value)
+        if isinstance(value, int | float) and not isinstance(value, bool) and value:
+            parts.append(f"{key.removesuffix('_count')} {value:,}")
+    return ", ".join(parts)

@@ -14,7 +14,7 @@ from .base import (
 )
 
 if TYPE_CHECKING:
-    from .factory import WarehouseConfig, connect, parse
+    from .factory import WarehouseConfig, connect, connect_state, parse
 
 __all__ = [
     "SCRATCH_CATALOG",
@@ -26,10 +26,17 @@ __all__ = [
     "WarehouseError",
     "WriteMode",
     "connect",
+    "connect_state",
     "parse",
 ]
 
 # The adapters (DuckDB, sqlglot) load when a warehouse is parsed or connected, not on import.
 __getattr__ = lazy_exports(
-    __name__, {"WarehouseConfig": "factory", "connect": "factory", "parse": "factory"}
+    __name__,
+    {
+        "WarehouseConfig": "factory",
+        "connect": "factory",
+        "connect_state": "factory",
+        "parse": "factory",
+    },
 )

@@ -1,6 +1,6 @@
 """The warehouse adapter contract.
 
-Every engine (DuckDB now; Postgres, Spark, Snowflake later) is one folder implementing this
+Every engine (DuckDB, PostgreSQL, Snowflake; Spark later) is one folder implementing this
 protocol. Heavy work stays in the engine: callers send SQL and read Arrow record batches as a
 stream, never a whole audience as Python objects.
 """
@@ -27,9 +27,10 @@ __all__ = [
 ]
 
 WriteMode = Literal["replace", "append"]
-# Every engine's connection offers a writable catalog (or schema) by this name for data derived
-# from the warehouse (the phone normalisation cache), so reading audiences never writes the
-# user's database: ``listrak_sync_scratch.main.<table>``. It lives as long as the connection.
+# Every engine offers a writable place by this name for data derived from the warehouse (the
+# phone normalisation cache), so reading audiences never writes the user's tables: DuckDB an
+# in-memory catalog attached to the connection, PostgreSQL a schema, Snowflake the session's
+# temporary tables. ``scratch_table()`` names a table in it.
 SCRATCH_CATALOG = "listrak_sync_scratch"
 
 
@@ -81,7 +82,8 @@ class Warehouse(Protocol):
 
     @property
     def dialect(self) -> str:
-        """The sqlglot dialect name of the engine's SQL (``duckdb``, ``spark``, ``postgres``)."""
+        """The sqlglot dialect name of the engine's SQL (``duckdb``, ``postgres``,
+        ``snowflake``)."""
         ...
 
     def stream(self, sql: str, *, batch_size: int = 65_536) -> Iterator[pa.RecordBatch]:
@@ -113,6 +115,11 @@ class Warehouse(Protocol):
         schema: pa.Schema | None = None,
     ) -> int:
         """Write Arrow data into a table (streamed); returns the number of rows written."""
+        ...
+
+    def scratch_table(self, name: str) -> str:
+        """The qualified name of table ``name`` in the scratch place (``SCRATCH_CATALOG``),
+        which exists once this returns; for caches derived from the warehouse's data."""
         ...
 
     def close(self) -> None: ...

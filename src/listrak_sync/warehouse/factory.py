@@ -1,8 +1,11 @@
 """connect(): open a warehouse from a URL, a bare DuckDB path, or a typed config.
 
-Engines are folders next to this file (``duckdb/``, ``postgres/``), each with a
+Engines are folders next to this file (``duckdb/``, ``postgres/``, ``snowflake/``), each with a
 ``factory`` module exposing ``config_from_url(url)`` and ``open_warehouse(config, base_dir)``.
-They are imported on first use, so an engine's driver is only needed by those who use it.
+An engine that can keep the sync's state (``state: {store: warehouse}``) also has a ``state``
+module exposing ``connect_state(config)``, which returns a ``StateConnection``
+(state/warehouse/connection.py). They are imported on first use, so an engine's driver is only
+needed by those who use it.
 """
 
 from __future__ import annotations
@@ -10,25 +13,30 @@ from __future__ import annotations
 import importlib
 import re
 from pathlib import Path
-from typing import Protocol, cast
+from typing import TYPE_CHECKING, Protocol, cast
 
 from pydantic import BaseModel
 
 from .base import Warehouse, WarehouseError
 from .duckdb.configuration import DuckDBConfig
 from .postgres.configuration import PostgresConfig
+from .snowflake.configuration import SnowflakeConfig
 
-__all__ = ["ENGINES", "WarehouseConfig", "connect", "parse"]
+if TYPE_CHECKING:
+    from ..state.warehouse.connection import StateConnection
+
+__all__ = ["ENGINES", "WarehouseConfig", "connect", "connect_state", "parse"]
 
 # URL scheme (and config ``engine`` field) -> engine package.
 ENGINES: dict[str, str] = {
     "duckdb": "listrak_sync.warehouse.duckdb",
     "postgres": "listrak_sync.warehouse.postgres",
     "postgresql": "listrak_sync.warehouse.postgres",
+    "snowflake": "listrak_sync.warehouse.snowflake",
 }
 
 # The typed configs of the engines.
-WarehouseConfig = DuckDBConfig | PostgresConfig
+WarehouseConfig = DuckDBConfig | PostgresConfig | SnowflakeConfig
 
 _URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://")
 
@@ -69,3 +77,26 @@ def connect(target: str | Path | BaseModel, *, base_dir: Path | None = None) -> 
     if not isinstance(engine, str):
         raise WarehouseError(f"{type(config).__name__} is not a warehouse config (no engine)")
     return _engine(engine).open_warehouse(config, base_dir)
+
+
+class _StateFactory(Protocol):
+    def connect_state(self, config: BaseModel) -> StateConnection: ...
+
+
+def connect_state(target: str | Path | BaseModel) -> StateConnection:
+    """A connection for the sync's state tables in the database ``target`` names; a
+    WarehouseError for an engine that cannot keep them."""
+    config = parse(target)
+    engine = getattr(config, "engine", None)
+    if not isinstance(engine, str):
+        raise WarehouseError(f"{type(config).__name__} is not a warehouse config (no engine)")
+    _engine(engine)  # an unknown engine is named as such
+    try:
+        module = importlib.import_module(f"{ENGINES[engine]}.state")
+    except ModuleNotFoundError:
+        raise WarehouseError(
+            f"the {engine} warehouse cannot keep the sync's state (state.store: warehouse "
+            "works with PostgreSQL); set state.connection to a postgresql:// URL, or use "
+            "state.store: local"
+        ) from None
+    return cast(_StateFactory, module).connect_state(config)

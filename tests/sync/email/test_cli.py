@@ -168,7 +168,7 @@ def test_unknown_campaign_and_destination_are_errors(project: SyncProject) -> No
     assert "did you mean 'spring'?" in out
 
     code, out = _run(project, "sync", "spring", "-d", "sms")
-    assert code == 1
+    assert code == 2  # a usage error: the command line named a destination that is not there
     assert "does not send to sms" in out
 
 

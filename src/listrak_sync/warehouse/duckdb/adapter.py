@@ -138,6 +138,11 @@ class DuckDBWarehouse:
             raise
         return con
 
+    def scratch_table(self, name: str) -> str:
+        """``listrak_sync_scratch.main.<name>``: the in-memory catalog attached to every
+        connection (kept as Parquet between connections by ``keep_scratch``)."""
+        return f"{SCRATCH}.main.{name}"
+
     def keep_scratch(self, folder: Path) -> None:
         """Keep the scratch catalog's tables between connections as Parquet files in
         ``folder`` (owner-only): loaded now, saved when the warehouse closes if they grew.
@@ -171,7 +176,10 @@ class DuckDBWarehouse:
                 continue
             private_folder(folder)
             target = folder / f"{name}.parquet"
-            staged = private_file(target.with_name(target.name + f".{os.getpid()}.staged"))
+            # Per process and thread: warehouses closed at once in one process (the console's
+            # requests) must not move each other's staged file.
+            staged_name = f"{target.name}.{os.getpid()}.{threading.get_ident()}.staged"
+            staged = private_file(target.with_name(staged_name))
             pq.write_table(data, staged)
             os.replace(staged, target)
 
@@ -235,6 +243,11 @@ class DuckDBWarehouse:
         """Run ``sql`` and return the whole result; for small results (counts, samples)."""
         with self._lock, translating(sql):
             return self._con.sql(sql).to_arrow_table()
+
+    def interrupt(self) -> None:
+        """Stop the query running on this warehouse now (from another thread): it raises
+        ``WarehouseError`` where it runs. The web console stops a live count no one waits for."""
+        self._con.interrupt()
 
     def execute(self, sql: str) -> None:
         """Run one or more statements that return nothing (DDL, INSERT ... SELECT)."""

@@ -27,7 +27,8 @@ import pyarrow.compute as pc
 import sqlglot
 from sqlglot import exp
 
-from ..base import Column, TableNotFound, WarehouseError, WriteMode
+from ..base import SCRATCH_CATALOG, Column, TableNotFound, WarehouseError, WriteMode
+from ..write_input import input_reader, reordered
 from .configuration import PostgresConfig
 from .exceptions import translate, translating
 
@@ -62,6 +63,7 @@ class PostgresWarehouse:
         self._lock = threading.RLock()
         self._streams: weakref.WeakSet[_Stream] = weakref.WeakSet()
         self._con = self._connect()
+        self._scratch_ready = False
 
     @property
     def dialect(self) -> str:
@@ -208,7 +210,7 @@ class PostgresWarehouse:
             raise WarehouseError(f"unknown write mode {mode!r} (replace or append)")
         target = quote_table(table)
         parts = table.split(".")
-        reader, source_error = _reader(data, schema)
+        reader, source_error = input_reader(data, schema)
         if reader is None:
             if mode == "append":
                 return 0
@@ -219,7 +221,7 @@ class PostgresWarehouse:
             missing = [n for n in reader.schema.names if n not in columns]
             if missing:
                 raise WarehouseError(f"{self.name}: {table!r} has no column {missing[0]!r}")
-            reader = _reordered(reader, columns)
+            reader = reordered(reader, columns)
         else:
             # Our own CREATE TABLE, so decimals keep their precision and scale (the driver
             # would create an unconstrained NUMERIC, read back as float64).
@@ -246,6 +248,16 @@ class PostgresWarehouse:
                     raise source_error[0] from None
                 raise
         return int(written) if written is not None and written >= 0 else 0
+
+    def scratch_table(self, name: str) -> str:
+        """``listrak_sync_scratch.<name>``, a schema created on first use. A real schema, not
+        temporary tables: every ``stream()`` has its own connection and must see the cache. So
+        the role needs CREATE on the database once, or an admin creates the schema for it (see
+        docs/guides/warehouse.md); the user's own schemas are never written."""
+        if not self._scratch_ready:
+            self.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_table(SCRATCH_CATALOG)}")
+            self._scratch_ready = True
+        return f"{SCRATCH_CATALOG}.{name}"
 
     # -- lifetime --------------------------------------------------------------------------
 
@@ -414,61 +426,3 @@ def _columns(schema: pa.Schema) -> str:
     if not schema.names:
         raise WarehouseError("cannot create a table without columns")
     return ", ".join('"' + f.name.replace('"', '""') + '" ' + _pg_type(f) for f in schema)
-
-
-# -- write input -----------------------------------------------------------------------------
-
-
-def _reader(
-    data: pa.Table | Iterable[pa.RecordBatch], schema: pa.Schema | None
-) -> tuple[pa.RecordBatchReader | None, list[BaseException]]:
-    """A reader over the input (cast to ``schema``), and a list that receives the exception the
-    caller's iterator raised (the driver reports it only as text)."""
-    errors: list[BaseException] = []
-    if isinstance(data, pa.Table):
-        table = data.cast(schema) if schema is not None else data
-        return pa.RecordBatchReader.from_batches(table.schema, table.to_batches()), errors
-    batches = iter(data)
-    if schema is None:
-        first = next(batches, None)
-        if first is None:
-            return None, errors
-        schema = first.schema
-        batches = _chain(first, batches)
-    target = schema
-
-    def checked() -> Iterator[pa.RecordBatch]:
-        try:
-            for batch in batches:
-                yield batch if batch.schema.equals(target) else batch.cast(target)
-        except BaseException as exc:
-            errors.append(exc)
-            raise
-
-    return pa.RecordBatchReader.from_batches(target, checked()), errors
-
-
-def _reordered(reader: pa.RecordBatchReader, columns: list[str]) -> pa.RecordBatchReader:
-    """``reader`` with its columns in the table's order, missing ones as nulls (COPY matches
-    by position)."""
-    source = reader.schema
-    fields = [
-        source.field(name) if name in source.names else pa.field(name, pa.null())
-        for name in columns
-    ]
-    schema = pa.schema(fields)
-
-    def batches() -> Iterator[pa.RecordBatch]:
-        for batch in reader:
-            arrays = [
-                batch.column(name) if name in source.names else pa.nulls(batch.num_rows)
-                for name in columns
-            ]
-            yield pa.RecordBatch.from_arrays(arrays, schema=schema)
-
-    return pa.RecordBatchReader.from_batches(schema, batches())
-
-
-def _chain(first: pa.RecordBatch, rest: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    yield first
-    yield from rest

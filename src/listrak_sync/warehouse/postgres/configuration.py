@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from ..base import WarehouseError
+from ..urls import settings_problems, shown
 
 __all__ = ["SCHEMES", "PostgresConfig"]
 
@@ -97,10 +98,10 @@ class PostgresConfig(BaseModel):
         """
         parts = urlsplit(url)
         if parts.scheme not in SCHEMES:
-            raise WarehouseError(f"{_shown(url)!r}: not a postgresql:// URL")
+            raise WarehouseError(f"{shown(url)!r}: not a postgresql:// URL")
         if parts.password is not None:
             raise WarehouseError(
-                f"{_shown(url)!r}: the URL may not hold the password; set warehouse.password "
+                f"{shown(url)!r}: the URL may not hold the password; set warehouse.password "
                 "to {env: VARIABLE} or {secret: NAME} (or use PGPASSWORD / ~/.pgpass)"
             )
         database = unquote(parts.path.lstrip("/"))
@@ -123,17 +124,4 @@ class PostgresConfig(BaseModel):
         try:
             return cls.model_validate(fields)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or 'url'}: {err['msg']}"
-                for err in exc.errors()
-            )
-            raise WarehouseError(f"{url!r}: {problems}") from None
-
-
-def _shown(url: str) -> str:
-    """``url`` with any password replaced, for error messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return parts._replace(netloc=netloc).geturl()
+            raise WarehouseError(f"{url!r}: {settings_problems(exc)}") from None

@@ -1,6 +1,7 @@
-"""``listrak-sync forget``: read deletion requests, submit each once, wait until complete.
+"""Forget people from Python: the call behind ``listrak-sync forget``. It reads deletion
+requests, submits each once and waits until Listrak completes them.
 
-Each request is journaled (``journal.py``) before it is sent, so a killed run is finished by
+Each request is journaled (``privacy/journal.py``) before it is sent, so a killed run is finished by
 the next one without losing or duplicating a request. Listrak's refusals are classified:
 400/404/405/415 say the request itself is wrong (``failed``, not retried), while 401, 403, 408,
 409 and 429 may pass later (the request goes back to ``pending`` for the next run).
@@ -9,22 +10,25 @@ the next one without losing or duplicating a request. Listrak's refusals are cla
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..audiences.deletion_requests import DeletionRequest, RowProblem, read_requests
+from ..errors import ListrakSyncError
 from ..listrak import ClientSettings, Credentials, ListrakClient, ListrakError
+from ..privacy.journal import ForgetJournal
+from ..privacy.keyed_hash import KeyedHasher, load_salt
 from ..project.connection import open_warehouse
 from ..project.loader import Project
 from ..project.secrets import resolve_listrak
 from ..state import LockHeld
 from ..sync import hooks
-from ..sync.workspace import Workspace
-from .deletion_requests import DeletionRequest, RowProblem, read_requests
-from .journal import ForgetJournal
-from .keyed_hash import KeyedHasher, load_salt
+from ..sync.workspace import FORGET_MARK, Workspace
+from ._project import ProjectLike, load_project
 
 __all__ = ["PERMANENT_STATUSES", "ForgetError", "ForgetReport", "forget"]
 
@@ -32,7 +36,7 @@ LOCK = "forget"
 PERMANENT_STATUSES = frozenset({400, 404, 405, 410, 413, 414, 415, 422})
 
 
-class ForgetError(Exception):
+class ForgetError(ListrakSyncError):
     """The run could not start (no ``forget:`` section, an unreadable source)."""
 
 
@@ -72,12 +76,21 @@ def _client(project: Project, credential: str, options: dict[str, Any]) -> Listr
 
 
 def forget(
-    project: Project,
+    project: ProjectLike,
     *,
     resend_unconfirmed: bool = False,
     client_options: dict[str, Any] | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> ForgetReport:
+    """Submit the warehouse's deletion requests (the project's ``forget:`` section) to
+    Listrak's Privacy API, each once, and wait until Listrak completes them.
+
+    ``resend_unconfirmed`` submits again the requests Listrak never confirmed;
+    ``client_options`` changes ``ClientSettings`` members (e.g. polling for tests). Rows that
+    cannot be read are in ``report.problems``; ``report.ok`` says whether everything finished.
+    """
+    if not isinstance(project, Project):
+        project = load_project(project)
     config = project.config.forget
     if config is None:
         raise ForgetError(
@@ -99,6 +112,11 @@ def forget(
                     requests.append(item)
         except ValueError as exc:
             raise ForgetError(str(exc)) from None
+    if requests and project.config.state.store == "warehouse":
+        # Before anyone is forgotten here: syncs on runners without this folder refuse.
+        with Workspace.for_project(project).store() as shared:
+            if shared.checkpoint(*FORGET_MARK) is None:
+                shared.set_checkpoint(*FORGET_MARK, f"{socket.gethostname()}:{project.root}")
     with ForgetJournal(workspace.state_path) as journal, workspace.store() as store:
         earlier = store.unfinished_run("forget", "forget")
         run = store.start_run("forget", "forget", {"requests": len(requests)})

@@ -15,10 +15,10 @@ from typing import Any
 
 from sqlglot import exp
 
-from ..audiences.keys import EMAIL_PATTERN, normalise_phone
-from ..audiences.schema import table_expression
 from ..project.models import ForgetConfig
 from ..warehouse import Warehouse
+from .keys import EMAIL_PATTERN, normalise_phone
+from .schema import table_expression
 
 __all__ = ["DeletionRequest", "RowProblem", "read_requests"]
 

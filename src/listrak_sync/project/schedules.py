@@ -1,20 +1,21 @@
 """The ``schedules:`` and ``alerts:`` sections of ``listrak-sync.yml``, as pydantic models.
 
-The project models embed these (like the ``sources:`` and file destination models); this package
-never reads the project file itself. Secret values (webhook URLs, SMTP passwords, signing keys)
-are ``{env: NAME}`` or ``{secret: NAME}`` references, resolved only when a message is sent.
+The scheduler (``runtime/``) reads these; they live with the other project-file models so that
+loading a project never imports the scheduler. Secret values (webhook URLs, SMTP passwords,
+signing keys) are ``{env: NAME}`` or ``{secret: NAME}`` references, resolved only when a message
+is sent.
 """
 
 from __future__ import annotations
 
 import re
 import zoneinfo
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from ..project.credentials import SecretValue, Value
+from .credentials import SecretValue, Value
 
 __all__ = [
     "AlertChannel",
@@ -26,8 +27,23 @@ __all__ = [
     "SchedulerSettings",
     "SlackChannel",
     "WebhookChannel",
+    "check_cron",
     "parse_duration",
 ]
+
+
+def check_cron(expression: str) -> None:
+    """ValueError naming the field when ``expression`` is not a five-field cron expression."""
+    # cronsim is imported only once a cron is written: loading a project stays light.
+    from cronsim import CronSim, CronSimError
+
+    if len(expression.split()) != 5:
+        raise ValueError("a cron expression has five fields: minute hour day month weekday")
+    try:
+        CronSim(expression, datetime(2000, 1, 1, tzinfo=UTC))
+    except CronSimError as exc:
+        raise ValueError(f"invalid cron expression {expression!r}: {exc}") from None
+
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
@@ -65,8 +81,9 @@ class AlertConditions(BaseModel):
 
 
 class Schedule(BaseModel):
-    """What runs when: campaign syncs, ``pull`` sources and ``export`` destinations, on a cron
-    expression in a time zone, every fixed interval, or after other schedules succeeded."""
+    """What runs when: deletion requests (``forget``), ``pull`` sources, campaign syncs and
+    ``export`` destinations, on a cron expression in a time zone, every fixed interval, or after
+    other schedules succeeded."""
 
     model_config = _STRICT
 
@@ -77,6 +94,7 @@ class Schedule(BaseModel):
     campaigns: list[str] = Field(default_factory=list)
     pulls: list[str] = Field(default_factory=list)  # sources, as `listrak-sync pull NAME`
     exports: list[str] = Field(default_factory=list)  # listrak_files/listrak_data destinations
+    forget: bool = False  # submit the project's deletion requests first, as `listrak-sync forget`
     # After downtime, fires missed less than this long ago run once; older ones are recorded
     # as missed. (APScheduler's default of one second would drop nearly all of them.)
     grace: Duration = timedelta(hours=1)
@@ -89,8 +107,6 @@ class Schedule(BaseModel):
     def _cron(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        from ._triggers import check_cron  # cronsim is only needed once a cron is written
-
         check_cron(value)
         return value
 
@@ -117,16 +133,20 @@ class Schedule(BaseModel):
             triggers.append("after")
         if len(triggers) != 1:
             raise ValueError("a schedule has exactly one of `cron`, `every` or `after`")
-        if not (self.campaigns or self.pulls or self.exports):
-            raise ValueError("a schedule runs something: `campaigns`, `pulls` or `exports`")
+        if not (self.campaigns or self.pulls or self.exports or self.forget):
+            raise ValueError(
+                "a schedule runs something: `campaigns`, `pulls`, `exports` or `forget: true`"
+            )
         return self
 
     @property
     def targets(self) -> list[tuple[str, str]]:
-        """(kind, name) in the order they run: pulls first (they feed consent tables), then
-        campaign syncs, then exports."""
+        """(kind, name) in the order they run: deletion requests first (a forgotten person is
+        then left out of everything after), pulls (they feed consent tables), campaign syncs,
+        exports."""
         return (
-            [("pull", n) for n in self.pulls]
+            ([("forget", "deletion requests")] if self.forget else [])
+            + [("pull", n) for n in self.pulls]
             + [("sync", n) for n in self.campaigns]
             + [("export", n) for n in self.exports]
         )

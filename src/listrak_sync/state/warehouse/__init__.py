@@ -1,0 +1,23 @@
+"""Sync state in warehouse tables (``state: {store: warehouse}``): runs, the journal, row
+outcomes, locks, snapshots and audit tables in one schema, behind the same interface as the
+local store (see ``state/protocol.py``). An engine brings a dialect (``dialect.py``) and a
+connection (``connection.py``) from its warehouse folder; PostgreSQL is implemented."""
+
+from .audit import AUDIT_SCHEMA, CHANGE_COLUMNS, audit_table, write_audit
+from .connection import StateConnection, lock_key
+from .dialect import POSTGRES, StateDialect
+from .snapshots import WarehouseSnapshotStore
+from .store import WarehouseStateStore
+
+__all__ = [
+    "AUDIT_SCHEMA",
+    "CHANGE_COLUMNS",
+    "POSTGRES",
+    "StateConnection",
+    "StateDialect",
+    "WarehouseSnapshotStore",
+    "WarehouseStateStore",
+    "audit_table",
+    "lock_key",
+    "write_audit",
+]

@@ -1,0 +1,11 @@
+"""The web console (``listrak-sync ui``): Starlette pages over the same project, engine and state
+as the CLI, with htmx (vendored in ``static/``) for partial updates. No Node build, no CDN.
+
+>>> from listrak_sync.web import create_app                    # doctest: +SKIP
+>>> app = create_app("path/to/project")                        # an ASGI app for uvicorn
+"""
+
+from ._app import create_app
+from ._auth import hash_password
+
+__all__ = ["create_app", "hash_password"]

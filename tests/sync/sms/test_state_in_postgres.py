@@ -1,0 +1,93 @@
+"""The SMS sync with its state in PostgreSQL: killed at any point and finished by the next
+``sync`` from another working directory (``.listrak-sync/`` gone), as an uninterrupted run
+would end; an import whose id was journaled is polled, not sent again."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.postgres_server import PostgresServer
+from tests.sync.helpers import CLI
+from tests.sync.state_in_postgres import (
+    PASSWORD_ENV,
+    SCHEMA,
+    other_working_dir,
+    rows,
+    use_postgres_state,
+)
+
+from .conftest import SmsProject
+from .test_resume import BACK, NEW, STAY, _env, _imports, _kill_at, _people, _phone, _seed
+
+POINTS = [
+    "planned",
+    "halfway:add-0001",
+    "submitted:add-0001",
+    "journaled:update-0001",
+    "done:unsubscribe-0001",
+    "before_commit",
+    "committed",
+]
+QUICK = {"halfway:add-0001", "journaled:update-0001"}
+
+
+@pytest.mark.parametrize(
+    "point", [p if p in QUICK else pytest.param(p, marks=pytest.mark.slow) for p in POINTS]
+)
+def test_sms_sync_killed_is_finished_from_another_working_directory(
+    sms_project: SmsProject,
+    postgres_server: PostgresServer,
+    postgres_database: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    point: str,
+) -> None:
+    monkeypatch.setenv(PASSWORD_ENV, postgres_server.password)
+    sms_project.destination = {"removal_guard": 0.5}
+    sms_project.write_config()
+    use_postgres_state(sms_project.root, postgres_server, postgres_database)
+    _seed(sms_project)
+    sms_project.people(_people(changed=False))
+    assert sms_project.sync().status == "succeeded"
+    imports_before = len(_imports(sms_project))
+    sms_project.people(_people(changed=True))
+
+    _kill_at(sms_project, point)
+    elsewhere = other_working_dir(sms_project.root, tmp_path / "elsewhere")
+    assert not (elsewhere / ".listrak-sync").exists()
+    finished = subprocess.run(
+        [CLI, "sync", "texts", "--json", "-p", str(elsewhere)],
+        env=_env(sms_project, None),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert finished.returncode == 0, finished.stderr + finished.stdout
+    unit = json.loads(finished.stdout)["units"][0]
+    assert unit["status"] == "succeeded"
+    assert len(unit["resumed"]) == 1
+    assert unit["plan"]["steps"] == []  # the resumed run did everything
+    expected = {_phone(n) for n in [*STAY, *BACK, *NEW]}
+    assert sms_project.members() == expected
+    contacts = sms_project.contacts()
+    for n in [*STAY, *BACK, *NEW]:
+        values = {
+            v["segmentationFieldId"]: v["value"]
+            for v in contacts[_phone(n)]["segmentationFieldValues"]
+        }
+        assert values.get(7003) == ("Platinum" if n < 105 else "Gold"), n
+    sent = len(_imports(sms_project)) - imports_before
+    assert sent == (3 if point == "submitted:add-0001" else 2)
+    killed = unit["resumed"][0]["run_id"]
+    audited = rows(
+        postgres_server,
+        postgres_database,
+        f"SELECT action, count(*) FROM {SCHEMA}.audit_sms WHERE run_id = '{killed}' "
+        "GROUP BY action ORDER BY action",
+    )
+    assert dict(audited) == {"add": 30, "unsubscribe": 10, "update": 5}
