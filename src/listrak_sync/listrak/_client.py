@@ -19,7 +19,6 @@ from ._pacing import Clock, Pacer, Sleep
 from ._privacy import PRIVACY_RATE, PrivacyApi
 from ._session import Session
 from ._sms import SmsApi
-from ._wire import Wire
 
 __all__ = ["ListrakClient"]
 
@@ -96,15 +95,6 @@ class ListrakClient:
             ),
             follow_redirects=False,
         )
-        # API calls take the lean HTTP/1.1 client (_wire.py) unless a transport replaces the
-        # network or HTTP/2 is on for an https API (one multiplexed connection, httpx2's h2).
-        self._wire: Wire | None = None
-        if transport is None and not (s.http2 and s.api_url.startswith("https:")):
-            self._wire = Wire(
-                timeout=s.timeout,
-                connect_timeout=s.connect_timeout,
-                max_idle=3 * s.max_concurrency + 2,
-            )
         self._sessions: dict[str, Session] = {}
         for integration, credentials in (
             ("email", email),
@@ -130,7 +120,6 @@ class ListrakClient:
                 tokens=tokens,
                 metrics=self.metrics,
                 pacer=Pacer(_pacing(s.pacing, integration), clock=clock, sleep=sleep),
-                wire=self._wire,
                 clock=clock,
                 sleep=sleep,
             )
@@ -177,8 +166,6 @@ class ListrakClient:
     async def aclose(self) -> None:
         """Close the connections, and log the closing summary of the client's requests."""
         await self._http.aclose()
-        if self._wire is not None:
-            await self._wire.aclose()
         if self.metrics.requests or self.metrics.token_requests:
             names = "/".join(sorted(self._sessions))
             log.info(

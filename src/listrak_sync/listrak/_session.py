@@ -50,7 +50,6 @@ from ._exceptions import (
 from ._metrics import Metrics
 from ._pacing import Clock, Pacer, Sleep
 from ._transport import CONNECT_FAILURES, origin, transport_reason
-from ._wire import Wire, WireResponse
 
 __all__ = ["Body", "Reconcile", "Replay", "Session", "parse_retry_after"]
 
@@ -63,8 +62,6 @@ _MAX_REFRESHES_ON_401 = 2
 _NOT_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
 # Gateways answer these without reaching the API; 500 and 504 may come after it did work.
 _NOT_APPLIED_STATUSES = frozenset({502, 503})
-
-_Answer = httpx2.Response | WireResponse
 
 Reconcile = Callable[[], Awaitable[dict[str, Any] | None]]
 """Looks for the effect of a create whose answer was lost: the answer to return, or None."""
@@ -134,7 +131,6 @@ class Session:
         tokens: TokenSource,
         metrics: Metrics,
         pacer: Pacer,
-        wire: Wire | None = None,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
@@ -144,8 +140,6 @@ class Session:
         self.metrics = metrics
         self.pacer = pacer
         self._http = http
-        # API calls go over the lean HTTP/1.1 client when the client made one (_wire.py).
-        self._wire = wire
         self._prefix = f"/{integration}/v1"
         self._base = settings.api_url.rstrip("/") + self._prefix
         self._clock = clock
@@ -351,23 +345,13 @@ class Session:
                 stats.requests += 1
                 started = self._clock()
                 try:
-                    response: _Answer
-                    if self._wire is not None:
-                        response = await self._wire.request(
-                            method,
-                            self._base + path,
-                            params=params,
-                            headers=headers,
-                            content=content,
-                        )
-                    else:
-                        response = await self._http.request(
-                            method,
-                            self._base + path,
-                            params=dict(params) if params else None,
-                            headers=headers,
-                            content=content,
-                        )
+                    response = await self._http.request(
+                        method,
+                        self._base + path,
+                        params=dict(params) if params else None,
+                        headers=headers,
+                        content=content,
+                    )
                 except httpx2.TransportError as exc:
                     stats.observe(self._clock() - started)
                     stats.errors += 1
@@ -401,7 +385,7 @@ class Session:
                 refreshes += 1
                 continue
             if status == 429:
-                retry_after = parse_retry_after(response.headers.get("retry-after"))
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 self.metrics.rate_limited += 1
                 gate = retry_after
                 if gate is not None:
@@ -463,14 +447,14 @@ def retry_reason(exc: ListrakError) -> str:
     return type(exc).__name__
 
 
-def _json_object(response: _Answer) -> dict[str, Any]:
+def _json_object(response: httpx2.Response) -> dict[str, Any]:
     if not response.content:
         return {}
     parsed = response.json()
     return parsed if isinstance(parsed, dict) else {"data": parsed}
 
 
-def _listrak_error(response: _Answer) -> tuple[str, str]:
+def _listrak_error(response: httpx2.Response) -> tuple[str, str]:
     """The ``error`` code and ``message`` of Listrak's error body, or stand-ins."""
     fallback = f"HTTP_{response.status_code}", response.reason_phrase or "error"
     try:
