@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import duckdb
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -13,7 +14,6 @@ from ..parsing import query_bool, query_datetime
 from ..responses import created, listrak_time, paged, resource, updated
 from ..routing import OperationTable, body
 from ..state import Client, EmulatorState
-from .batch import CreateBatcher, CreateRows
 from .fields import field_map
 from .lookups import ContactFacts, look_up
 from .paging import encode_cursor, page_request
@@ -25,13 +25,11 @@ from .profiles import (
     contact_resources,
     has_custom_values,
     parse_profile,
-    profile_rows,
     profile_writes,
 )
 from .sender_codes import SenderCode, find_sender_code, now
 from .subscriptions import (
     contact_or_404,
-    new_subscription,
     own_subscriptions,
     path_phone,
     refuse_banned,
@@ -84,7 +82,6 @@ def _create_writes(
 
 def install_contacts(state: EmulatorState, table: OperationTable) -> None:
     base = "/sms/v1/ShortCode/{senderCodeId}"
-    batcher = CreateBatcher(state)
 
     @table.operation(
         "GET", f"{base}/PhoneList/{{phoneListId}}/Contact", "Contact_GetContactCollection", "sms"
@@ -145,22 +142,15 @@ def install_contacts(state: EmulatorState, table: OperationTable) -> None:
                 "optedOut", "Create Contact subscribes the contact; it cannot create an opt-out."
             )
         change = parse_profile(state, doc)
-        # Blind first, as if nothing about the number existed yet (see writes.py), together
-        # with the other creates that arrived at the same time (batch.py).
-        person, custom = profile_rows(change)
-        at = now(state)
-        blind = CreateRows(
-            sender_code_id=sender.sender_code_id,
-            phone=phone,
-            at=at,
-            person=person,
-            values=[(field_id, value) for field_id, value in custom.items() if value],
-            subscription=new_subscription(phone_list, phone, at),
-        )
-        if await batcher.submit(blind):
-            return created(phone)
         with state.lock, state.cursor() as cur:
             at = now(state)
+            # Blind first, as if nothing about the number existed yet (see writes.py).
+            unknown = ContactFacts(phone)
+            try:
+                apply_writes(cur, _create_writes(sender, phone_list, change, at, unknown))
+                return created(phone)
+            except duckdb.ConstraintException:
+                pass
             facts = look_up(
                 cur,
                 phone,

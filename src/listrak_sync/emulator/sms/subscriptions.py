@@ -29,7 +29,6 @@ from .writes import Statement, apply_writes
 __all__ = [
     "contact_or_404",
     "install_subscriptions",
-    "new_subscription",
     "own_subscriptions",
     "path_phone",
     "refuse_banned",
@@ -91,11 +90,11 @@ def refuse_unless_subscribable(contact: Contact) -> None:
         )
 
 
-# A subscription row, from the parameters of new_subscription plus $phone.
+# A subscription row, from the parameters of _new_subscription plus $phone.
 _ROW = "$list, $phone, $state, $subscribed, NULL, $pending, $double, $age"
 
 
-def new_subscription(phone_list: PhoneList, phone: str, at: datetime) -> dict[str, Any]:
+def _new_subscription(phone_list: PhoneList, phone: str, at: datetime) -> dict[str, Any]:
     """A new member of ``phone_list``: subscribed, or pending when the list asks for consent."""
     pending = phone_list.require_double_opt_in or phone_list.require_age_gate
     return {
@@ -131,7 +130,7 @@ def subscription_write(
     verb = "INSERT" if current is None else "INSERT OR REPLACE"
     return (
         f"{verb} INTO sms_subscription VALUES ({_ROW})",
-        new_subscription(phone_list, phone, at),
+        _new_subscription(phone_list, phone, at),
     )
 
 
@@ -149,7 +148,7 @@ def _subscribe_blind(
             f"INSERT INTO sms_subscription SELECT {_ROW} FROM sms_contact "
             "WHERE sender_code_id = $sender AND phone = $phone "
             "AND status = 'Active' AND NOT opted_out",
-            {**new_subscription(phone_list, phone, at), "sender": sender.sender_code_id},
+            {**_new_subscription(phone_list, phone, at), "sender": sender.sender_code_id},
         ).fetchall()
     except duckdb.ConstraintException:  # already on the list, in some state
         return False
