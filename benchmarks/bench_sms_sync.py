@@ -67,8 +67,14 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def _process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a process, from ``/proc/<pid>/stat``."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @pytest.fixture
-def emulator_process(tmp_path: Path) -> Iterator[str]:
+def emulator_process(tmp_path: Path) -> Iterator[tuple[str, int]]:
     existing = int(MEMBERS * EXISTING_SHARE)
     seed = {
         "clients": [
@@ -132,7 +138,7 @@ def emulator_process(tmp_path: Path) -> Iterator[str]:
                 assert process.poll() is None, "the emulator exited"
                 assert time.monotonic() < deadline, "the emulator did not start"
                 time.sleep(0.2)
-        yield url
+        yield url, process.pid
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -204,7 +210,9 @@ def _writes(admin: EmulatorAdmin) -> tuple[dict[str, int], int]:
     return writes, sum(counts.values())
 
 
-def _sync(root: Path, label: str, changes: int, admin: EmulatorAdmin) -> dict[str, Any]:
+def _sync(
+    root: Path, label: str, changes: int, admin: EmulatorAdmin, emulator_pid: int
+) -> dict[str, Any]:
     admin.clear_requests()
     options = SyncOptions(
         client={
@@ -213,9 +221,13 @@ def _sync(root: Path, label: str, changes: int, admin: EmulatorAdmin) -> dict[st
             "import_poll_max_interval": 1.0,
         },
     )
+    project = load_project(root)
+    emulator_cpu, client_cpu = _process_cpu(emulator_pid), time.process_time()
     started = time.perf_counter()
-    outcome = sync_campaign(load_project(root), "texts", options)[0]
+    outcome = sync_campaign(project, "texts", options)[0]
     seconds = time.perf_counter() - started
+    emulator_cpu = _process_cpu(emulator_pid) - emulator_cpu
+    client_cpu = time.process_time() - client_cpu
     assert outcome.status == "succeeded", outcome.error
     writes, total = _writes(admin)
     per_contact = sum(v for k, v in writes.items() if k != "Contact_PostImportFileResource")
@@ -229,6 +241,9 @@ def _sync(root: Path, label: str, changes: int, admin: EmulatorAdmin) -> dict[st
         "writes_per_change": sum(writes.values()) / changes,
         "requests_per_change": total / changes,
         "floor": floor,
+        "emulator_cpu": emulator_cpu,
+        "client_cpu": client_cpu,
+        "load": os.getloadavg()[0],
     }
 
 
@@ -255,8 +270,8 @@ async def _seed_approach(url: str, sample: int) -> tuple[float, int]:
 
 
 @pytest.mark.timeout(4 * 3600)
-def test_sms_sync_initial_and_churn(tmp_path: Path, emulator_process: str) -> None:
-    url = emulator_process
+def test_sms_sync_initial_and_churn(tmp_path: Path, emulator_process: tuple[str, int]) -> None:
+    url, pid = emulator_process
     os.environ[SECRET_ENV] = SMS_CLIENT[1]
     root = tmp_path / "project"
     root.mkdir()
@@ -266,10 +281,10 @@ def test_sms_sync_initial_and_churn(tmp_path: Path, emulator_process: str) -> No
         admin.add_fault(path="/sms/v1/", latency_ms=LATENCY_MS)
         baseline_seconds, baseline_requests = asyncio.run(_seed_approach(url, SAMPLE))
         per_change = baseline_seconds / SAMPLE
-        initial = _sync(root, "initial", MEMBERS, admin)
+        initial = _sync(root, "initial", MEMBERS, admin, pid)
         _people(root, churned=True)
         leave = int(MEMBERS * CHURN)
-        churn = _sync(root, "5% churn", 2 * leave, admin)
+        churn = _sync(root, "5% churn", 2 * leave, admin, pid)
     print()
     print(
         f"seed approach: {SAMPLE} additions in {baseline_seconds:.1f} s "
@@ -283,4 +298,11 @@ def test_sms_sync_initial_and_churn(tmp_path: Path, emulator_process: str) -> No
             f"{run['requests_per_change']:.3f} requests per change; "
             f"floor {run['floor']:.1f} s ({run['seconds'] / run['floor']:.1f}x the floor); "
             f"seed approach ≈ {seed_estimate:.0f} s → {seed_estimate / run['seconds']:.1f}x faster"
+        )
+        per_write = run["emulator_cpu"] / sum(run["writes"].values()) * 1000
+        print(
+            f"  CPU: emulator {run['emulator_cpu']:.1f} s ({per_write:.2f} ms per write), "
+            f"sync {run['client_cpu']:.1f} s "
+            f"({run['client_cpu'] / run['changes'] * 1000:.2f} ms per change); "
+            f"load average at the end {run['load']:.1f}"
         )

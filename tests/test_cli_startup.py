@@ -110,3 +110,18 @@ def test_unknown_command_still_suggests_a_close_one() -> None:
     result = CliRunner().invoke(app, ["synk"], env={"COLUMNS": "250"})
     assert result.exit_code == 2
     assert "No such command 'synk'. Did you mean 'sync'?" in result.output
+
+
+def test_sync_loads_neither_the_exporter_nor_the_servers() -> None:
+    # ``listrak_sync.api`` imports each call's module on first use: a sync never loads the
+    # file exporter's SFTP client (asyncssh), the emulator or the metrics server.
+    imported = _imported_after(_run_cli("sync", "--help"))
+    assert not imported & {"asyncssh", "uvicorn", "prometheus_client"}
+    assert "listrak_sync.api._export" not in imported
+
+
+def test_every_api_name_is_found_on_first_use() -> None:
+    import listrak_sync.api as api
+
+    for name in api.__all__:
+        assert getattr(api, name) is not None, name

@@ -12,13 +12,18 @@ Each call has an ``..._async`` twin for a running event loop, and takes an optio
 ``client`` and ``warehouse`` to use instead of the ones the project describes.
 """
 
-from ._campaigns import plan, plan_async, sync, sync_async
-from ._export import ExportOptions, ExportTarget, export, export_async
-from ._forget import ForgetError, ForgetReport, forget
-from ._project import ProjectLike, load_project
-from ._pull import pull, pull_async
-from ._results import PullReport, SourceFailure, SyncResult
-from ._runs import RunDetail, abandon_run, export_outcomes, run_detail, runs, unlock
+from typing import TYPE_CHECKING
+
+from .._exports import lazy_exports
+
+if TYPE_CHECKING:
+    from ._campaigns import plan, plan_async, sync, sync_async
+    from ._export import ExportOptions, ExportTarget, export, export_async
+    from ._forget import ForgetError, ForgetReport, forget
+    from ._project import ProjectLike, load_project
+    from ._pull import pull, pull_async
+    from ._results import PullReport, SourceFailure, SyncResult
+    from ._runs import RunDetail, abandon_run, export_outcomes, run_detail, runs, unlock
 
 __all__ = [
     "ExportOptions",
@@ -46,3 +51,17 @@ __all__ = [
     "sync_async",
     "unlock",
 ]
+
+# Each call imports only its own part (a sync never loads the exporter's SFTP client).
+_HOMES = {
+    **dict.fromkeys(("plan", "plan_async", "sync", "sync_async"), "_campaigns"),
+    **dict.fromkeys(("ExportOptions", "ExportTarget", "export", "export_async"), "_export"),
+    **dict.fromkeys(("ForgetError", "ForgetReport", "forget"), "_forget"),
+    **dict.fromkeys(("ProjectLike", "load_project"), "_project"),
+    **dict.fromkeys(("pull", "pull_async"), "_pull"),
+    **dict.fromkeys(("PullReport", "SourceFailure", "SyncResult"), "_results"),
+    **dict.fromkeys(
+        ("RunDetail", "abandon_run", "export_outcomes", "run_detail", "runs", "unlock"), "_runs"
+    ),
+}
+__getattr__ = lazy_exports(__name__, _HOMES)

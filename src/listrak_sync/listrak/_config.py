@@ -56,14 +56,16 @@ class RetryPolicy(BaseModel):
 
 
 class PacingPolicy(BaseModel):
-    """Adaptive (AIMD) pacing against Listrak's unpublished leaky bucket, plus an optional cap.
+    """Adaptive pacing against Listrak's unpublished leaky bucket, plus an optional cap.
 
     Unlimited until the first 429; a 429 holds every request of the integration for its
-    Retry-After, or ``blind_pause`` seconds when it has none (real Listrak sends none); the send
-    rate is set to ``decrease`` times the rate just observed, cut again by ``decrease`` on each
-    new 429 (at most once per round of requests in flight), and raised by ``increase``
-    requests/s for every second of clean answers. Above ``unlimited_above`` requests/s the
-    limit is lifted again.
+    Retry-After (a blind 429, with none, holds it for ``blind_pause`` seconds until a rate has
+    been learnt); the send rate is set to ``decrease`` times the bucket's drain rate — the rate
+    of clean answers over the last ``window`` seconds — when that is far under the current
+    rate, else ``decrease`` times the current rate, at most once per round of requests in
+    flight; each clean second raises it by
+    ``probe`` times itself (at least ``increase`` requests/s). Above ``unlimited_above``
+    requests/s the limit is lifted again. See listrak/_pacing.py.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -72,13 +74,22 @@ class PacingPolicy(BaseModel):
     rate_limit: float | None = Field(
         default=None, gt=0, description="fixed client-side cap in requests/s per integration"
     )
-    decrease: float = Field(default=0.5, gt=0, lt=1)
-    increase: float = Field(default=2.0, gt=0, description="requests/s gained per clean second")
+    decrease: float = Field(default=0.9, gt=0, lt=1)
+    probe: float = Field(
+        default=0.02, ge=0, description="share of the rate gained per clean second"
+    )
+    increase: float = Field(
+        default=0.1, gt=0, description="requests/s gained per clean second, at least"
+    )
+    window: float = Field(
+        default=2.0, gt=0, description="seconds of clean answers that measure the drain rate"
+    )
     min_rate: float = Field(default=0.5, gt=0)
     blind_pause: float = Field(
         default=1.0,
         ge=0,
-        description="seconds every request waits after a 429 that carries no Retry-After",
+        description="seconds every request waits after a 429 that carries no Retry-After, "
+        "before a rate has been learnt",
     )
     unlimited_above: float = Field(default=500.0, gt=0)
 

@@ -1,0 +1,224 @@
+"""The SMS sync's own CPU per change, against a canned upstream in its own process.
+
+Run with ``.venv/bin/pytest -m benchmark benchmarks/bench_sms_client_cpu.py -s``
+(``BENCH_SMS_CPU_MEMBERS`` sets the larger audience, default 20,000; ``BENCH_SMS_CPU_PROFILE=1``
+prints the top of a cProfile of the larger sync). The upstream (``benchmarks/canned_sms.py``)
+answers every request with a fixed byte string after 20 ms, so the sync process's CPU time
+(``time.process_time``: every thread, DuckDB's included) is the client's alone. Two initial syncs
+of new members (one Create Contact each, with two attributes) are measured, of 10% and 100% of
+the size: the difference of their CPU over the difference of their changes is the cost per
+change without the fixed start (warehouse query, plan, snapshot).
+
+The baseline, in the same run, is the least any Python client can spend per request: a raw
+``httpx2.AsyncClient`` loop posting the same JSON bodies with the same 32 requests in flight.
+The floor is requests × latency ÷ concurrency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import cProfile
+import io
+import json
+import os
+import pstats
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import httpx2
+import pytest
+import yaml
+
+from listrak_sync.project.loader import load_project
+from listrak_sync.sync import SyncOptions, sync_campaign
+
+pytestmark = pytest.mark.benchmark
+
+MEMBERS = int(os.environ.get("BENCH_SMS_CPU_MEMBERS", "20000"))
+PROFILE = os.environ.get("BENCH_SMS_CPU_PROFILE") == "1"
+LATENCY_MS = 20
+CONCURRENCY = 32
+SECRET_ENV = "BENCH_SMS_CPU_SECRET"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def upstream() -> Iterator[str]:
+    port = _free_port()
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "benchmarks.canned_sms"),
+            *("--port", str(port), "--latency-ms", str(LATENCY_MS)),
+        ],
+        cwd=Path(__file__).parent.parent,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx2.get(f"{url}/counts")
+                break
+            except httpx2.TransportError:
+                assert process.poll() is None, "the canned upstream exited"
+                assert time.monotonic() < deadline, "the canned upstream did not start"
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _project(root: Path, url: str, members: int) -> None:
+    config = {
+        "version": 1,
+        "warehouse": {"connection": "warehouse.duckdb"},
+        "listrak": {"api_url": url, "auth_url": url},
+        "credentials": {
+            "sms": {"type": "listrak", "client_id": "bench", "client_secret": {"env": SECRET_ENV}}
+        },
+        "destinations": {
+            "sms": {
+                "type": "listrak_sms",
+                "credential": "sms",
+                "sender_code_id": 101,
+                "list_id": 5001,
+                "attributes": [
+                    {"column": "first_name", "field": "First Name"},
+                    {"column": "loyalty_tier", "field": "Loyalty Tier"},
+                ],
+            }
+        },
+        "segments": {"audience": {"sql": "SELECT customer_id FROM customer_360"}},
+        "campaigns": {
+            "texts": {
+                "segment": "audience",
+                "groups": [{"name": "all", "percent": 100, "destinations": ["sms"]}],
+            }
+        },
+    }
+    (root / "listrak-sync.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    with duckdb.connect(str(root / "warehouse.duckdb")) as con:
+        con.execute(
+            f"""
+            CREATE TABLE merged_customers AS
+            SELECT i AS customer_id, '+1215' || (2000000 + i)::VARCHAR AS phone,
+                   'First' || i::VARCHAR AS first_name,
+                   CASE i % 3 WHEN 0 THEN 'Gold' WHEN 1 THEN 'Silver' ELSE 'Bronze' END
+                       AS loyalty_tier
+            FROM range({members}) t(i)
+            """
+        )
+        con.execute("CREATE TABLE customer_360 AS SELECT customer_id FROM merged_customers")
+        con.execute(
+            "CREATE TABLE sms_opt_status AS SELECT phone, 'opted_in' AS status "
+            "FROM merged_customers"
+        )
+
+
+def _counts(url: str) -> dict[str, int]:
+    return dict(httpx2.get(f"{url}/counts").json())
+
+
+def _sync(tmp_path: Path, url: str, members: int, *, profile: bool) -> dict[str, Any]:
+    root = tmp_path / f"project-{members}"
+    root.mkdir()
+    _project(root, url, members)
+    options = SyncOptions(client={"max_concurrency": CONCURRENCY})
+    project = load_project(root)
+    before = _counts(url).get("create", 0)
+    profiler = cProfile.Profile() if profile else None
+    cpu, wall = time.process_time(), time.perf_counter()
+    if profiler is not None:
+        profiler.enable()
+    outcome = sync_campaign(project, "texts", options)[0]
+    if profiler is not None:
+        profiler.disable()
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    assert outcome.status == "succeeded", outcome.error
+    creates = _counts(url)["create"] - before
+    assert creates == members
+    if profiler is not None:
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(30)
+        print(out.getvalue())
+    return {"members": members, "cpu": cpu, "wall": wall}
+
+
+async def _raw_loop(url: str, requests: int) -> tuple[float, float]:
+    """CPU and wall seconds for ``requests`` raw JSON POSTs, CONCURRENCY in flight."""
+    bodies = [
+        json.dumps(
+            {
+                "phoneNumber": f"+1215{3_000_000 + i}",
+                "segmentationFieldValues": [
+                    {"segmentationFieldId": 7001, "value": f"First{i}"},
+                    {"segmentationFieldId": 7003, "value": "Gold"},
+                ],
+            },
+            separators=(",", ":"),
+        ).encode()
+        for i in range(requests)
+    ]
+    position = 0
+    limits = httpx2.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
+    async with httpx2.AsyncClient(limits=limits) as http:
+
+        async def worker() -> None:
+            nonlocal position
+            while position < requests:
+                body = bodies[position]
+                position += 1
+                response = await http.post(
+                    f"{url}/sms/v1/ShortCode/101/PhoneList/5001/Contact",
+                    content=body,
+                    headers={
+                        "Authorization": "Bearer canned",
+                        "Content-Type": "application/json",
+                    },
+                )
+                response.json()
+
+        cpu, wall = time.process_time(), time.perf_counter()
+        async with asyncio.TaskGroup() as group:
+            for _ in range(CONCURRENCY):
+                group.create_task(worker())
+        return time.process_time() - cpu, time.perf_counter() - wall
+
+
+@pytest.mark.timeout(3600)
+def test_sms_client_cpu_per_change(tmp_path: Path, upstream: str) -> None:
+    os.environ[SECRET_ENV] = "canned"
+    load = os.getloadavg()
+    small = _sync(tmp_path, upstream, MEMBERS // 10, profile=False)
+    large = _sync(tmp_path, upstream, MEMBERS, profile=PROFILE)
+    raw_cpu, raw_wall = asyncio.run(_raw_loop(upstream, MEMBERS))
+    marginal = (large["cpu"] - small["cpu"]) / (large["members"] - small["members"])
+    raw = raw_cpu / MEMBERS
+    floor = MEMBERS * LATENCY_MS / 1000 / CONCURRENCY
+    print()
+    print(f"load average before: {load[0]:.1f} {load[1]:.1f}; after: {os.getloadavg()[0]:.1f}")
+    for run in (small, large):
+        print(
+            f"sync of {run['members']:,} new members: {run['cpu']:.2f} s CPU "
+            f"({run['cpu'] / run['members'] * 1000:.3f} ms per change), {run['wall']:.2f} s wall"
+        )
+    print(
+        f"marginal CPU per change: {marginal * 1000:.3f} ms; raw httpx2 loop: {raw * 1000:.3f} ms "
+        f"per request ({raw_wall:.2f} s wall) → {marginal / raw:.2f}x the raw client"
+    )
+    print(
+        f"floor for {MEMBERS:,} requests at {LATENCY_MS} ms with {CONCURRENCY} in flight: "
+        f"{floor:.2f} s; sync wall {large['wall']:.2f} s ({large['wall'] / floor:.2f}x)"
+    )
