@@ -223,9 +223,12 @@ def test_a_scheduler_killed_mid_run_resumes_it_once_and_keeps_its_failures_and_a
 
         _wait(done, "the resumed run to finish")
         port = _metrics_port(project, second)
-        metrics = httpx2.get(f"http://127.0.0.1:{port}/metrics").text
-        assert 'listrak_sync_scheduled_runs_total{schedule="nightly",status="succeeded"} 1.0' in (
-            metrics
+        # The run's record is written before the scheduler counts it: wait for the count too.
+        counted = 'listrak_sync_scheduled_runs_total{schedule="nightly",status="succeeded"} 1.0'
+        _wait(
+            lambda: counted in httpx2.get(f"http://127.0.0.1:{port}/metrics").text,
+            "the succeeded run in /metrics",
+            timeout=30,
         )
         assert httpx2.get(f"http://127.0.0.1:{port}/healthz").json()["ok"] is True
         _wait(lambda: len(receiver.requests) == 2, "the recovery message")
