@@ -32,8 +32,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlglot import exp
 
-from ..project.destinations import AttributeMapping, EmailDestination, SmsDestination
-from ..project.models import CONTROL_GROUP, Campaign, CampaignDestination, ProjectConfig
+from ..config.destinations import AttributeMapping, EmailDestination, SmsDestination
+from ..config.models import CONTROL_GROUP, Campaign, CampaignDestination, ProjectConfig
 from ..warehouse import Warehouse
 from .consent import consented_phones, prepare_consent_phones
 from .errors import AudienceError, Issue

@@ -20,10 +20,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..config.sources import EmailSource, EventsConfig, Source
 from ..listrak import ListrakClient
 from ..state import RunStatus, SnapshotStore, StateStore
 from ..warehouse import Warehouse
-from .config import EmailSource, EventsConfig, Source
 from .email import EmailContacts, field_summary
 from .engagement import Engagement
 from .events import IdentifyDiff, identify_event, track_events

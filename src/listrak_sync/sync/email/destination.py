@@ -30,8 +30,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from ...audiences.campaigns import AudienceUnit
+from ...config.destinations import EmailDestination
 from ...listrak import ImportFailed, ImportFile, ImportFileMapping
-from ...project.destinations import EmailDestination
 from ...state import Step
 from ..context import RunContext
 from ..destination import Effect, StepGroup, StepResult, SyncDestination, effect_rows

@@ -17,6 +17,7 @@ from typing import Any
 import pyarrow as pa
 
 from ...audiences.campaigns import AttributePlan
+from ...config.destinations import EmailList
 from ...listrak import (
     EmailApi,
     ListrakError,
@@ -24,7 +25,6 @@ from ...listrak import (
     SegmentationField,
     SegmentationFieldGroup,
 )
-from ...project.destinations import EmailList
 from ...project.loader import did_you_mean
 from ..errors import SyncError
 

@@ -28,8 +28,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ...audiences.campaigns import AudienceUnit
+from ...config.destinations import SmsDestination
 from ...listrak import NotFound, SmsContactField
-from ...project.destinations import SmsDestination
 from ...state import Step
 from ..context import RunContext
 from ..destination import Effect, StepGroup, StepResult, SyncDestination

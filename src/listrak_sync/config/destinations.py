@@ -7,8 +7,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from ..events.config import EventDestination
-from ..files.config import ListrakDataDestination, ListrakFilesDestination, SftpTarget
+from .events import EventDestination
+from .files import ListrakDataDestination, ListrakFilesDestination, SftpTarget
 
 __all__ = [
     "Attribute",

@@ -15,14 +15,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
+from ..config.credentials import EnvRef, ListrakCredential, SecretFileRef
+from ..config.events import CONDITION_TAGS, EventDestination
+from ..config.models import ListrakHosts
 from ..listrak import Credentials
-from ..project.credentials import EnvRef, ListrakCredential, SecretFileRef
 from ..project.loader import CONFIG_FILE, load_project
-from ..project.models import ListrakHosts
 from ..project.problems import Problem, ProjectError
 from ..project.secrets import read_secrets_file, resolve_listrak
 from ..project.yaml_marks import load_marked
-from .config import CONDITION_TAGS, EventDestination
 
 __all__ = ["EventsFile", "EventsSetup", "load_setup"]
 

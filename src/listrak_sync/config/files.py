@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from .schemas import DATASET_NAMES, DATASETS, DatasetName
+from .datasets import DATASET_NAMES, DATASETS, DatasetName
 
 __all__ = [
     "DatasetSource",
@@ -79,7 +79,7 @@ class SftpTarget(_Model):
     """Listrak's FTP server over SFTP. Host key checking cannot be turned off.
 
     In a project file the login fields are refused: ``credential`` names a project credential
-    and ``project.sftp_target`` fills them from it (see project/destinations.py).
+    and ``project.sftp_target`` fills them from it (see config/destinations.py).
     """
 
     host: str = "ftp.listrak.com"
