@@ -9,8 +9,9 @@ every ``cli.py`` belongs to one more node, the command line, which sits on top o
 From the bottom up: ``config`` (the project file's models: no files, no environment, no
 secrets) -> the feature packages, which take resolved, typed config as arguments and never
 import the project loader -> ``project`` (loading with positions, resolving secrets,
-validation) -> ``api`` (the library calls, including the event server's setup and what an
-export sends where) -> ``cli``.
+validation) -> ``sync``, ``runtime`` (which run what a loaded project names) -> ``api`` (the
+library calls, including the event server's setup and what an export sends where) -> ``cli``
+and the web console.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).parent.parent / "src" / "listrak_sync"
 
-# The feature packages that receive their config resolved (sync, runtime and web still open
-# projects themselves).
-FEATURES = {"audiences", "events", "files", "source"}
+# The packages that receive their config resolved (sync and runtime, above project, still open
+# what a project names themselves; see docs/explanation/layers.md).
+FEATURES = {"audiences", "events", "files", "listrak", "privacy", "source", "state", "warehouse"}
 
 
 def _node(module: list[str]) -> str:

@@ -154,8 +154,8 @@ class ProjectFilesDestination(ListrakFilesDestination):
     sftp: ProjectSftpTarget | None = None
 
 
-# The file and Data Import API destinations are defined with their exporter (issue 9), the
-# event destination (`listrak-sync serve`) with the event server (issue 8).
+# The file and Data Import API destinations are defined in files.py, the event destination
+# (`listrak-sync serve`) in events.py.
 FilesDestination = ListrakFilesDestination
 DataApiDestination = ListrakDataDestination
 

@@ -1,7 +1,7 @@
 """Options of the ``listrak_files`` (SFTP) and ``listrak_data`` (Data Import API) destinations.
 
-The project config imports these models (docs/guides/files.md describes them); the CLI builds
-them from its options when no project is given. Secrets are ``SecretStr`` so they never print.
+``destinations.py`` embeds them in the project file (docs/guides/files.md describes them); the
+CLI builds them from its options when no project is given. Secrets are ``SecretStr`` so they never print.
 """
 
 from __future__ import annotations

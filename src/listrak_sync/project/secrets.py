@@ -28,6 +28,7 @@ __all__ = [
     "ResolvedListrak",
     "ResolvedSftp",
     "credential_problems",
+    "lookup_secret",
     "read_secrets_file",
     "resolve_listrak",
     "resolve_secret",
@@ -93,11 +94,13 @@ def read_secrets_file(path: Path) -> dict[str, SecretStr]:
     return secrets
 
 
-def _lookup(
+def lookup_secret(
     ref: str | EnvRef | SecretFileRef,
     secrets: Mapping[str, SecretStr],
     secrets_path: Path,
 ) -> SecretStr:
+    """The value of ``ref`` (a literal, ``{env: NAME}`` or ``{secret: NAME}``) from the
+    environment or ``secrets`` (read from ``secrets_path``); LookupError says what is missing."""
     if isinstance(ref, str):
         return SecretStr(ref)
     if isinstance(ref, EnvRef):
@@ -162,7 +165,7 @@ def credential_problems(project: Project) -> list[Problem]:
     problems: list[Problem] = []
     for path, ref in secret_refs(project.config):
         try:
-            _lookup(ref, secrets, secrets_path)
+            lookup_secret(ref, secrets, secrets_path)
         except LookupError as exc:
             if isinstance(ref, EnvRef):
                 hint: str | None = f"export {ref.env}=..."
@@ -186,7 +189,7 @@ def resolve_secret(
     file unless the value came from another file)."""
     secrets_path = project.path(project.config.secrets_file)
     try:
-        return _lookup(ref, read_secrets_file(secrets_path), secrets_path)
+        return lookup_secret(ref, read_secrets_file(secrets_path), secrets_path)
     except LookupError as exc:
         where = marked or project.marked
         dotted = ".".join(str(p) for p in path)
@@ -205,7 +208,7 @@ def _resolve(
     for field, ref in _fields(credential).items():
         assert isinstance(ref, str | EnvRef | SecretFileRef)
         try:
-            values[field] = _lookup(ref, secrets, secrets_path)
+            values[field] = lookup_secret(ref, secrets, secrets_path)
         except LookupError as exc:
             raise ProjectError([project.problem(("credentials", name, field), str(exc))]) from None
     return credential, values
