@@ -199,7 +199,7 @@ class UnitSync:
         self,
         project: Project,
         unit: AudienceUnit,
-        destination: SyncDestination,
+        destination: SyncDestination[Any, Any],
         store: StateBackend,
         workspace: Workspace,
         options: SyncOptions,
@@ -302,7 +302,7 @@ class UnitSync:
 
     def _context(
         self, client: ListrakClient, run_id: str, workdir: Path, resumed: bool
-    ) -> RunContext:
+    ) -> RunContext[Any]:
         files = PlanFiles(workdir, len(self.unit.rows.attributes))
         return RunContext(
             run_id=run_id,
@@ -316,7 +316,7 @@ class UnitSync:
         )
 
     @contextmanager
-    def _phase(self, ctx: RunContext, key: str, text: str) -> Iterator[None]:
+    def _phase(self, ctx: RunContext[Any], key: str, text: str) -> Iterator[None]:
         """Report a phase and add its wall time to ``ctx.timings[key]`` (seconds)."""
         self.reporter.phase(self.target, text)
         started = time.perf_counter()
@@ -326,10 +326,10 @@ class UnitSync:
             spent = time.perf_counter() - started
             ctx.timings[key] = round(ctx.timings.get(key, 0.0) + spent, 3)
 
-    async def _plan(self, ctx: RunContext) -> tuple[PlanSummary, str]:
+    async def _plan(self, ctx: RunContext[Any]) -> tuple[PlanSummary, str]:
         """Prepare, read the audience and the previous state, and write the plan."""
         with self._phase(ctx, "prepare", "preparing the destination"):
-            ctx.target = await self.destination.prepare(ctx)
+            ctx.prepared = await self.destination.prepare(ctx)
         snapshot = await asyncio.to_thread(self.snapshots.local, self.snapshot_name, ctx.workdir)
         first = snapshot is None
         ctx.has_snapshot = not first
@@ -339,7 +339,7 @@ class UnitSync:
         summary = await asyncio.to_thread(self._diff, ctx, groups)
         return summary, compared_with
 
-    def _diff(self, ctx: RunContext, groups: list[StepGroup]) -> PlanSummary:
+    def _diff(self, ctx: RunContext[Any], groups: list[StepGroup]) -> PlanSummary:
         """Read the audience into the planning connection and plan against it, in one thread
         (the connection never crosses threads)."""
         try:
@@ -350,7 +350,7 @@ class UnitSync:
         finally:
             ctx.files.close()
 
-    async def _previous(self, ctx: RunContext, snapshot: Path | None, first: bool) -> str:
+    async def _previous(self, ctx: RunContext[Any], snapshot: Path | None, first: bool) -> str:
         """Write ``previous.parquet``; returns what it was compared with."""
         compared_with = "snapshot"
         if first or self.options.full:
@@ -371,7 +371,7 @@ class UnitSync:
             )
         return compared_with
 
-    def _load_audience(self, ctx: RunContext) -> None:
+    def _load_audience(self, ctx: RunContext[Any]) -> None:
         """Stream the audience from the warehouse into the planning connection, attributes
         as the text sent to Listrak (a batch at a time: no per-row Python, no file)."""
         schema = audience_schema(len(ctx.attributes))
@@ -399,7 +399,7 @@ class UnitSync:
 
         ctx.files.load_audience(batches())
 
-    async def _write_remote(self, ctx: RunContext) -> bool:
+    async def _write_remote(self, ctx: RunContext[Any]) -> bool:
         source = await self.destination.remote(ctx)
         if source is None:
             return False
@@ -423,7 +423,7 @@ class UnitSync:
             compared_with=compared_with,
             audience=self.unit.report.as_dict(),
             sample=await asyncio.to_thread(ctx.files.summary_sample),
-            target_info=ctx.target,
+            target_info=ctx.target.journal(),
         )
         message = self._guard_message(summary)
         if message:
@@ -470,7 +470,7 @@ class UnitSync:
             summary, compared_with = await self._plan(ctx)
             self.store.update_run(
                 run.run_id,
-                details={"listrak": ctx.target, "compared_with": compared_with},
+                details={"listrak": ctx.target.journal(), "compared_with": compared_with},
             )
             await asyncio.to_thread(self._record_rejections, run.run_id)
             audience = self.unit.report.as_dict()
@@ -503,7 +503,7 @@ class UnitSync:
                     compared_with=compared_with,
                     audience=audience,
                     sample=leaving,
-                    target_info=ctx.target,
+                    target_info=ctx.target.journal(),
                     error=message,
                 )
             if self.shared is not None:
@@ -583,17 +583,27 @@ class UnitSync:
         )
         summary = _summary_from(run.details.get("plan") or {})
         try:
-            ctx.target = await self.destination.prepare(ctx)
+            await self._reload_target(ctx, run)
             return await self._apply_and_commit(
                 ctx, summary, str(run.details.get("compared_with", "snapshot"))
             )
         except BaseException as exc:
             return self._failed(run.run_id, exc, summary=summary)
 
+    async def _reload_target(self, ctx: RunContext[Any], run: Run) -> None:
+        """The target the run was planned against, as it journaled it; a run journaled
+        without one (none is resumable today) is prepared again."""
+        journaled = run.details.get("listrak")
+        if journaled:
+            ctx.prepared = self.destination.load_target(journaled)
+            await self.destination.reopen(ctx)
+        else:
+            ctx.prepared = await self.destination.prepare(ctx)
+
     # --- apply and commit ------------------------------------------------------------------
 
     async def _apply_and_commit(
-        self, ctx: RunContext, summary: PlanSummary, compared_with: str
+        self, ctx: RunContext[Any], summary: PlanSummary, compared_with: str
     ) -> UnitOutcome:
         run_id = ctx.run_id
         self.store.update_run(run_id, details={"phase": "applying"})
@@ -670,14 +680,14 @@ class UnitSync:
             plan=summary,
             compared_with=compared_with,
             audience=run.details.get("audience", {}),
-            target_info=ctx.target,
+            target_info=ctx.target.journal(),
         )
         declined = self._declined_warning(run_id)
         if declined:
             outcome.warnings.append(declined)
         return outcome
 
-    def _timings(self, ctx: RunContext) -> dict[str, float]:
+    def _timings(self, ctx: RunContext[Any]) -> dict[str, float]:
         """Seconds per phase; a resumed run adds its own to those of the killed process."""
         if not ctx.resumed:
             return dict(ctx.timings)
@@ -687,7 +697,7 @@ class UnitSync:
         }
 
     def _completion(
-        self, ctx: RunContext, step: Step, result: StepResult
+        self, ctx: RunContext[Any], step: Step, result: StepResult
     ) -> tuple[dict[str, Any], list[RowOutcome]]:
         """Save a step's per-row results; its journal result and row outcomes."""
         rows_total = int(step.payload.get("rows", 0))

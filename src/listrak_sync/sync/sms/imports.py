@@ -21,8 +21,8 @@ import pyarrow.compute as pc
 from ...listrak import ImportColumn, ImportContactFile, ImportContactFileMapping
 from ...listrak._csv import csv_parts
 from ...state import Step
-from .contacts import SmsTarget
 from .fields import FieldMatch
+from .target import SmsTarget
 
 if TYPE_CHECKING:
     from ..context import RunContext
@@ -31,7 +31,7 @@ __all__ = ["import_attributes"]
 
 
 async def import_attributes(
-    ctx: RunContext,
+    ctx: RunContext[SmsTarget],
     step: Step,
     target: SmsTarget,
     matches: list[FieldMatch],
