@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -40,7 +40,7 @@ from ..state.protocol import StateBackend
 from ..state.warehouse import WarehouseStateStore
 from ..warehouse import Warehouse
 from . import hooks, registry
-from .context import RunContext
+from .context import RunContext as TypedContext
 from .destination import Effect, StepGroup, StepResult, SyncDestination
 from .errors import StepStopped, SyncError
 from .options import SyncOptions
@@ -57,6 +57,9 @@ from .report import Reporter, UnitOutcome
 from .workspace import FORGET_MARK, Workspace
 
 __all__ = ["SyncError", "plan_campaign", "snake_case", "sync_campaign", "sync_campaign_async"]
+
+# The engine drives destinations of every target type.
+RunContext: TypeAlias = TypedContext[Any]
 
 _RESUMABLE_PHASES = ("planned", "applying", "committing")
 _PROBLEM_EFFECTS = (Effect.DECLINED.value, Effect.FAILED.value)
@@ -302,7 +305,7 @@ class UnitSync:
 
     def _context(
         self, client: ListrakClient, run_id: str, workdir: Path, resumed: bool
-    ) -> RunContext[Any]:
+    ) -> RunContext:
         files = PlanFiles(workdir, len(self.unit.rows.attributes))
         return RunContext(
             run_id=run_id,
@@ -316,7 +319,7 @@ class UnitSync:
         )
 
     @contextmanager
-    def _phase(self, ctx: RunContext[Any], key: str, text: str) -> Iterator[None]:
+    def _phase(self, ctx: RunContext, key: str, text: str) -> Iterator[None]:
         """Report a phase and add its wall time to ``ctx.timings[key]`` (seconds)."""
         self.reporter.phase(self.target, text)
         started = time.perf_counter()
@@ -326,7 +329,7 @@ class UnitSync:
             spent = time.perf_counter() - started
             ctx.timings[key] = round(ctx.timings.get(key, 0.0) + spent, 3)
 
-    async def _plan(self, ctx: RunContext[Any]) -> tuple[PlanSummary, str]:
+    async def _plan(self, ctx: RunContext) -> tuple[PlanSummary, str]:
         """Prepare, read the audience and the previous state, and write the plan."""
         with self._phase(ctx, "prepare", "preparing the destination"):
             ctx.prepared = await self.destination.prepare(ctx)
@@ -339,7 +342,7 @@ class UnitSync:
         summary = await asyncio.to_thread(self._diff, ctx, groups)
         return summary, compared_with
 
-    def _diff(self, ctx: RunContext[Any], groups: list[StepGroup]) -> PlanSummary:
+    def _diff(self, ctx: RunContext, groups: list[StepGroup]) -> PlanSummary:
         """Read the audience into the planning connection and plan against it, in one thread
         (the connection never crosses threads)."""
         try:
@@ -350,7 +353,7 @@ class UnitSync:
         finally:
             ctx.files.close()
 
-    async def _previous(self, ctx: RunContext[Any], snapshot: Path | None, first: bool) -> str:
+    async def _previous(self, ctx: RunContext, snapshot: Path | None, first: bool) -> str:
         """Write ``previous.parquet``; returns what it was compared with."""
         compared_with = "snapshot"
         if first or self.options.full:
@@ -371,7 +374,7 @@ class UnitSync:
             )
         return compared_with
 
-    def _load_audience(self, ctx: RunContext[Any]) -> None:
+    def _load_audience(self, ctx: RunContext) -> None:
         """Stream the audience from the warehouse into the planning connection, attributes
         as the text sent to Listrak (a batch at a time: no per-row Python, no file)."""
         schema = audience_schema(len(ctx.attributes))
@@ -399,7 +402,7 @@ class UnitSync:
 
         ctx.files.load_audience(batches())
 
-    async def _write_remote(self, ctx: RunContext[Any]) -> bool:
+    async def _write_remote(self, ctx: RunContext) -> bool:
         source = await self.destination.remote(ctx)
         if source is None:
             return False
@@ -590,9 +593,9 @@ class UnitSync:
         except BaseException as exc:
             return self._failed(run.run_id, exc, summary=summary)
 
-    async def _reload_target(self, ctx: RunContext[Any], run: Run) -> None:
-        """The target the run was planned against, as it journaled it; a run journaled
-        without one (none is resumable today) is prepared again."""
+    async def _reload_target(self, ctx: RunContext, run: Run) -> None:
+        """The target the run was planned against, as it journaled it (every run journals it
+        before it can be resumed; should it be missing, the destination is prepared again)."""
         journaled = run.details.get("listrak")
         if journaled:
             ctx.prepared = self.destination.load_target(journaled)
@@ -603,7 +606,7 @@ class UnitSync:
     # --- apply and commit ------------------------------------------------------------------
 
     async def _apply_and_commit(
-        self, ctx: RunContext[Any], summary: PlanSummary, compared_with: str
+        self, ctx: RunContext, summary: PlanSummary, compared_with: str
     ) -> UnitOutcome:
         run_id = ctx.run_id
         self.store.update_run(run_id, details={"phase": "applying"})
@@ -687,7 +690,7 @@ class UnitSync:
             outcome.warnings.append(declined)
         return outcome
 
-    def _timings(self, ctx: RunContext[Any]) -> dict[str, float]:
+    def _timings(self, ctx: RunContext) -> dict[str, float]:
         """Seconds per phase; a resumed run adds its own to those of the killed process."""
         if not ctx.resumed:
             return dict(ctx.timings)
@@ -697,7 +700,7 @@ class UnitSync:
         }
 
     def _completion(
-        self, ctx: RunContext[Any], step: Step, result: StepResult
+        self, ctx: RunContext, step: Step, result: StepResult
     ) -> tuple[dict[str, Any], list[RowOutcome]]:
         """Save a step's per-row results; its journal result and row outcomes."""
         rows_total = int(step.payload.get("rows", 0))

@@ -72,18 +72,17 @@ class SmsSync(SyncDestination[SmsDestination, SmsTarget]):
 
     def __init__(self, name: str, config: SmsDestination, unit: AudienceUnit) -> None:
         super().__init__(name, config, unit)
-        self.sms_config = config
         self.invalid_values: Counter[str] = Counter()
 
     # --- what the plan says --------------------------------------------------------------
 
     def lock_resources(self) -> list[str]:
         # One run per SMS list, whichever campaign or project points at it.
-        return [f"listrak_sms:{self.sms_config.sender_code_id}:{self.sms_config.list_id}"]
+        return [f"listrak_sms:{self.config.sender_code_id}:{self.config.list_id}"]
 
     def warnings(self) -> list[str]:
         notes: list[str] = []
-        if not self.sms_config.require_consent:
+        if not self.config.require_consent:
             notes.append(
                 "CONSENT FILTER OFF (require_consent: false): audience members are subscribed "
                 "to the SMS list WITHOUT checking the SMS opt status table. Numbers Listrak "
@@ -102,7 +101,7 @@ class SmsSync(SyncDestination[SmsDestination, SmsTarget]):
         """Check the sender code and list, match attributes to profile fields, and read which
         numbers exist on the sender code or opted out (kept in the run's work folder)."""
         sms = ctx.client.sms
-        config = self.sms_config
+        config = self.config
         try:
             sender = await sms.get_sender_code(config.sender_code_id)
         except NotFound:
@@ -250,7 +249,7 @@ class SmsSync(SyncDestination[SmsDestination, SmsTarget]):
     ) -> StepResult:
         summary: dict[str, Any] = {"rows": rows.num_rows, "invalid_value": len(invalid)}
         if rows.num_rows:
-            result = await import_attributes(ctx, step, ctx.target, ctx.target.fields, rows)
+            result = await import_attributes(ctx, step, rows)
             summary.update(result)
         return StepResult(
             summary,
@@ -289,9 +288,7 @@ class SmsSync(SyncDestination[SmsDestination, SmsTarget]):
         attribute_keys = pa.array([o.key for o in outcomes if o.needs_attributes], pa.string())
         if len(attribute_keys) and ctx.target.fields:
             existing = rows.filter(pc.is_in(rows.column("key"), value_set=attribute_keys))
-            summary.update(
-                await import_attributes(ctx, step, ctx.target, ctx.target.fields, existing)
-            )
+            summary.update(await import_attributes(ctx, step, existing))
         return StepResult(summary, rows=_outcome_table([*invalid, *outcomes]))
 
     async def _add_contacts(
