@@ -44,7 +44,8 @@ class Row:
 class Harness(abc.ABC):
     """A destination under test: a project synced to the emulator, and what Listrak holds."""
 
-    refusal: str  # the row outcome of the contact seeded by refused()
+    refusal: str  # the row outcome of the contacts seed(refused=...) makes
+    invalid: str  # a key the destination cannot accept
 
     def __init__(self, emulator: Emulator, root: Path) -> None:
         self.emulator = emulator
@@ -61,8 +62,6 @@ class Harness(abc.ABC):
     @abc.abstractmethod
     def customer_key(self, customer: int) -> str:
         """How a row outcome names an audience row with no usable key."""
-
-    invalid: str  # a key no destination accepts
 
     @abc.abstractmethod
     def seed(self, refused: Sequence[int] = ()) -> None:

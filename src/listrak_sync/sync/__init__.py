@@ -9,6 +9,7 @@ from .errors import SyncError
 from .options import SyncOptions
 from .registry import register
 from .report import EXIT_CODES, Reporter, UnitOutcome
+from .target import SyncTarget
 from .workspace import Workspace
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "SyncDestination",
     "SyncError",
     "SyncOptions",
+    "SyncTarget",
     "UnitOutcome",
     "Workspace",
     "effect_rows",
