@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from .options import SyncOptions
     from .registry import register
     from .report import EXIT_CODES, Reporter, UnitOutcome
+    from .target import SyncTarget
     from .workspace import Workspace
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "SyncDestination",
     "SyncError",
     "SyncOptions",
+    "SyncTarget",
     "UnitOutcome",
     "Workspace",
     "effect_rows",
@@ -51,6 +53,7 @@ __getattr__ = lazy_exports(
         "EXIT_CODES": "report",
         "Reporter": "report",
         "UnitOutcome": "report",
+        "SyncTarget": "target",
         "Workspace": "workspace",
     },
 )
