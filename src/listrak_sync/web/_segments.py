@@ -27,7 +27,7 @@ from ..project.connection import open_warehouse
 from ..project.loader import Project
 from ..project.models import Segment
 from ..project.problems import ProjectError
-from ..warehouse import Warehouse, WarehouseError
+from ..warehouse import SCRATCH_CATALOG, Warehouse, WarehouseError
 from ._app import Console, Page
 from ._builder import AGGREGATE_OPS, FUNCTIONS, OPERATORS, Draft, draft_from_filter, draft_from_form
 from ._project_file import (
@@ -383,14 +383,20 @@ def _form_data(project: Project, opened: Warehouse, draft: Draft) -> dict[str, A
     kinds = _columns(project, opened)
     aggregates = any(row.kind == "aggregate" for group in draft.groups for row in group.rows)
     customer = project.config.warehouse.customer_table
+    # Listed only once an aggregate is in the form (a large catalog is not read for nothing);
+    # the customer table and our own caches are not related tables.
+    tables = (
+        [t for t in opened.tables() if t != customer and not t.startswith(SCRATCH_CATALOG)]
+        if aggregates
+        else []
+    )
     return {
         "kinds": kinds,
         "values": _pick_lists(project, opened, draft, kinds),
         "operators": OPERATORS,
         "aggregate_ops": AGGREGATE_OPS,
         "functions": FUNCTIONS,
-        # Listed only once an aggregate is in the form: a large catalog is not read for nothing.
-        "tables": [t for t in opened.tables() if t != customer] if aggregates else [],
+        "tables": tables,
         "related": _related(project, opened, draft),
     }
 
