@@ -41,7 +41,8 @@ class ConsoleProject:
         return self.root / "listrak-sync.yml"
 
     def set_customers(self, count: int, *, in_audience: bool = True, bad_emails: int = 0) -> None:
-        """``count`` customers; the first ``bad_emails`` have an address Listrak would refuse."""
+        """``count`` customers; the first ``bad_emails`` have an address Listrak would refuse.
+        Customer i has i % 4 orders, one every 40 days back from today, of 10 * i each."""
         with duckdb.connect(str(self.root / "warehouse.duckdb")) as con:
             con.execute(
                 "CREATE OR REPLACE TABLE customer_360 (customer_id VARCHAR, in_audience BOOLEAN,"
@@ -51,8 +52,17 @@ class ConsoleProject:
                 "CREATE OR REPLACE TABLE merged_customers (customer_id VARCHAR, email VARCHAR,"
                 " first_name VARCHAR, city VARCHAR, phone VARCHAR)"
             )
+            con.execute(
+                "CREATE OR REPLACE TABLE orders (order_id INTEGER, customer_id VARCHAR,"
+                " amount DOUBLE, ordered_at DATE)"
+            )
             for i in range(1, count + 1):
                 key = f"C{i:05d}"
+                for j in range(i % 4):
+                    con.execute(
+                        "INSERT INTO orders VALUES (?, ?, ?, current_date - ?)",
+                        [i * 10 + j, key, 10.0 * i, 40 * j],
+                    )
                 con.execute(
                     "INSERT INTO customer_360 VALUES (?, ?, ?, ?, ?, DATE '2025-01-01' + ?)",
                     [key, in_audience, COUNTRIES[i % 5], TIERS[i % 3], 100.0 * (i % 7), i],

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import re
 import subprocess
+import time
 
 import pytest
 from starlette.testclient import TestClient
 
 from listrak_sync.web import create_app
 from listrak_sync.web._app import post_routes
-from tests.sync.helpers import CLI
+from tests.sync.helpers import CLI, FAST, seed_list
 from tests.web.conftest import PASSWORDS, ConsoleProject, csrf_of, log_in
 
 
@@ -308,3 +309,27 @@ def test_the_overview_shows_schedules_with_their_next_run(
     assert re.search(r"<td>20\d\d-\d\d-\d\d 06:00 E[SD]T</td>", page), page[-2000:]
     assert "sync spring" in page
     assert "active" in page
+
+
+def test_a_sync_started_in_the_console_is_a_run_that_outlives_a_restart(
+    client: TestClient, console_project: ConsoleProject
+) -> None:
+    seed_list(console_project.emulator)
+    token = log_in(client, "mia")
+    started = client.post("/campaigns/spring/sync", data={"csrf": token, "confirm": "yes"},
+                          follow_redirects=False)  # fmt: skip
+    job = started.headers["location"]
+    deadline = time.monotonic() + 120
+    while 'data-status="running"' in client.get(f"{job}?part=status").text:
+        assert time.monotonic() < deadline, "the sync job did not finish"
+        time.sleep(0.2)
+    assert "succeeded" in client.get(job).text
+    # A new console process: the job's progress page is gone, the run is in the state.
+    restarted = create_app(console_project.root, client_settings=FAST)
+    with TestClient(restarted, base_url="http://127.0.0.1") as again:
+        log_in(again, "val")
+        gone = again.get(job)
+        assert gone.status_code == 404
+        assert "the runs page has every run" in gone.text
+        runs = again.get("/runs").text
+        assert re.search(r"spring.newsletter.*?succeeded", runs, re.S)

@@ -243,6 +243,62 @@ def test_build_a_segment_watch_its_size_change_and_save_it(
     assert "gold_push:" in console_project.config_file.read_text()
 
 
+def test_build_a_segment_with_an_aggregate_over_orders_and_a_not_group(
+    context: BrowserContext, console_url: str, console_project: ConsoleProject
+) -> None:
+    page = log_in(context, console_url, "mia")
+    page.goto(f"{console_url}/segments/new")
+    size = page.locator("#live-size")
+    settled(page)
+    page.get_by_label("Segment name").fill("loyal_not_gold")
+    page.get_by_role("button", name="Add an aggregate over a related table to group 1").click()
+    aggregate = page.get_by_role("group", name="Aggregate 1 of group 1")
+    expect(aggregate).to_be_visible()
+    settled(page)
+    aggregate.get_by_label("Related table").select_option("orders")
+    expect(aggregate.get_by_label("Date column")).to_contain_text("ordered_at")  # redrawn
+    settled(page)
+    expect(aggregate.get_by_label("Function")).to_have_value("count")
+    aggregate.get_by_label("Comparison").select_option("gte")
+    aggregate.get_by_label("Compared with").fill("2")
+    # Customer i has i % 4 orders: 10 of the 20 have two or more.
+    expect(size.locator("[data-size]")).to_have_attribute("data-size", "10")
+    aggregate.get_by_label("Date column").select_option("ordered_at")
+    aggregate.get_by_label("In the last (days)").fill("30")  # today's order only
+    expect(size.locator("[data-size]")).to_have_attribute("data-size", "0")
+    aggregate.get_by_label("In the last (days)").fill("90")
+    expect(size.locator("[data-size]")).to_have_attribute("data-size", "10")
+    page.get_by_role("button", name="Add a group").click()
+    column = page.locator("#g1c0-column")
+    expect(column).to_be_visible()
+    settled(page)
+    column.select_option("tier")
+    expect(page.locator("#g1c0-value")).to_have_attribute("list", "g1c0-values")
+    settled(page)
+    page.locator("#g1c0-op").select_option("eq")
+    page.locator("#g1c0-value").fill("gold")
+    expect(size.locator("[data-size]")).to_have_attribute("data-size", "4")  # and gold
+    page.get_by_label("Exclude the customers group 2 matches (NOT)").check()
+    expect(size.locator("[data-size]")).to_have_attribute("data-size", "6")  # and not gold
+    shot(page, "segment-builder-aggregate")
+    page.get_by_role("button", name="Review and save…").click()
+    diff = page.get_by_label("Changes to listrak-sync.yml")
+    expect(diff).to_contain_text("- aggregate: {table: orders, function: count")
+    expect(diff).to_contain_text("- not: {attribute: tier, op: eq, value: gold}")
+    page.get_by_role("button", name="Save to listrak-sync.yml").click()
+    expect(page.get_by_role("status")).to_contain_text("Saved to listrak-sync.yml")
+    text = console_project.config_file.read_text()
+    assert "within_last_days: 90}" in text, text
+    assert "north_america:   # US and Canada" in text
+    # Reloaded from the file, the builder shows the aggregate and the NOT group again.
+    page.goto(f"{console_url}/segments/loyal_not_gold/edit")
+    aggregate = page.get_by_role("group", name="Aggregate 1 of group 1")
+    expect(aggregate.get_by_label("Related table")).to_have_value("orders")
+    expect(aggregate.get_by_label("In the last (days)")).to_have_value("90")
+    expect(page.get_by_label("Exclude the customers group 2 matches (NOT)")).to_be_checked()
+    expect(size.locator("[data-size]")).to_have_attribute("data-size", "6")
+
+
 def test_preview_plan_sync_open_the_run_and_download_its_csv(
     context: BrowserContext, console_url: str, console_project: ConsoleProject
 ) -> None:

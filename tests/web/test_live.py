@@ -1,9 +1,13 @@
-"""A newer live count stops the older one in the warehouse (DuckDB's interrupt)."""
+"""A newer live count stops the older one in the warehouse (DuckDB's interrupt, Spark's
+interruptAll; PostgreSQL's cancel is in test_postgres.py)."""
 
 from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
+
+import pytest
 
 from listrak_sync.warehouse import WarehouseError, connect
 from listrak_sync.web._live import LiveQueries
@@ -62,3 +66,32 @@ def test_an_idle_warehouse_ignores_the_interrupt() -> None:
     with connect(":memory:") as warehouse:
         warehouse.interrupt()  # type: ignore[attr-defined]
         assert warehouse.query("SELECT 7 AS n").column(0)[0].as_py() == 7
+
+
+@pytest.mark.spark
+def test_a_newer_count_stops_the_older_one_in_spark(spark_engine: str, tmp_path: Path) -> None:
+    """Even when the older count has not started its statement yet: the interrupt is repeated
+    until it has stopped."""
+    live = LiveQueries()
+    outcome: dict[str, object] = {}
+    url = f"{spark_engine}?warehouse_dir={tmp_path}"
+
+    def count() -> None:
+        with connect(url) as warehouse, live.running("session:size", warehouse):
+            outcome["started"] = True
+            try:
+                warehouse.query("SELECT count(*) AS n FROM range(1000000000000)")
+            except WarehouseError as exc:
+                outcome["stopped"] = str(exc)
+
+    thread = threading.Thread(target=count)
+    thread.start()
+    deadline = time.monotonic() + 120
+    while "started" not in outcome:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    with connect(url) as newer, live.running("session:size", newer):
+        assert newer.query("SELECT 42 AS n").column(0)[0].as_py() == 42
+    thread.join(timeout=300)
+    assert not thread.is_alive()
+    assert "cancelled" in str(outcome["stopped"]).lower()

@@ -274,3 +274,82 @@ def test_attributes_per_destination_are_added_removed_and_other_settings_kept(
     text = console_project.config_file.read_text()
     assert "attribute_table: merged_customers" in text
     assert "remove_attributes" not in text
+
+
+def test_an_aggregate_over_orders_and_a_not_group_are_sized_saved_and_edited_again(
+    client: TestClient, console_project: ConsoleProject
+) -> None:
+    token = log_in(client, "mia")
+    # Customer i has i % 4 orders, one every 40 days: two or more for 10 of the 20.
+    form = _builder_form(client, token, **{
+        "name": "loyal", "g0.c0.kind": "aggregate", "g0.c0.table": "orders",
+        "g0.c0.function": "count", "g0.c0.op": "gte", "g0.c0.value": "2", "g0.c0.column": "",
+    })  # fmt: skip
+    assert 'data-size="10"' in client.post("/segments/builder/size", data=form).text
+    # Within the last 60 days, only the orders of today and 40 days ago count: still 10.
+    recent = {**form, "g0.c0.date": "ordered_at", "g0.c0.days": "60"}
+    assert 'data-size="10"' in client.post("/segments/builder/size", data=recent).text
+    recent["g0.c0.days"] = "30"  # one order each at most
+    assert 'data-size="0"' in client.post("/segments/builder/size", data=recent).text
+    # NOT gold: the 4 gold ones (i % 3 == 0) of the 10 are left out.
+    both = {**form, "g1.join": "all", "g1.not": "1", "g1.c0.column": "tier", "g1.c0.op": "eq",
+            "g1.c0.value": "gold", "g0.c0.date": "ordered_at", "g0.c0.days": "90"}  # fmt: skip
+    assert 'data-size="6"' in client.post("/segments/builder/size", data=both).text
+    # Saved as a person saves it: the review page's form posts the draft back.
+    review = client.post("/segments/review", data=both).text
+    posted = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', review))
+    assert client.post("/segments/save", data=posted, follow_redirects=False).status_code == 303
+    text = console_project.config_file.read_text()
+    assert (
+        "  loyal:\n    filter:\n      all:\n"
+        "        - aggregate: {table: orders, function: count, date_column: ordered_at,"
+        " within_last_days: 90}\n          op: gte\n          value: 2\n"
+        "        - not: {attribute: tier, op: eq, value: gold}\n"
+    ) in text
+    assert "north_america:   # US and Canada" in text
+    assert 'data-size="6"' in client.get("/segments/loyal/size").text
+    # Opened again, the builder shows what the file holds.
+    page = client.get("/segments/loyal/edit").text
+    assert 'name="g0.c0.kind" value="aggregate"' in page
+    assert '<option value="orders" selected>' in page
+    assert '<option value="ordered_at" selected>' in page
+    assert 'name="g0.c0.days" value="90"' in page
+    assert 'id="g1-not" name="g1.not" value="1" checked' in page
+
+
+def test_aggregate_rows_say_what_is_wrong_and_deeper_filters_stay_in_the_file(
+    client: TestClient, console_project: ConsoleProject
+) -> None:
+    token = log_in(client, "mia")
+    form = _builder_form(client, token, **{
+        "g0.c0.kind": "aggregate", "g0.c0.table": "orders", "g0.c0.function": "sum",
+        "g0.c0.of": "", "g0.c0.op": "gt", "g0.c0.value": "100",
+    })  # fmt: skip
+    size = client.post("/segments/builder/size", data=form).text
+    assert "orders: aggregate function &#39;sum&#39; needs a column" in size
+    form["g0.c0.of"] = "amount"
+    # sum(amount) > 100: customers 4.. with orders whose 10*i*(i%4) > 100.
+    assert "data-size=" in client.post("/segments/builder/size", data=form).text
+    missing = {**form, "g0.c0.table": "refunds"}
+    assert "no table &#39;refunds&#39;" in client.post("/segments/builder/size", data=missing).text
+    days = {**form, "g0.c0.days": "30"}
+    assert "choose the date column" in client.post("/segments/builder/size", data=days).text
+    # Adding an aggregate offers the warehouse's tables (the customer table left out).
+    added = client.post("/segments/builder", data={**form, "action": "add-aggregate:0"},
+                        headers={"hx-request": "true"}).text  # fmt: skip
+    assert 'id="g0c1-table"' in added
+    assert '<option value="orders">' in added
+    assert '<option value="customer_360"' not in added
+    # An aggregate with a `where` does not fit the builder: the file is where it is edited.
+    console_project.config_file.write_text(
+        console_project.config_file.read_text().replace(
+            "campaigns:\n",
+            "  big_orders:\n    filter:\n      aggregate: {table: orders, where: "
+            "{attribute: amount, op: gt, value: 50}}\n      op: gte\n      value: 1\n"
+            "campaigns:\n",
+            1,
+        )
+    )
+    refused = client.get("/segments/big_orders/edit")
+    assert refused.status_code == 409
+    assert "edited in listrak-sync.yml" in refused.text

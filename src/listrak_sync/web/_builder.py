@@ -2,9 +2,12 @@
 structured filter (``config.filters``) it stands for.
 
 The form is two levels deep: the groups are joined by ``top`` (all / any), the conditions of a
-group by the group's own join. A condition's value is typed by its column's kind (numbers,
-dates, booleans; comma-separated lists for ``in`` and ``between``). Filters that do not fit this
-shape (``not``, aggregates over related tables) stay editable in the project file only.
+group by the group's own join, and a group may be negated (``not``: customers it does not
+match). A condition is either on a customer-table column or on an aggregate over a related
+table (orders counted, amounts summed, optionally within the last N days of a date column).
+A value is typed by its column's kind (numbers, dates, booleans; comma-separated lists for
+``in`` and ``between``). Filters of another shape (groups nested deeper, an aggregate with a
+``where``) stay editable in the project file only.
 """
 
 from __future__ import annotations
@@ -18,9 +21,27 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from ..audiences.schema import Kind
-from ..config.filters import AllGroup, AnyGroup, Condition, FilterNode
+from ..config.filters import (
+    AGGREGATE_OPERATORS,
+    Aggregate,
+    AggregateCondition,
+    AllGroup,
+    AnyGroup,
+    Condition,
+    FilterNode,
+    NotGroup,
+)
 
-__all__ = ["OPERATORS", "Draft", "Group", "Row", "draft_from_filter", "draft_from_form"]
+__all__ = [
+    "AGGREGATE_OPS",
+    "FUNCTIONS",
+    "OPERATORS",
+    "Draft",
+    "Group",
+    "Row",
+    "draft_from_filter",
+    "draft_from_form",
+]
 
 _NO_VALUE = ("is_null", "is_not_null", "is_true", "is_false")
 _LIST = ("in", "not_in", "between", "not_between")
@@ -37,22 +58,46 @@ OPERATORS: dict[Kind, tuple[str, ...]] = {
     "boolean": ("is_true", "is_false", "is_null", "is_not_null"),
     "other": ("eq", "ne", "is_null", "is_not_null"),
 }  # fmt: skip
-_KEY = re.compile(r"^g(\d+)\.(join|c(\d+)\.(column|op|value))$")
+# What an aggregate compares with, and the functions it offers, in the drop-downs' order.
+AGGREGATE_OPS = tuple(op for op in _ORDER if op in AGGREGATE_OPERATORS)
+FUNCTIONS = ("count", "count_distinct", "sum", "avg", "min", "max")
+_ROW_FIELDS = "column|op|value|kind|table|function|of|date|days|key"
+_KEY = re.compile(rf"^g(\d+)\.(join|not|c(\d+)\.({_ROW_FIELDS}))$")
 _MAX = 50  # groups, and conditions per group: a form, not a place to paste a table
 
 
 @dataclass
 class Row:
+    """One condition. ``kind`` "column": ``column op value`` on the customer table;
+    "aggregate": ``function(of)`` over the customer's rows of related ``table`` (those of the
+    last ``days`` days of ``date`` when both are given) ``op value``."""
+
     column: str = ""
     op: str = "eq"
     value: str = ""
     error: str | None = None
+    kind: str = "column"
+    table: str = ""
+    function: str = "count"
+    of: str = ""  # the aggregated column ("" for count)
+    date: str = ""
+    days: str = ""
+    key: str = ""  # the related table's customer key, when the file names one
+
+    def fields(self) -> dict[str, str]:
+        """The form fields that carry this row (the review page posts them back)."""
+        return {name: str(getattr(self, name)) for name in _ROW_FIELDS.split("|")}
+
+    @property
+    def named(self) -> bool:
+        return bool(self.table if self.kind == "aggregate" else self.column)
 
 
 @dataclass
 class Group:
     join: str = "all"
     rows: list[Row] = field(default_factory=lambda: [Row()])
+    negate: bool = False  # "not": the customers the group does not match
 
 
 @dataclass
@@ -66,37 +111,80 @@ class Draft:
     base: str = ""  # hash of listrak-sync.yml when the builder was opened
     original: str = ""  # the segment being edited ("" for a new one)
 
-    def filter(self, kinds: dict[str, Kind]) -> FilterNode | None:
+    def tables(self) -> list[str]:
+        """The related tables the draft's aggregates name."""
+        named = {r.table for g in self.groups for r in g.rows if r.kind == "aggregate"}
+        return sorted(named - {""})
+
+    def errors(self) -> list[str]:
+        return [
+            f"{row.table if row.kind == 'aggregate' else row.column}: {row.error}"
+            for group in self.groups
+            for row in group.rows
+            if row.error
+        ]
+
+    def filter(
+        self, kinds: dict[str, Kind], related: dict[str, dict[str, Kind]] | None = None
+    ) -> FilterNode | None:
         """The structured filter, or None when a row has an error (set on the row) or no row
-        names a column. ``kinds``: column name -> kind, for the customer table."""
+        names a column. ``kinds``: column name -> kind, for the customer table; ``related``:
+        the same for each related table the aggregates name."""
+        related = related or {}
         groups: list[FilterNode] = []
         failed = False
         for group in self.groups:
             conditions: list[FilterNode] = []
             for row in group.rows:
                 row.error = None
-                if not row.column:
-                    continue
-                if row.column not in kinds:
-                    row.error = f"no column {row.column!r} in the customer table"
-                    failed = True
+                if not row.named:
                     continue
                 try:
-                    conditions.append(
-                        Condition(
-                            attribute=row.column,
-                            op=row.op,
-                            value=_typed(row.op, row.value, kinds[row.column]),
-                        )
-                    )
+                    if row.kind == "aggregate":
+                        conditions.append(_aggregate(row, related))
+                    elif row.column not in kinds:
+                        raise ValueError(f"no column {row.column!r} in the customer table")
+                    else:
+                        value = _typed(row.op, row.value, kinds[row.column])
+                        conditions.append(Condition(attribute=row.column, op=row.op, value=value))
                 except (ValueError, ValidationError) as exc:
                     row.error = _message(exc)
                     failed = True
             if conditions:
-                groups.append(_joined(group.join, conditions))
+                joined = _joined(group.join, conditions)
+                groups.append(NotGroup(not_=joined) if group.negate else joined)
         if failed or not groups:
             return None
         return _joined(self.top, groups)
+
+
+def _aggregate(row: Row, related: dict[str, dict[str, Kind]]) -> AggregateCondition:
+    """The aggregate condition a row stands for; ValueError naming what does not fit."""
+    columns = related.get(row.table)
+    if columns is None:
+        raise ValueError(f"no table {row.table!r} in the warehouse")
+    for name in (row.of, row.date):
+        if name and name not in columns:
+            raise ValueError(f"no column {name!r} in {row.table}")
+    if row.function not in FUNCTIONS:
+        raise ValueError(f"no aggregate function {row.function!r}")
+    of = row.of if row.function != "count" else ""
+    # min/max of a date compare with dates; counts, sums and averages with numbers.
+    kind: Kind = columns[of] if of and row.function in ("min", "max") else "number"
+    days = row.days.strip()
+    if days and not days.isdigit():
+        raise ValueError("the last N days: a whole number of days")
+    if days and not row.date:
+        raise ValueError("choose the date column the last N days count on")
+    aggregate = Aggregate(
+        table=row.table,
+        function=row.function,
+        column=of or None,
+        key=row.key or None,
+        date_column=row.date or None,
+        within_last_days=int(days) if days else None,
+    )
+    return AggregateCondition(aggregate=aggregate, op=row.op, value=_typed(row.op, row.value, kind))
 
 
 def _joined(join: str, nodes: list[FilterNode]) -> FilterNode:
@@ -164,7 +252,8 @@ def _shown(value: Any) -> str:
 
 def draft_from_form(form: FormData) -> Draft:
     """The builder's state from its posted fields, with the edit buttons applied
-    (``action``: ``add-row:G``, ``add-group``, ``remove-row:G:R``, ``remove-group:G``)."""
+    (``action``: ``add-row:G``, ``add-aggregate:G``, ``add-group``, ``remove-row:G:R``,
+    ``remove-group:G``)."""
     groups: dict[int, Group] = {}
     rows: dict[tuple[int, int], Row] = {}
     for key, value in form.multi_items():
@@ -177,6 +266,9 @@ def draft_from_form(form: FormData) -> Draft:
         group = groups.setdefault(g, Group(rows=[]))
         if found[2] == "join":
             group.join = "any" if value == "any" else "all"
+            continue
+        if found[2] == "not":
+            group.negate = value == "1"
             continue
         r = int(found[3])
         if r >= _MAX:
@@ -202,9 +294,14 @@ def _apply(draft: Draft, action: str) -> None:
     numbers = [int(n) for n in where.split(":") if n.isdigit()]
     if verb == "add-group" and len(draft.groups) < _MAX:
         draft.groups.append(Group())
-    elif verb == "add-row" and numbers and numbers[0] < len(draft.groups):
-        if len(draft.groups[numbers[0]].rows) < _MAX:
-            draft.groups[numbers[0]].rows.append(Row())
+    elif verb in ("add-row", "add-aggregate") and numbers and numbers[0] < len(draft.groups):
+        rows = draft.groups[numbers[0]].rows
+        if len(rows) < _MAX:
+            new = Row(kind="aggregate", op="gte") if verb == "add-aggregate" else Row()
+            # A fresh form's one empty condition gives way to the aggregate asked for.
+            if verb == "add-aggregate" and len(rows) == 1 and not rows[0].named:
+                rows.clear()
+            rows.append(new)
     elif verb == "remove-row" and len(numbers) == 2 and numbers[0] < len(draft.groups):
         group = draft.groups[numbers[0]]
         if numbers[1] < len(group.rows):
@@ -219,22 +316,32 @@ def _apply(draft: Draft, action: str) -> None:
 
 def draft_from_filter(name: str, description: str, node: FilterNode) -> Draft | None:
     """The builder's state for an existing filter, or None when it does not fit the builder
-    (``not``, aggregates, groups nested deeper than two levels)."""
+    (groups nested deeper than two levels, ``not`` of a group of groups, an aggregate with a
+    ``where``)."""
 
     def row(item: object) -> Row | None:
         if isinstance(item, Condition):
             return Row(item.attribute, item.op, _shown(item.value))
+        if isinstance(item, AggregateCondition) and item.aggregate.where is None:
+            agg = item.aggregate
+            return Row(
+                kind="aggregate", table=agg.table, function=agg.function, of=agg.column or "",
+                date=agg.date_column or "", key=agg.key or "", op=item.op,
+                days=str(agg.within_last_days or ""), value=_shown(item.value),
+            )  # fmt: skip
         return None
 
     def group(item: object) -> Group | None:
-        if isinstance(item, Condition):
-            found = row(item)
-            return Group(rows=[found]) if found else None
-        children = (
-            item.all
-            if isinstance(item, AllGroup)
-            else (item.any if isinstance(item, AnyGroup) else None)
-        )
+        if isinstance(item, NotGroup):
+            inner = group(item.not_)
+            if inner is None or inner.negate:
+                return None
+            inner.negate = True
+            return inner
+        found = row(item)
+        if found is not None:
+            return Group(rows=[found])
+        children = _children(item)
         if children is None:
             return None
         rows = [row(child) for child in children]
@@ -248,11 +355,7 @@ def draft_from_filter(name: str, description: str, node: FilterNode) -> Draft | 
         draft.groups = [single]
         draft.top = single.join
         return draft
-    children = (
-        node.all
-        if isinstance(node, AllGroup)
-        else (node.any if isinstance(node, AnyGroup) else None)
-    )
+    children = _children(node)
     if children is None:
         return None
     groups = [group(child) for child in children]
@@ -261,3 +364,11 @@ def draft_from_filter(name: str, description: str, node: FilterNode) -> Draft | 
     draft.top = "all" if isinstance(node, AllGroup) else "any"
     draft.groups = groups  # type: ignore[assignment]
     return draft
+
+
+def _children(item: object) -> list[FilterNode] | None:
+    if isinstance(item, AllGroup):
+        return item.all
+    if isinstance(item, AnyGroup):
+        return item.any
+    return None

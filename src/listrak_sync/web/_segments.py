@@ -27,9 +27,9 @@ from ..masking import is_personal, mask_value
 from ..project.connection import open_warehouse
 from ..project.loader import Project
 from ..project.problems import ProjectError
-from ..warehouse import Warehouse
+from ..warehouse import SCRATCH_CATALOG, Warehouse, WarehouseError
 from ._app import Console, Page
-from ._builder import OPERATORS, Draft, draft_from_filter, draft_from_form
+from ._builder import AGGREGATE_OPS, FUNCTIONS, OPERATORS, Draft, draft_from_filter, draft_from_form
 from ._project_file import (
     CHANGED_ON_DISK,
     NAME,
@@ -139,9 +139,10 @@ def routes(console: Console) -> list[BaseRoute]:
         if draft is None:
             return page.render(
                 "error.html", 409, heading=f"Segment {name} is edited in the project file",
-                lines=["The builder edits filters of conditions on customer columns, in groups "
-                       "joined by all/any. SQL segments, `not` and aggregates over related "
-                       "tables are edited in listrak-sync.yml."],
+                lines=["The builder edits filters of conditions on customer columns and "
+                       "aggregates over related tables, in groups joined by all/any (a group "
+                       "may be negated). Deeper nesting and aggregates with a `where` are "
+                       "edited in listrak-sync.yml."],
             )  # fmt: skip
         draft.base = _base(page.project)
         return _builder_page(page, draft)
@@ -152,21 +153,16 @@ def routes(console: Console) -> list[BaseRoute]:
         if not page.request.headers.get("hx-request"):
             return _builder_page(page, draft)
         with warehouse(page.project) as opened:
-            kinds = _columns(page.project, opened)
-            values = _pick_lists(page.project, opened, draft, kinds)
-        return page.render(
-            "builder_form.html", draft=draft, kinds=kinds, values=values, operators=OPERATORS,
-        )  # fmt: skip
+            form = _form_data(page.project, opened, draft)
+        return page.render("builder_form.html", draft=draft, **form)
 
     def draft_size(page: Page) -> Response:
         assert page.form is not None
         draft = draft_from_form(page.form)
         with warehouse(page.project) as opened:
             kinds = _columns(page.project, opened)
-            node = draft.filter(kinds)
-            errors = [
-                f"{row.column}: {row.error}" for g in draft.groups for row in g.rows if row.error
-            ]
+            node = draft.filter(kinds, _related(page.project, opened, draft))
+            errors = draft.errors()
             if node is None:
                 return page.render("size.html", errors=errors, empty=not errors)
             config = page.project.config
@@ -211,7 +207,8 @@ def routes(console: Console) -> list[BaseRoute]:
         segments = page.project.config.segments
         with warehouse(page.project) as opened:
             kinds = _columns(page.project, opened)
-        node = draft.filter(kinds)
+            related = _related(page.project, opened, draft)
+        node = draft.filter(kinds, related)
         error = None
         if not NAME.fullmatch(draft.name):
             error = "A segment name starts with a letter, then letters, digits, _ or -."
@@ -235,12 +232,10 @@ def routes(console: Console) -> list[BaseRoute]:
         page: Page, draft: Draft, status: int = 200, error: str | None = None
     ) -> Response:
         with warehouse(page.project) as opened:
-            kinds = _columns(page.project, opened)
-            values = _pick_lists(page.project, opened, draft, kinds)
+            form = _form_data(page.project, opened, draft)
         return page.render(
-            "builder.html", status, draft=draft, kinds=kinds, values=values,
-            operators=OPERATORS, error=error,
-            customer_table=page.project.config.warehouse.customer_table,
+            "builder.html", status, draft=draft, error=error,
+            customer_table=page.project.config.warehouse.customer_table, **form,
         )  # fmt: skip
 
     def new_sql(page: Page) -> Response:
@@ -383,6 +378,41 @@ def _columns(project: Project, opened: Warehouse) -> dict[str, Kind]:
     return {c.name: kind_of(c.type) for c in opened.describe(table)}
 
 
+def _form_data(project: Project, opened: Warehouse, draft: Draft) -> dict[str, Any]:
+    """What the builder's drop-downs offer for ``draft``."""
+    kinds = _columns(project, opened)
+    aggregates = any(row.kind == "aggregate" for group in draft.groups for row in group.rows)
+    customer = project.config.warehouse.customer_table
+    # Listed only once an aggregate is in the form (a large catalog is not read for nothing);
+    # the customer table and our own caches are not related tables.
+    tables = (
+        [t for t in opened.tables() if t != customer and not t.startswith(SCRATCH_CATALOG)]
+        if aggregates
+        else []
+    )
+    return {
+        "kinds": kinds,
+        "values": _pick_lists(project, opened, draft, kinds),
+        "operators": OPERATORS,
+        "aggregate_ops": AGGREGATE_OPS,
+        "functions": FUNCTIONS,
+        "tables": tables,
+        "related": _related(project, opened, draft),
+    }
+
+
+def _related(project: Project, opened: Warehouse, draft: Draft) -> dict[str, dict[str, Kind]]:
+    """The columns and kinds of each related table the draft's aggregates name (those that
+    exist: a missing one is reported on its row)."""
+    found: dict[str, dict[str, Kind]] = {}
+    for table in draft.tables():
+        try:
+            found[table] = {c.name: kind_of(c.type) for c in opened.describe(table)}
+        except WarehouseError:
+            continue
+    return found
+
+
 def _pick_lists(
     project: Project, opened: Warehouse, draft: Draft, kinds: dict[str, Kind]
 ) -> dict[str, list[tuple[Any, int]]]:
@@ -391,6 +421,8 @@ def _pick_lists(
     found: dict[str, list[tuple[Any, int]]] = {}
     for group in draft.groups:
         for row in group.rows:
+            if row.kind != "column":
+                continue
             if row.column in found or kinds.get(row.column) not in ("text", "number", "date"):
                 continue
             if is_personal(row.column):  # no pick-list of people's names, emails or phones

@@ -132,6 +132,17 @@ class PostgresWarehouse:
         batches = [_convert(b, schema, self.name, sql) for b in table.to_batches()]
         return pa.Table.from_batches(batches, schema=schema)
 
+    def interrupt(self) -> None:
+        """Stop the statements running on this warehouse now (from another thread): each raises
+        ``WarehouseError`` where it runs ("canceling statement due to user request"). This is
+        libpq's cancel request, what ``pg_cancel_backend`` does, sent to the server on a new
+        connection; a connection with nothing running ignores it. The web console stops a live
+        count no one waits for."""
+        connections = [self._con, *(stream.con for stream in list(self._streams))]
+        for con in connections:
+            with contextlib.suppress(adbc_driver_manager.Error):
+                con.adbc_cancel()
+
     def execute(self, sql: str) -> None:
         """Run one or more statements that return nothing (DDL, INSERT ... SELECT), together in
         one transaction."""

@@ -223,6 +223,13 @@ class SparkWarehouse:
             [_normalised(b, schema) for b in table.to_batches()], schema=schema
         )
 
+    def interrupt(self) -> None:
+        """Stop the operations running in this warehouse's session now (from another thread):
+        each raises ``WarehouseError`` where it runs. Other warehouses are sessions of their
+        own and go on. The web console stops a live count no one waits for."""
+        with contextlib.suppress(Exception):  # a session ending meanwhile has nothing to stop
+            self._session.interruptAll()
+
     def execute(self, sql: str) -> None:
         """Run one or more statements that return nothing; ``CREATE TABLE IF NOT EXISTS`` of a
         scratch table creates it empty in this process."""

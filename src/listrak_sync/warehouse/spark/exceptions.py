@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from py4j.protocol import Py4JJavaError  # type: ignore[import-untyped]
 from pyspark.errors import PySparkException
 
 from ..base import TableNotFound, WarehouseError
@@ -57,3 +58,14 @@ def translating(connection: str, statement: str | None = None) -> Iterator[None]
         yield
     except PySparkException as exc:
         raise translate(exc, connection, statement) from None
+    except Py4JJavaError as exc:  # a job cancelled (interruptAll) fails in the JVM, unconverted
+        cause = exc.java_exception
+        while cause.getCause() is not None:  # the root cause says what happened
+            cause = cause.getCause()
+        text = _message_of(str(cause.toString()))
+        raise WarehouseError(f"{connection}: {text}", statement=statement) from None
+
+
+def _message_of(text: str) -> str:
+    text = _TAIL.sub("", text).strip()
+    return text.splitlines()[0] if text else "the JVM failed"
