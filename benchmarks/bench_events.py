@@ -25,7 +25,7 @@ from typing import Any
 import httpx2
 import pytest
 import yaml
-from tests.conftest import EMAIL_CLIENT, Emulator, emulator, emulator_server
+from tests.conftest import EMAIL_CLIENT, Emulator, emulator, emulator_server, realism
 
 from listrak_sync.listrak import (
     ClientSettings,
@@ -35,7 +35,7 @@ from listrak_sync.listrak import (
     SegmentationFieldValue,
 )
 
-__all__ = ["emulator", "emulator_server"]  # fixtures used here
+__all__ = ["emulator", "emulator_server", "realism"]  # fixtures used here
 
 pytestmark = pytest.mark.benchmark
 
