@@ -2,10 +2,10 @@
 event.
 
 Run with ``.venv/bin/pytest -m benchmark benchmarks/bench_events.py -s``
-(``BENCH_EVENTS_PROFILE=FILE`` runs ``serve`` under cProfile and writes its stats to FILE). The emulator answers
-every request 20 ms late. ``listrak-sync serve`` runs as its own process; the load generator and
-the emulator share this one. The naive baseline, measured in the same run, sends one Listrak
-call per event (``POST /List/{id}/Contact`` with the field, 16 in flight).
+(``BENCH_EVENTS_PROFILE=FILE`` runs ``serve`` under cProfile and writes its stats to FILE). The
+emulator answers every request 20 ms late. ``listrak-sync serve`` runs as its own process; the
+load generator and the emulator share this one. The naive baseline, measured in the same run,
+sends one Listrak call per event (``POST /List/{id}/Contact`` with the field, 16 in flight).
 """
 
 from __future__ import annotations
@@ -125,8 +125,8 @@ def _start(tmp_path: Path, emulator: Emulator) -> tuple[subprocess.Popen[bytes],
     path.write_text(yaml.safe_dump(config), "utf-8")
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, *PROFILE, "-m", "listrak_sync.cli", "serve", "--config", str(path), "--port",
-         str(port), "--log-level", "warning"],
+        [sys.executable, *PROFILE, "-m", "listrak_sync.cli", "serve", "--config", str(path),
+         "--port", str(port), "--log-level", "warning"],
         env={**os.environ, "BENCH_EMAIL_SECRET": EMAIL_CLIENT[1]},
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
