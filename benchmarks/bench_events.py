@@ -1,10 +1,11 @@
 """Event destination throughput: events/s accepted and delivered, intake latency, vs one call per
 event.
 
-Run with ``.venv/bin/pytest -m benchmark benchmarks/bench_events.py -s``. The emulator answers
-every request 20 ms late. ``listrak-sync serve`` runs as its own process; the load generator and
-the emulator share this one. The naive baseline, measured in the same run, sends one Listrak
-call per event (``POST /List/{id}/Contact`` with the field, 16 in flight).
+Run with ``.venv/bin/pytest -m benchmark benchmarks/bench_events.py -s``
+(``BENCH_EVENTS_PROFILE=FILE`` runs ``serve`` under cProfile and writes its stats to FILE). The
+emulator answers every request 20 ms late. ``listrak-sync serve`` runs as its own process; the
+load generator and the emulator share this one. The naive baseline, measured in the same run,
+sends one Listrak call per event (``POST /List/{id}/Contact`` with the field, 16 in flight).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 import httpx2
 import pytest
 import yaml
-from tests.conftest import EMAIL_CLIENT, Emulator, emulator, emulator_server
+from tests.conftest import EMAIL_CLIENT, Emulator, emulator, emulator_server, realism
 
 from listrak_sync.listrak import (
     ClientSettings,
@@ -35,7 +36,7 @@ from listrak_sync.listrak import (
     SegmentationFieldValue,
 )
 
-__all__ = ["emulator", "emulator_server"]  # fixtures used here
+__all__ = ["emulator", "emulator_server", "realism"]  # fixtures used here
 
 pytestmark = pytest.mark.benchmark
 
@@ -43,6 +44,12 @@ LIST, FIELD = 7001, 9701
 CONTACTS = 2_000
 KEY = "bench-write-key"
 LATENCY_MS = 20
+# BENCH_EVENTS_PROFILE=FILE: run `serve` under cProfile, its stats written to FILE at exit.
+PROFILE = (
+    ["-m", "cProfile", "-o", os.environ["BENCH_EVENTS_PROFILE"]]
+    if os.environ.get("BENCH_EVENTS_PROFILE")
+    else []
+)
 
 
 def _seed(emulator: Emulator) -> None:
@@ -118,8 +125,8 @@ def _start(tmp_path: Path, emulator: Emulator) -> tuple[subprocess.Popen[bytes],
     path.write_text(yaml.safe_dump(config), "utf-8")
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "listrak_sync.cli", "serve", "--config", str(path), "--port",
-         str(port), "--log-level", "warning"],
+        [sys.executable, *PROFILE, "-m", "listrak_sync.cli", "serve", "--config", str(path),
+         "--port", str(port), "--log-level", "warning"],
         env={**os.environ, "BENCH_EMAIL_SECRET": EMAIL_CLIENT[1]},
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
@@ -167,6 +174,12 @@ async def _drained(url: str) -> None:
             await asyncio.sleep(0.05)
 
 
+def _cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _quantile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -203,11 +216,15 @@ async def test_event_throughput_and_latency(emulator: Emulator, tmp_path: Path) 
             ("/v1/batch", {"batch": [_event(i, "b") for i in range(start, start + 100)]})
             for start in range(0, total, 100)
         ]
+        load = os.getloadavg()[0]
+        serve_cpu, own_cpu = _cpu(process.pid), time.process_time()
         started = time.perf_counter()
         batch_latency = await _senders(url, bodies, 8)
         accepted = time.perf_counter() - started
+        intake_cpu = _cpu(process.pid) - serve_cpu
         await _drained(url)
         delivered = time.perf_counter() - started
+        serve_cpu, own_cpu = _cpu(process.pid) - serve_cpu, time.process_time() - own_cpu
         # 2. Single track calls, 16 senders: intake latency.
         singles = 3_000
         bodies = [("/v1/track", _event(i, "s")) for i in range(singles)]
@@ -236,12 +253,17 @@ async def test_event_throughput_and_latency(emulator: Emulator, tmp_path: Path) 
     naive_events = 600
     naive_rate = await _naive(emulator, naive_events)
     rate = total / delivered
-    print(f"\nevent destination, emulator +{LATENCY_MS} ms per request")
+    print(f"\nevent destination, emulator +{LATENCY_MS} ms per request; load average {load:.1f}")
     print(
         f"batch intake: {total} events in {total // 100} requests, 8 senders: accepted "
         f"{total / accepted:,.0f} events/s, delivered {rate:,.0f} events/s "
         f"({delivered:.1f} s); request p50 {statistics.median(batch_latency) * 1000:.1f} ms, "
         f"p99 {_quantile(batch_latency, 0.99) * 1000:.1f} ms"
+    )
+    print(
+        f"serve process CPU: {intake_cpu:.2f} s until accepted, {serve_cpu:.2f} s until delivered"
+        f" ({serve_cpu / total * 1e6:.0f} µs per event: {total / serve_cpu:,.0f} events/s per "
+        f"core); test process (senders + emulator) {own_cpu:.2f} s"
     )
     print(
         f"track intake: {singles} calls, 16 senders: accepted {singles / track_accepted:,.0f} "

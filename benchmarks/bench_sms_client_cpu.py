@@ -9,9 +9,14 @@ of new members (one Create Contact each, with two attributes) are measured, of 1
 the size: the difference of their CPU over the difference of their changes is the cost per
 change without the fixed start (warehouse query, plan, snapshot).
 
+Each is measured twice: over plain HTTP/1.1 (a pool of keep-alive connections) and over HTTP/2
+with TLS on loopback (one multiplexed connection, a self-signed certificate made by the
+benchmark and trusted through ``SSL_CERT_FILE``), which is what production's httpx2 client
+negotiates with Listrak's servers.
+
 The baseline, in the same run, is the least any Python client can spend per request: a raw
-``httpx2.AsyncClient`` loop posting the same JSON bodies with the same 32 requests in flight.
-The floor is requests × latency ÷ concurrency.
+``httpx2.AsyncClient`` loop posting the same JSON bodies with the same 32 requests in flight,
+over the same protocol. The floor is requests × latency ÷ concurrency.
 """
 
 from __future__ import annotations
@@ -19,14 +24,18 @@ from __future__ import annotations
 import asyncio
 import cProfile
 import io
+import ipaddress
 import json
 import os
 import pstats
 import socket
+import ssl
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +43,10 @@ import duckdb
 import httpx2
 import pytest
 import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from listrak_sync.project.loader import load_project
 from listrak_sync.sync import SyncOptions, sync_campaign
@@ -53,28 +66,82 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture
-def upstream() -> Iterator[str]:
+@dataclass(frozen=True)
+class Upstream:
+    url: str
+    protocol: str  # "HTTP/1.1" or "HTTP/2 + TLS"
+    verify: ssl.SSLContext | bool
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and localhost, and its key (PEM files)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "canned SMS upstream")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "canned.pem", directory / "canned.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+@pytest.fixture(params=["h1", "h2"])
+def upstream(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Upstream]:
     port = _free_port()
+    tls: list[str] = []
+    verify: ssl.SSLContext | bool = True
+    scheme = "http"
+    if request.param == "h2":
+        cert, key = _self_signed(tmp_path)
+        tls = ["--cert", str(cert), "--key", str(key)]
+        verify = ssl.create_default_context(cafile=str(cert))
+        scheme = "https"
+        # The sync's own client trusts what the environment says, as in production behind a
+        # corporate proxy: the benchmark's certificate only.
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
     process = subprocess.Popen(
         [
             *(sys.executable, "-m", "benchmarks.canned_sms"),
-            *("--port", str(port), "--latency-ms", str(LATENCY_MS)),
+            *("--port", str(port), "--latency-ms", str(LATENCY_MS), *tls),
         ],
         cwd=Path(__file__).parent.parent,
     )
-    url = f"http://127.0.0.1:{port}"
+    url = f"{scheme}://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
         while True:
             try:
-                httpx2.get(f"{url}/counts")
+                _counts(Upstream(url, "", verify))
                 break
             except httpx2.TransportError:
                 assert process.poll() is None, "the canned upstream exited"
                 assert time.monotonic() < deadline, "the canned upstream did not start"
                 time.sleep(0.1)
-        yield url
+        yield Upstream(url, "HTTP/2 + TLS" if tls else "HTTP/1.1", verify)
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -127,17 +194,18 @@ def _project(root: Path, url: str, members: int) -> None:
         )
 
 
-def _counts(url: str) -> dict[str, int]:
-    return dict(httpx2.get(f"{url}/counts").json())
+def _counts(upstream: Upstream) -> dict[str, int]:
+    with httpx2.Client(http2=True, verify=upstream.verify) as http:
+        return dict(http.get(f"{upstream.url}/counts").json())
 
 
-def _sync(tmp_path: Path, url: str, members: int, *, profile: bool) -> dict[str, Any]:
+def _sync(tmp_path: Path, upstream: Upstream, members: int, *, profile: bool) -> dict[str, Any]:
     root = tmp_path / f"project-{members}"
     root.mkdir()
-    _project(root, url, members)
+    _project(root, upstream.url, members)
     options = SyncOptions(client={"max_concurrency": CONCURRENCY})
     project = load_project(root)
-    before = _counts(url).get("create", 0)
+    before = _counts(upstream).get("create", 0)
     profiler = cProfile.Profile() if profile else None
     cpu, wall = time.process_time(), time.perf_counter()
     if profiler is not None:
@@ -147,16 +215,18 @@ def _sync(tmp_path: Path, url: str, members: int, *, profile: bool) -> dict[str,
         profiler.disable()
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     assert outcome.status == "succeeded", outcome.error
-    creates = _counts(url)["create"] - before
+    creates = _counts(upstream)["create"] - before
     assert creates == members
     if profiler is not None:
         out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(30)
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats("tottime").print_stats(30)
+        stats.sort_stats("cumulative").print_stats(40)
         print(out.getvalue())
     return {"members": members, "cpu": cpu, "wall": wall}
 
 
-async def _raw_loop(url: str, requests: int) -> tuple[float, float]:
+async def _raw_loop(upstream: Upstream, requests: int) -> tuple[float, float]:
     """CPU and wall seconds for ``requests`` raw JSON POSTs, CONCURRENCY in flight."""
     bodies = [
         json.dumps(
@@ -173,7 +243,7 @@ async def _raw_loop(url: str, requests: int) -> tuple[float, float]:
     ]
     position = 0
     limits = httpx2.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
-    async with httpx2.AsyncClient(limits=limits) as http:
+    async with httpx2.AsyncClient(limits=limits, http2=True, verify=upstream.verify) as http:
 
         async def worker() -> None:
             nonlocal position
@@ -181,7 +251,7 @@ async def _raw_loop(url: str, requests: int) -> tuple[float, float]:
                 body = bodies[position]
                 position += 1
                 response = await http.post(
-                    f"{url}/sms/v1/ShortCode/101/PhoneList/5001/Contact",
+                    f"{upstream.url}/sms/v1/ShortCode/101/PhoneList/5001/Contact",
                     content=body,
                     headers={
                         "Authorization": "Bearer canned",
@@ -198,7 +268,7 @@ async def _raw_loop(url: str, requests: int) -> tuple[float, float]:
 
 
 @pytest.mark.timeout(3600)
-def test_sms_client_cpu_per_change(tmp_path: Path, upstream: str) -> None:
+def test_sms_client_cpu_per_change(tmp_path: Path, upstream: Upstream) -> None:
     os.environ[SECRET_ENV] = "canned"
     load = os.getloadavg()
     small = _sync(tmp_path, upstream, MEMBERS // 10, profile=False)
@@ -208,6 +278,7 @@ def test_sms_client_cpu_per_change(tmp_path: Path, upstream: str) -> None:
     raw = raw_cpu / MEMBERS
     floor = MEMBERS * LATENCY_MS / 1000 / CONCURRENCY
     print()
+    print(f"{upstream.protocol}, {LATENCY_MS} ms upstream, {CONCURRENCY} in flight")
     print(f"load average before: {load[0]:.1f} {load[1]:.1f}; after: {os.getloadavg()[0]:.1f}")
     for run in (small, large):
         print(

@@ -1,12 +1,14 @@
 """A minimal SMS upstream that answers canned responses, to measure the client by itself.
 
-``python -m benchmarks.canned_sms --port N [--latency-ms 20]`` serves just enough of the SMS API
-(token, sender code, list, profile fields, empty member and opt-out pages, Create Contact,
-Subscribe, Unsubscribe, Contact Update Imports) for an SMS sync of new members, each answer a
-fixed byte string after ``latency-ms``. Plain asyncio streams and HTTP/1.1 keep-alive, so the
-server's own cost is a few tens of microseconds per request and the client's CPU is what a
-benchmark of the sync process measures. It keeps per-operation request counts, read back with
-``GET /counts``.
+``python -m benchmarks.canned_sms --port N [--latency-ms 20] [--cert C --key K]`` serves just
+enough of the SMS API (token, sender code, list, profile fields, empty member and opt-out pages,
+Create Contact, Subscribe, Unsubscribe, Contact Update Imports) for an SMS sync of new members,
+each answer a fixed byte string after ``latency-ms``. Without a certificate it speaks HTTP/1.1
+keep-alive over plain asyncio streams; with one, HTTP/2 over TLS (ALPN ``h2``, what Listrak's
+servers and production's httpx2 client negotiate), through the ``h2`` state machine that httpx2
+itself uses. Either way the server's own cost is small and in its own process, so the client's
+CPU is what a benchmark of the sync process measures. It keeps per-operation request counts,
+read back with ``GET /counts``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,12 @@ import argparse
 import asyncio
 import json
 import re
+import ssl
 from collections import Counter
+
+from h2.config import H2Configuration
+from h2.connection import H2Connection
+from h2.events import ConnectionTerminated, DataReceived, RequestReceived, StreamEnded
 
 SENDER = {"shortCodeId": 101, "code": "55501", "country": "US", "merchantName": "Bench"}
 PHONE_LIST = {
@@ -31,18 +38,27 @@ FIELDS = [
 ]
 
 
-def _answer(status: int, doc: object) -> bytes:
+class _Answer(bytes):
+    """An HTTP/1.1 response's bytes, with its status and body kept apart for HTTP/2."""
+
+    status: int
+    body: bytes
+
+
+def _answer(status: int, doc: object) -> _Answer:
     body = json.dumps(doc, separators=(",", ":")).encode()
     reason = {200: "OK", 201: "Created", 404: "Not Found"}[status]
     head = (
         f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
     )
-    return head.encode() + body
+    answer = _Answer(head.encode() + body)
+    answer.status, answer.body = status, body
+    return answer
 
 
 _EMPTY_PAGE = _answer(200, {"status": 200, "nextPageCursor": None, "data": []})
-ROUTES: list[tuple[str, re.Pattern[str], str, bytes]] = [
+ROUTES: list[tuple[str, re.Pattern[str], str, _Answer]] = [
     (
         "POST",
         re.compile(r"/OAuth2/Token$"),
@@ -103,7 +119,7 @@ class Canned:
         self.latency = latency
         self.counts: Counter[str] = Counter()
 
-    def route(self, method: str, path: str) -> bytes:
+    def route(self, method: str, path: str) -> _Answer:
         if path == "/counts":
             return _answer(200, dict(self.counts))
         for want, pattern, name, answer in ROUTES:
@@ -136,8 +152,73 @@ class Canned:
             writer.close()
 
 
-async def _main(port: int, latency_ms: float) -> None:
+class _H2(asyncio.Protocol):
+    """One HTTP/2 connection: each stream is answered ``latency`` after its request ended."""
+
+    def __init__(self, canned: Canned) -> None:
+        self.canned = canned
+        self.h2 = H2Connection(H2Configuration(client_side=False, header_encoding="latin-1"))
+        self.requests: dict[int, tuple[str, str]] = {}
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.h2.initiate_connection()
+        transport.write(self.h2.data_to_send())
+
+    def data_received(self, data: bytes) -> None:
+        assert self.transport is not None
+        for event in self.h2.receive_data(data):
+            if isinstance(event, RequestReceived):
+                headers = dict(event.headers)
+                self.requests[event.stream_id] = (headers[":method"], headers[":path"])
+            elif isinstance(event, DataReceived):
+                self.h2.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+            elif isinstance(event, StreamEnded):
+                method, target = self.requests.pop(event.stream_id)
+                answer = self.canned.route(method, target.split("?", 1)[0])
+                delay = self.canned.latency if target != "/counts" else 0.0
+                asyncio.get_running_loop().call_later(delay, self._respond, event.stream_id, answer)
+            elif isinstance(event, ConnectionTerminated):
+                self.transport.close()
+        self._flush()
+
+    def _respond(self, stream_id: int, answer: _Answer) -> None:
+        if self.transport is None or self.transport.is_closing():
+            return
+        self.h2.send_headers(
+            stream_id,
+            [
+                (":status", str(answer.status)),
+                ("content-type", "application/json"),
+                ("content-length", str(len(answer.body))),
+            ],
+        )
+        self.h2.send_data(stream_id, answer.body, end_stream=True)
+        self._flush()
+
+    def _flush(self) -> None:
+        data = self.h2.data_to_send()
+        if data and self.transport is not None:
+            self.transport.write(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+
+
+async def _main(port: int, latency_ms: float, cert: str | None, key: str | None) -> None:
     canned = Canned(latency_ms / 1000)
+    if cert is not None:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, key)
+        context.set_alpn_protocols(["h2"])
+        loop = asyncio.get_running_loop()
+        h2_server = await loop.create_server(
+            lambda: _H2(canned), "127.0.0.1", port, ssl=context, backlog=256
+        )
+        async with h2_server:
+            await h2_server.serve_forever()
     server = await asyncio.start_server(canned.serve, "127.0.0.1", port, backlog=256)
     async with server:
         await server.serve_forever()
@@ -147,5 +228,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--cert", help="PEM certificate: serve HTTP/2 over TLS")
+    parser.add_argument("--key", help="PEM private key of --cert")
     arguments = parser.parse_args()
-    asyncio.run(_main(arguments.port, arguments.latency_ms))
+    asyncio.run(_main(arguments.port, arguments.latency_ms, arguments.cert, arguments.key))

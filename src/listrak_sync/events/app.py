@@ -34,10 +34,12 @@ _AUTH_HEADERS = {"WWW-Authenticate": 'Basic realm="listrak-sync events"'}
 
 
 async def _read(request: Request, limit: int, deadline: float) -> bytes:
-    too_large = IntakeError(413, f"the body is larger than {limit} bytes")
+    def too_large() -> IntakeError:
+        return IntakeError(413, f"the body is larger than {limit} bytes")
+
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit and "gzip" not in _encoding(request):
-        raise too_large
+        raise too_large()
     chunks: list[bytes] = []
     size = 0
     try:
@@ -46,7 +48,7 @@ async def _read(request: Request, limit: int, deadline: float) -> bytes:
             async for chunk in request.stream():
                 size += len(chunk)
                 if size > limit * 4 + 1024:  # compressed bodies are smaller; cap what we hold
-                    raise too_large
+                    raise too_large()
                 chunks.append(chunk)
     except TimeoutError:
         raise IntakeError(408, f"the body did not arrive within {deadline:g} s") from None
@@ -58,7 +60,7 @@ async def _read(request: Request, limit: int, deadline: float) -> bytes:
         except zlib.error:
             raise IntakeError(400, "the body is not valid gzip") from None
     if len(raw) > limit:
-        raise too_large
+        raise too_large()
     return raw
 
 

@@ -14,6 +14,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import random
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
@@ -37,6 +38,7 @@ MESSAGE_TYPES = ("track", "identify", "page", "screen", "group", "alias")
 MAX_DEPTH = 64
 _OBJECTS = ("properties", "traits", "context", "integrations")
 _DATES = ("timestamp", "sentAt", "originalTimestamp")
+_ids = random.Random()  # seeded from the system's randomness
 
 
 class IntakeError(ListrakSyncError):
@@ -96,14 +98,17 @@ def _deeper_than(doc: Any, limit: int) -> bool:
     return False
 
 
+def _too_deep(max_depth: int) -> IntakeError:
+    return IntakeError(400, f"the body nests arrays and objects deeper than {max_depth} levels")
+
+
 def parse_json(raw: bytes, *, max_depth: int = MAX_DEPTH) -> dict[str, Any]:
-    too_deep = IntakeError(400, f"the body nests arrays and objects deeper than {max_depth} levels")
     try:
         doc = json.loads(raw)
     except RecursionError:
         # Python's parser recurses once per level and gives up near the interpreter's
         # recursion limit: a few KB of brackets get here, and are refused like any deep body.
-        raise too_deep from None
+        raise _too_deep(max_depth) from None
     except UnicodeDecodeError:
         raise IntakeError(400, "the body is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
@@ -113,7 +118,7 @@ def parse_json(raw: bytes, *, max_depth: int = MAX_DEPTH) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise IntakeError(400, "the body must be a JSON object")
     if _deeper_than(doc, max_depth):
-        raise too_deep
+        raise _too_deep(max_depth)
     return doc
 
 
@@ -189,5 +194,6 @@ def messages_from(
     for message in messages:
         message.pop("writeKey", None)  # a credential: never stored
         if message.get("messageId") is None:
-            message["messageId"] = f"ls-{uuid.uuid4()}"
+            # A random (version 4) UUID without a system call per event: an id, not a secret.
+            message["messageId"] = f"ls-{uuid.UUID(int=_ids.getrandbits(128), version=4)}"
     return messages

@@ -55,6 +55,9 @@ __all__ = ["Body", "Reconcile", "Replay", "Session", "parse_retry_after"]
 
 log = logging.getLogger("listrak_sync.listrak")
 
+# Parsed URLs kept per session (see Session._url).
+_URL_CACHE_SIZE = 64
+
 # Refreshes per attempt on 401 before the refusal is taken as final (see the module doc).
 _MAX_REFRESHES_ON_401 = 2
 
@@ -82,11 +85,13 @@ class Replay(enum.Enum):
 
 @dataclass(frozen=True)
 class Body:
-    """A request body that can be produced again for a retry, streamed in chunks."""
+    """A request body that can be produced again for a retry, streamed in chunks, or held
+    whole (``data``: a JSON body, sent as one buffer)."""
 
     length: int
     chunks: Callable[[], AsyncIterator[bytes]]
     content_type: str = "application/json"
+    data: bytes | None = None
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
@@ -145,6 +150,7 @@ class Session:
         self._clock = clock
         self._sleep = sleep
         self._slots = asyncio.Semaphore(settings.max_concurrency)
+        self._urls: dict[str, httpx2.URL] = {}
 
     def __repr__(self) -> str:
         return f"Session({self.integration!r}, {self._base!r})"
@@ -168,7 +174,7 @@ class Session:
         attempt (see the module doc)."""
         if json_body is not None:
             raw = json.dumps(json_body, separators=(",", ":")).encode()
-            body = Body(len(raw), _once(raw))
+            body = Body(len(raw), _once(raw), data=raw)
         started = self._clock()
         attempt = 0
         while True:
@@ -336,18 +342,23 @@ class Session:
                 sent_at = await self.pacer.acquire()
                 token = await self.tokens.get()
                 headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-                content: AsyncIterator[bytes] | None = None
+                content: AsyncIterator[bytes] | bytes | None = None
                 if body is not None:
                     headers["Content-Type"] = body.content_type
-                    headers["Content-Length"] = str(body.length)
-                    content = body.chunks()
+                    if body.data is not None:
+                        # Whole bytes: httpx2 sets Content-Length and sends one buffer, without
+                        # an async iteration per request.
+                        content = body.data
+                    else:
+                        headers["Content-Length"] = str(body.length)
+                        content = body.chunks()
                     stats.bytes_sent += body.length
                 stats.requests += 1
                 started = self._clock()
                 try:
                     response = await self._http.request(
                         method,
-                        self._base + path,
+                        self._url(path) if not params else self._base + path,
                         params=dict(params) if params else None,
                         headers=headers,
                         content=content,
@@ -400,6 +411,18 @@ class Session:
             if status == 401:
                 raise self._refused(code, message, context)
             raise _error(status, code, message, context)
+
+    def _url(self, path: str) -> httpx2.URL:
+        """The parsed URL of ``path``: calls to a fixed path (Create Contact on one list, an
+        import's status) reuse it instead of having httpx2 parse the same string per request.
+        Paths with a phone number or an email in them are each used about once: when the cache
+        is full it starts over, so a hot path is back in it after one parse."""
+        url = self._urls.get(path)
+        if url is None:
+            if len(self._urls) >= _URL_CACHE_SIZE:
+                self._urls.clear()
+            url = self._urls[path] = httpx2.URL(self._base + path)
+        return url
 
     def _refused(self, code: str, message: str, context: dict[str, str]) -> AuthError:
         """The API refused fresh tokens of credentials the token endpoint accepts."""
