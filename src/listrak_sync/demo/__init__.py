@@ -6,6 +6,13 @@ to the Newsletter list twice) and ``sms_demo.py`` (the same project synced to an
 Demo code lives here only: the product packages never import it.
 """
 
-from .command import demo
+from typing import TYPE_CHECKING
+
+from .._exports import lazy_exports
+
+if TYPE_CHECKING:
+    from .command import demo
 
 __all__ = ["demo"]
+
+__getattr__ = lazy_exports(__name__, {"demo": "command"})
