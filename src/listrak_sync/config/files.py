@@ -1,7 +1,8 @@
 """Options of the ``listrak_files`` (SFTP) and ``listrak_data`` (Data Import API) destinations.
 
 ``destinations.py`` embeds them in the project file (docs/guides/files.md describes them); the
-CLI builds them from its options when no project is given. Secrets are ``SecretStr`` so they never print.
+CLI builds them from its options when no project is given. Secrets are ``SecretStr`` so they
+never print.
 """
 
 from __future__ import annotations
