@@ -32,7 +32,7 @@ from pydantic import SecretStr
 from listrak_sync.warehouse import Warehouse, connect, parse
 from listrak_sync.warehouse.snowflake import SnowflakeConfig
 
-__all__ = ["KEY_USER", "PASSWORD_USER", "SnowflakeServer", "open_snowflake"]
+__all__ = ["KEY_USER", "PASSWORD_USER", "SnowflakeServer", "open_snowflake", "snowflake_config"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -218,3 +218,13 @@ def open_snowflake(server: SnowflakeServer, database: str | None = None) -> Ware
     config = parse(server.url(database or server.create_database()))
     assert isinstance(config, SnowflakeConfig)
     return connect(config.with_password(SecretStr(server.password)))
+
+
+def snowflake_config(
+    server: SnowflakeServer, database: str | None = None, **settings: object
+) -> SnowflakeConfig:
+    """The typed config of a database on ``server`` (a fresh one unless named), with the
+    password, and ``settings`` (e.g. ``lock_lease``) set."""
+    config = parse(server.url(database or server.create_database()))
+    assert isinstance(config, SnowflakeConfig)
+    return config.model_copy(update=settings).with_password(SecretStr(server.password))
