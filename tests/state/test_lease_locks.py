@@ -5,6 +5,7 @@ taken over at once."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import threading
@@ -13,10 +14,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from pydantic import SecretStr
 
 from listrak_sync.state import LockHeld
 from listrak_sync.state.warehouse import WarehouseStateStore
-from listrak_sync.warehouse import connect_state
+from listrak_sync.warehouse import WarehouseError, connect_state, parse
 from listrak_sync.warehouse.snowflake import SnowflakeConfig
 from tests.snowflake_server import SnowflakeServer, snowflake_config
 
@@ -79,7 +81,9 @@ def test_a_holder_takes_its_lock_again_and_relabels_it(config: SnowflakeConfig) 
             second.acquire_lock(RESOURCE, "pid-2")
         message = " ".join(str(refused.value).split())
         assert f"{RESOURCE} is in use by run run-1" in message
-        assert "taken over 60 s after its last renewal" in message
+        assert re.search(
+            r"taken over when its lease runs out \(2\d{3}-[^,]+, lock_lease\)", message
+        )
         first.release_lock(RESOURCE, "run-1")
         second.acquire_lock(RESOURCE, "pid-2")
         assert second.force_unlock(RESOURCE)
@@ -177,3 +181,18 @@ def _hostname() -> str:
     import socket
 
     return socket.gethostname()
+
+
+def test_the_lease_is_set_in_the_url(snowflake_server: SnowflakeServer) -> None:
+    url = snowflake_server.url(snowflake_server.create_database())
+    parsed = parse(url + "&lock_lease=30")
+    assert isinstance(parsed, SnowflakeConfig)
+    assert parsed.lock_lease == 30
+    with pytest.raises(WarehouseError, match="lock_lease"):
+        parse(url + "&lock_lease=1")
+    config = parsed.with_password(SecretStr(snowflake_server.password))
+    with WarehouseStateStore(connect_state(config), SCHEMA) as first, _open(config) as second:
+        first.acquire_lock(RESOURCE, "run-1")
+        assert first._locks.lease == 30
+        with pytest.raises(LockHeld, match="when its lease runs out"):
+            second.acquire_lock(RESOURCE, "run-2")

@@ -112,11 +112,12 @@ class LockHeld(ListrakSyncError):
         since: str | None = None,
         *,
         live: bool = False,
-        lease: float | None = None,
+        lease_ends: str | None = None,
     ) -> None:
         """``live``: the lock is a warehouse's advisory lock, which its server frees when the
-        holder's session ends, so it is never stale (nothing to free by hand). ``lease``: the
-        lock is a warehouse's lock row, which its holder renews while it runs (seconds)."""
+        holder's session ends, so it is never stale (nothing to free by hand). ``lease_ends``:
+        the lock is a warehouse's lock row, which its holder renews while it runs; when its
+        lease runs out unless renewed."""
         holder = f"run {run_id}" if not run_id.startswith("pid-") else "a run starting"
         local = host == socket.gethostname()
         super().__init__(
@@ -127,9 +128,9 @@ class LockHeld(ListrakSyncError):
             + (
                 " The warehouse frees this lock when that run's connection ends."
                 if live
-                else f" That run renews its lock while it runs; if it is gone, the lock is "
-                f"taken over {lease:g} s after its last renewal (lock_lease)."
-                if lease is not None
+                else " That run renews its lock while it runs; if it is gone, the lock is "
+                f"taken over when its lease runs out ({lease_ends}, lock_lease)."
+                if lease_ends is not None
                 else ""
                 if local
                 else " A lock from another host is never presumed stale; if that machine is "

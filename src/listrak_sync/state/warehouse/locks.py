@@ -21,6 +21,7 @@ import os
 import socket
 import threading
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 
@@ -34,7 +35,7 @@ __all__ = ["DEFAULT_LEASE", "AdvisoryLocks", "LeaseLocks", "StateLocks"]
 DEFAULT_LEASE = 120
 
 
-class StateLocks:
+class StateLocks(ABC):
     """What the store asks of its locks (see the two kinds below)."""
 
     def __init__(self, connection: StateConnection, schema: str, sql: Callable[[str], str]):
@@ -42,14 +43,17 @@ class StateLocks:
         self.schema = schema
         self._sql = sql
 
+    @abstractmethod
     def acquire(self, resource: str, run_id: str) -> None:
-        raise NotImplementedError
+        """See ``WarehouseStateStore``'s method of the same purpose."""
 
+    @abstractmethod
     def relabel(self, old: str, new: str) -> None:
-        raise NotImplementedError
+        """See ``WarehouseStateStore``'s method of the same purpose."""
 
+    @abstractmethod
     def release(self, resource: str, run_id: str) -> None:
-        raise NotImplementedError
+        """See ``WarehouseStateStore``'s method of the same purpose."""
 
     def force_unlock(self, resource: str) -> bool:
         """Forget the holder recorded for ``resource``; whether there was one."""
@@ -62,7 +66,7 @@ class StateLocks:
             )
         return bool(found)
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - most kinds keep nothing running
         """Stop keeping the locks (the store is closing)."""
 
     def _holder(self, resource: str) -> tuple[Any, ...] | None:
@@ -165,14 +169,15 @@ class LeaseLocks(StateLocks):
         )
         now = self._row(resource)
         if now is None or now[4] != self.owner:
-            _refuse(resource, now, live=False, lease=self.lease)
+            _refuse(resource, now, live=False, lease_ends=iso_text(now[5]) if now else "")
         self._held.add(resource)
         self._start_renewing()
 
     def _row(self, resource: str) -> tuple[Any, ...] | None:
         rows = self.connection.rows(
             self._sql(
-                "SELECT run_id, host, pid, acquired_at, owner FROM {locks} WHERE resource = ?"
+                "SELECT run_id, host, pid, acquired_at, owner, expires_at FROM {locks} "
+                "WHERE resource = ?"
             ),
             (resource,),
         )
@@ -221,11 +226,17 @@ class LeaseLocks(StateLocks):
 
 
 def _refuse(
-    resource: str, holder: tuple[Any, ...] | None, *, live: bool, lease: float | None = None
+    resource: str, holder: tuple[Any, ...] | None, *, live: bool, lease_ends: str | None = None
 ) -> None:
     run_id, host, pid, since = (holder or ("pid-?", "another host", 0, None))[:4]
     raise LockHeld(
-        resource, str(run_id), str(host), int(pid), iso_text(since), live=live, lease=lease
+        resource,
+        str(run_id),
+        str(host),
+        int(pid),
+        iso_text(since),
+        live=live,
+        lease_ends=lease_ends,
     )
 
 

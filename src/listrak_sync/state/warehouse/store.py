@@ -70,7 +70,7 @@ class WarehouseStateStore(Bookkeeping):
         ensure_schema(connection, schema)
         self._locks: StateLocks
         if self._dialect.locking == "lease":
-            chosen = lease or getattr(connection, "lock_lease", None) or DEFAULT_LEASE
+            chosen = lease or connection.lock_lease or DEFAULT_LEASE
             self._locks = LeaseLocks(connection, schema, self._sql, float(chosen))
         else:
             self._locks = AdvisoryLocks(connection, schema, self._sql)

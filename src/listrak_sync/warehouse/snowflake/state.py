@@ -47,7 +47,6 @@ class SnowflakeStateConnection:
 
     def __init__(self, config: SnowflakeConfig, base_dir: Path | None = None) -> None:
         self.config = config
-        self.lock_lease = config.lock_lease
         self._warehouse = SnowflakeWarehouse(config, base_dir)
         self._con = self._warehouse._con
         # The load stage is DDL, which would commit a transaction it ran in: made up front.
@@ -62,6 +61,10 @@ class SnowflakeStateConnection:
     @property
     def name(self) -> str:
         return self.config.display
+
+    @property
+    def lock_lease(self) -> float | None:
+        return self.config.lock_lease
 
     def _secrets(self) -> tuple[str, ...]:
         return self._warehouse._secrets()
