@@ -1,11 +1,13 @@
 """Sync state in warehouse tables (``state: {store: warehouse}``): runs, the journal, row
 outcomes, locks, snapshots and audit tables in one schema, behind the same interface as the
-local store (see ``state/protocol.py``). An engine brings a dialect (``dialect.py``) and a
-connection (``connection.py``) from its warehouse folder; PostgreSQL is implemented."""
+local store (see ``state/protocol.py``), with the run bookkeeping shared with it
+(``state/bookkeeping.py``). An engine brings a dialect (``dialect.py``), a kind of lock
+(``locks.py``) and a connection (``connection.py``) from its warehouse folder: PostgreSQL and
+Snowflake are implemented."""
 
 from .audit import AUDIT_SCHEMA, CHANGE_COLUMNS, audit_table, write_audit
 from .connection import StateConnection, lock_key
-from .dialect import POSTGRES, StateDialect
+from .dialect import POSTGRES, SNOWFLAKE, StateDialect
 from .snapshots import WarehouseSnapshotStore
 from .store import WarehouseStateStore
 
@@ -13,6 +15,7 @@ __all__ = [
     "AUDIT_SCHEMA",
     "CHANGE_COLUMNS",
     "POSTGRES",
+    "SNOWFLAKE",
     "StateConnection",
     "StateDialect",
     "WarehouseSnapshotStore",

@@ -2,10 +2,11 @@
 out, transactions, and the cross-host lock.
 
 :class:`StateConnection` is what the store needs from an engine. Each engine implements it in
-its warehouse folder (``warehouse/postgres/state.py``), found by ``warehouse.connect_state``.
-It is a connection of its own, apart from the one reading audiences: the sync holds its locks
-on it for the whole run, and when the process dies the engine frees them (PostgreSQL ends the
-session, and advisory locks with it), on whatever host it ran.
+its warehouse folder (``warehouse/postgres/state.py``, ``warehouse/snowflake/state.py``),
+found by ``warehouse.connect_state``. It is a connection of its own, apart from the one
+reading audiences: the sync holds its locks on it for the whole run, and when the process dies
+they go (PostgreSQL ends the session, and advisory locks with it; Snowflake's lease rows
+expire unrenewed: ``locks.py``), on whatever host it ran.
 
 Every statement commits at once, except inside :meth:`StateConnection.transaction`, whose
 statements commit together or not at all.

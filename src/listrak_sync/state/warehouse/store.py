@@ -1,13 +1,14 @@
 """The state store in warehouse tables: what :class:`~listrak_sync.state.StateStore` keeps in
 ``.listrak-sync/state.sqlite``, with the same methods and the same meaning, in the state
-schema of a PostgreSQL database.
+schema of a PostgreSQL or Snowflake database. The bookkeeping (runs, journal, outcomes,
+checkpoints) is ``state/bookkeeping.py``'s, shared with the local store; this file brings the
+SQL primitives, locks, run files, snapshots and audit.
 
 Differences that matter:
 
-- Locks are the server's advisory locks, taken on this store's own session (see
-  ``connection.py``), so they hold across hosts and are freed by the server when the process
-  holding them dies. The ``locks`` table only names the holder, for the message a refused
-  run prints.
+- Locks hold across hosts (``locks.py``): PostgreSQL's advisory locks on this store's own
+  session, freed by the server when the process holding them dies; Snowflake's lock rows with
+  a lease the holder renews.
 - An unfinished run's plan files (``plan.parquet``, ``previous.parquet``, the per-step
   results) are copied into ``run_files`` (:meth:`save_run_file`), so a run killed on one host
   is finished from another working directory (:meth:`restore_run_files`).
