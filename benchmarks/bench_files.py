@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 from tests.files.conftest import SftpServer, sftp_server  # noqa: F401 (fixture)
 
-from listrak_sync.files import DatasetSource, Exporter, ListrakFilesDestination, upload_files
-from listrak_sync.files.schemas import STATUS_CODES
+from listrak_sync.config.datasets import STATUS_CODES
+from listrak_sync.config.files import DatasetSource, ListrakFilesDestination
+from listrak_sync.files import Exporter, upload_files
 from listrak_sync.warehouse import Warehouse, connect
 
 ROWS = 1_000_000

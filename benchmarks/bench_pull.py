@@ -17,8 +17,9 @@ import duckdb
 import pytest
 from tests.conftest import EMAIL_CLIENT, Emulator, emulator, emulator_server
 
+from listrak_sync.config.sources import EmailSource
 from listrak_sync.listrak import ClientSettings, Credentials, ListrakClient
-from listrak_sync.source import EmailSource, Puller, PullOptions
+from listrak_sync.source import Puller, PullOptions
 from listrak_sync.source.sinks import Outbox
 from listrak_sync.state import SnapshotStore, StateStore
 from listrak_sync.warehouse import connect

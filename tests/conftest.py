@@ -77,14 +77,25 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("realism", modes, indirect=True, scope="session")
 
 
+# The conformance suite's resume tests (three syncs each, per destination) run in strict mode
+# by default; the kill tests of test_resume.py cover resuming in realistic mode.
+STRICT_BY_DEFAULT = {
+    ("test_destination_conformance.py", "test_an_interrupted_run_is_finished_by_the_next_sync"),
+    ("test_destination_conformance.py", "test_a_run_journaled_by_the_previous_version_resumes"),
+}
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Kill tests (``test_resume.py``) are the slowest: in realistic mode the default run keeps
-    the first kill point of each, and ``-m slow`` runs the others."""
+    the first kill point of each, and ``-m slow`` runs the others (and STRICT_BY_DEFAULT)."""
     kept: set[tuple[str, str]] = set()
     for item in items:
         callspec = getattr(item, "callspec", None)
         if callspec is None or callspec.params.get("realism") != "realistic":
+            continue
+        if (item.path.name, getattr(item, "originalname", item.name)) in STRICT_BY_DEFAULT:
+            item.add_marker(pytest.mark.slow)
             continue
         if item.path.name != "test_resume.py" or item.get_closest_marker("slow"):
             continue

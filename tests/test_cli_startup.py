@@ -82,7 +82,7 @@ def test_project_command_help_skips_the_heavy_parts(command: str) -> None:
 
 
 def test_loading_a_project_config_skips_the_exporter_server_and_drivers() -> None:
-    imported = _imported_after("import listrak_sync.project.loader, listrak_sync.project.models")
+    imported = _imported_after("import listrak_sync.project.loader, listrak_sync.config.models")
     assert not imported & {"asyncssh", "uvicorn", "duckdb", "sqlglot", "prometheus_client"}
 
 

@@ -169,7 +169,7 @@ def _cell(text: str) -> str:
 
 
 def configuration_page() -> str:
-    from .project.models import ProjectConfig
+    from .config.models import ProjectConfig
 
     lines = [
         _GENERATED.format(source="the pydantic models of listrak-sync.yml"),

@@ -10,7 +10,7 @@ import pytest
 from pydantic import SecretStr
 
 from listrak_sync.audiences.consent import consented_phones, prepare_consent_phones
-from listrak_sync.project.models import SmsOptStatus
+from listrak_sync.config.models import SmsOptStatus
 from listrak_sync.warehouse import Warehouse, connect, parse
 from listrak_sync.warehouse.postgres import PostgresConfig
 from listrak_sync.warehouse.snowflake import SnowflakeConfig

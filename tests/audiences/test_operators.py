@@ -10,8 +10,8 @@ from pydantic import TypeAdapter, ValidationError
 
 from listrak_sync.audiences.compiler import FilterCompiler
 from listrak_sync.audiences.errors import AudienceError
-from listrak_sync.audiences.filters import FilterNode
 from listrak_sync.audiences.schema import WarehouseSchema
+from listrak_sync.config.filters import FilterNode
 from listrak_sync.warehouse import Warehouse
 
 from .conftest import AS_OF

@@ -16,7 +16,8 @@ import httpx2
 import pytest
 import yaml
 
-from listrak_sync.events import EventDestination, EventServer, EventService, client_settings
+from listrak_sync.config.events import EventDestination
+from listrak_sync.events import EventServer, EventService, client_settings
 from listrak_sync.events.logs import make_logger
 from listrak_sync.listrak import Credentials, RetryPolicy
 from tests.conftest import EMAIL_CLIENT, Emulator

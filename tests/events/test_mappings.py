@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from listrak_sync.events import EventDestination, FieldName, Rejection, Update, apply_mappings
-from listrak_sync.events.paths import MISSING, JsonPath
+from listrak_sync.config.event_paths import MISSING, JsonPath
+from listrak_sync.config.events import EventDestination
+from listrak_sync.events import FieldName, Rejection, Update, apply_mappings
 from tests.conftest import Emulator
 
 from .conftest import (

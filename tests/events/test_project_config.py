@@ -10,8 +10,9 @@ from typing import Any
 import yaml
 from typer.testing import CliRunner
 
+from listrak_sync.api import load_setup
 from listrak_sync.cli import app
-from listrak_sync.events import EventServer, EventService, client_settings, load_setup
+from listrak_sync.events import EventServer, EventService, client_settings
 from listrak_sync.events.logs import make_logger
 from tests.conftest import EMAIL_CLIENT, Emulator
 

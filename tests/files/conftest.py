@@ -10,7 +10,7 @@ from typing import Any
 import asyncssh
 import pytest
 
-from listrak_sync.files import SftpTarget
+from listrak_sync.config.files import SftpTarget
 from listrak_sync.warehouse import Warehouse, connect
 
 USER = "listrak-ftp"

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from listrak_sync.files import DatasetSource, Exporter, ExportError, ListrakDataDestination
+from listrak_sync.config.files import DatasetSource, ListrakDataDestination
+from listrak_sync.files import Exporter, ExportError
 from listrak_sync.listrak import ClientSettings, Credentials, ListrakClient
 from listrak_sync.warehouse import Warehouse
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from listrak_sync.files import DatasetSource, Exporter, ListrakFilesDestination
+from listrak_sync.config.files import DatasetSource, ListrakFilesDestination
+from listrak_sync.files import Exporter
 from listrak_sync.warehouse import Warehouse
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)

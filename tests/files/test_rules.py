@@ -7,7 +7,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from listrak_sync.files import DATASETS, IssueLog, ValidationRules
+from listrak_sync.config.datasets import DATASETS
+from listrak_sync.config.files import ValidationRules
+from listrak_sync.files import IssueLog
 from listrak_sync.files.rules import BatchValidator, CheckedBatch, Target
 
 

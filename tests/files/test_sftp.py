@@ -9,14 +9,8 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from listrak_sync.files import (
-    Exporter,
-    HostKeyError,
-    ListrakFilesDestination,
-    SftpAuthError,
-    SftpError,
-    upload_files,
-)
+from listrak_sync.config.files import ListrakFilesDestination
+from listrak_sync.files import Exporter, HostKeyError, SftpAuthError, SftpError, upload_files
 from listrak_sync.warehouse import Warehouse
 
 from .conftest import PASSWORD, SftpServer

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from listrak_sync.events import EventDestination
+from listrak_sync.config.events import EventDestination
+from listrak_sync.config.sources import EmailSource, HttpSink, SmsSource
 from listrak_sync.project.loader import CONFIG_FILE, load_project, load_section
 from listrak_sync.project.problems import Problem, ProjectError
 from listrak_sync.project.secrets import resolve_secret, sftp_target
 from listrak_sync.project.validate import validate_project
-from listrak_sync.source.config import EmailSource, HttpSink, SmsSource
 
 HASH = "sha256:" + "0" * 64
 CREDENTIALS = """\

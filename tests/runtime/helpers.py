@@ -6,7 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from listrak_sync.runtime import RunResult, Schedule, ScheduledRun
+from listrak_sync.config.schedules import Schedule
+from listrak_sync.runtime import RunResult, ScheduledRun
 
 
 @dataclass

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from listrak_sync.config.schedules import Schedule
 from listrak_sync.runtime import (
     RunResult,
-    Schedule,
     Scheduler,
     SchedulerMetrics,
     SchedulerState,

@@ -12,14 +12,13 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from listrak_sync.project.credentials import EnvRef, SecretFileRef
+from listrak_sync.config.credentials import EnvRef, SecretFileRef
+from listrak_sync.config.schedules import AlertsConfig, Schedule
 from listrak_sync.runtime import (
     AlertDeliveryError,
-    AlertsConfig,
     Channels,
     Notice,
     RunResult,
-    Schedule,
     Scheduler,
     SchedulerState,
     TargetResult,

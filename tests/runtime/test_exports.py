@@ -25,8 +25,6 @@ def test_every_export_is_declared_by_one_private_module() -> None:
     names = ["_alerts", "_channels", "_executor", "_metrics", "_results"]
     names += ["_scheduler", "_state", "_triggers"]
     modules = [importlib.import_module(f"{package.__name__}.{n}") for n in names]
-    # The config models are the project file's: runtime re-exports them from there.
-    modules.append(importlib.import_module("listrak_sync.project.schedules"))
     for name in package.__all__:
         owners = [m.__name__ for m in modules if name in m.__all__]
         assert len(owners) == 1, (name, owners)
@@ -34,7 +32,7 @@ def test_every_export_is_declared_by_one_private_module() -> None:
 
 def test_the_config_models_import_nothing_heavy() -> None:
     probe = (
-        "import sys, listrak_sync.project.models\n"
+        "import sys, listrak_sync.config.models\n"
         "print(sorted(n for n in ('cronsim', 'httpx2', 'prometheus_client', 'uvicorn') "
         "if n in sys.modules))"
     )

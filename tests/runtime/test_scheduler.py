@@ -8,7 +8,8 @@ import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from listrak_sync.runtime import RunResult, Schedule, Scheduler, SchedulerState, TargetResult
+from listrak_sync.config.schedules import Schedule
+from listrak_sync.runtime import RunResult, Scheduler, SchedulerState, TargetResult
 
 from .helpers import Clock, InlineExecutor, ok
 

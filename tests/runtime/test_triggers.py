@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from listrak_sync.runtime import CronTrigger, IntervalTrigger, Schedule, check_cron, fires_between
+from listrak_sync.config.schedules import Schedule, check_cron
+from listrak_sync.runtime import CronTrigger, IntervalTrigger, fires_between
 
 NEW_YORK = ZoneInfo("America/New_York")
 

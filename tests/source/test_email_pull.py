@@ -6,7 +6,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from listrak_sync.source.config import EmailSource
+from listrak_sync.config.sources import EmailSource
 from listrak_sync.source.email import EmailContacts
 from listrak_sync.source.streams import PAGE_COLUMN
 from listrak_sync.state import StateStore

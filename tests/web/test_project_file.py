@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from listrak_sync.audiences.filters import Condition
+from listrak_sync.config.filters import Condition
 from listrak_sync.project.loader import Project, parse_project
 from listrak_sync.web._project_file import FileChanged, file_hash, segment_edit
 from tests.sync.helpers import SECRET_ENV

@@ -18,6 +18,7 @@ from .._exports import lazy_exports
 
 if TYPE_CHECKING:
     from ._campaigns import plan, plan_async, sync, sync_async
+    from ._events_setup import EventsFile, EventsSetup, load_setup
     from ._export import ExportOptions, ExportTarget, export, export_async
     from ._forget import ForgetError, ForgetReport, forget
     from ._project import ProjectLike, load_project
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     from ._runs import RunDetail, abandon_run, export_outcomes, run_detail, runs, unlock
 
 __all__ = [
+    "EventsFile",
+    "EventsSetup",
     "ExportOptions",
     "ExportTarget",
     "ForgetError",
@@ -41,6 +44,7 @@ __all__ = [
     "export_outcomes",
     "forget",
     "load_project",
+    "load_setup",
     "plan",
     "plan_async",
     "pull",
@@ -55,6 +59,7 @@ __all__ = [
 # Each call imports only its own part (a sync never loads the exporter's SFTP client).
 _HOMES = {
     **dict.fromkeys(("plan", "plan_async", "sync", "sync_async"), "_campaigns"),
+    **dict.fromkeys(("EventsFile", "EventsSetup", "load_setup"), "_events_setup"),
     **dict.fromkeys(("ExportOptions", "ExportTarget", "export", "export_async"), "_export"),
     **dict.fromkeys(("ForgetError", "ForgetReport", "forget"), "_forget"),
     **dict.fromkeys(("ProjectLike", "load_project"), "_project"),

@@ -16,14 +16,14 @@ from typing import Any, BinaryIO, Literal
 
 from pydantic import SecretStr, ValidationError
 
+from ..config.files import ListrakDataDestination, ListrakFilesDestination, SftpTarget
 from ..errors import UsageError
-from ..files.config import ListrakDataDestination, ListrakFilesDestination, SftpTarget
 from ..files.export import Exporter, ExportReport
-from ..files.targets import choose_destination, data_client, project_sftp, spool_path, with_rules
 from ..listrak import ClientSettings, Credentials, ListrakClient
 from ..project.connection import open_warehouse
 from ..project.loader import Project
 from ..warehouse import Warehouse, connect
+from ._export_targets import choose_destination, data_client, project_sftp, spool_path, with_rules
 from ._project import ProjectLike, load_project
 
 __all__ = ["ExportOptions", "ExportTarget", "export", "export_async"]

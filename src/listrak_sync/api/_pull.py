@@ -6,6 +6,7 @@ import asyncio
 from contextlib import ExitStack
 from pathlib import Path
 
+from ..config.sources import EventsConfig, HttpSink, Source
 from ..errors import ListrakSyncError, UsageError
 from ..listrak import ClientSettings, Credentials, ListrakClient
 from ..project.connection import warehouse_target
@@ -13,7 +14,6 @@ from ..project.loader import Project, load_section
 from ..project.problems import ProjectError
 from ..project.secrets import resolve_listrak, resolve_secret
 from ..project.yaml_marks import Marked
-from ..source.config import EventsConfig, HttpSink, Source
 from ..source.pull import Puller, PullOptions
 from ..source.sinks import EventSink, HttpEventSink, JsonlEventSink, Outbox
 from ..source.streams import MAX_PAGE_SIZE, Progress

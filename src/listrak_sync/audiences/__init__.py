@@ -1,10 +1,10 @@
 """Audiences: segments (SQL or structured filters), insights, and campaign audiences computed
 in the warehouse and streamed to destinations as Arrow batches.
 
-The modules are imported directly (``audiences.campaigns``, ``audiences.segments`` ...): the
-project config imports ``audiences.filters``, so this package stays import-free. Typical use::
+The campaigns and segments come in as ``listrak_sync.config`` models; this package never reads
+the project file. Typical use::
 
-    from listrak_sync.audiences.campaigns import CampaignAudience
+    from listrak_sync.audiences import CampaignAudience
 
     audience = CampaignAudience(project.config, warehouse, "spring_sale")
     for unit in audience.units():          # per destination (and group, if sent separately)
@@ -12,3 +12,35 @@ project config imports ``audiences.filters``, so this package stays import-free.
             ...
         unit.report                        # counts per group/status, sample of rejected rows
 """
+
+from typing import TYPE_CHECKING
+
+from .._exports import lazy_exports
+
+if TYPE_CHECKING:
+    from .campaigns import CampaignAudience
+    from .errors import AudienceError, Issue
+    from .insights import SegmentInsights, segment_insights
+    from .segments import SegmentResolver
+
+__all__ = [
+    "AudienceError",
+    "CampaignAudience",
+    "Issue",
+    "SegmentInsights",
+    "SegmentResolver",
+    "segment_insights",
+]
+
+# The compiler (sqlglot) and the warehouse adapters load on first use.
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "CampaignAudience": "campaigns",
+        "AudienceError": "errors",
+        "Issue": "errors",
+        "SegmentInsights": "insights",
+        "segment_insights": "insights",
+        "SegmentResolver": "segments",
+    },
+)

@@ -32,8 +32,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlglot import exp
 
-from ..project.destinations import AttributeMapping, EmailDestination, SmsDestination
-from ..project.models import CONTROL_GROUP, Campaign, CampaignDestination, ProjectConfig
+from ..config.destinations import AttributeMapping, EmailDestination, SmsDestination
+from ..config.models import CONTROL_GROUP, Campaign, CampaignDestination, ProjectConfig
 from ..warehouse import Warehouse
 from .consent import consented_phones, prepare_consent_phones
 from .errors import AudienceError, Issue
@@ -92,6 +92,19 @@ class AudienceReport:
             },
             "rejected_sample": self.rejected_sample,
         }
+
+
+@dataclass(frozen=True)
+class _Keys:
+    """How a destination's key is read: the key, its first status and why it is invalid; for
+    SMS the phone cache joined on the raw value and the consented numbers."""
+
+    key: exp.Expr
+    status: exp.Expr
+    reason_invalid: exp.Expr
+    phones: exp.Expr | None = None
+    phones_on: exp.Expr | None = None
+    consented: exp.Select | None = None
 
 
 class DestinationAudience:
@@ -200,78 +213,114 @@ class DestinationAudience:
     def query(self) -> exp.Select:
         """One row per (member of the destination's groups, attribute row), with status.
 
-        Built once: for SMS, building it normalises the new phones into the phone cache."""
+        Built once, in two steps: for SMS, :meth:`cache_phones` first writes the phones the
+        phone cache does not know yet into it (a write to the scratch catalog); then the query
+        is built, reading that cache."""
         if self._query is None:
+            issues = self.issues()
+            if issues:
+                raise AudienceError(issues)
+            self.cache_phones()
             self._query = self._build()
         return self._query.copy()
 
-    def _build(self) -> exp.Select:
-        issues = self.issues()
-        if issues:
-            raise AudienceError(issues)
+    def cache_phones(self) -> None:
+        """SMS: normalise into the phone cache every raw phone of the destination's members
+        (and of the consent table, when consent is required) that it does not know yet.
+        Nothing for email. Idempotent: a second call finds nothing new."""
+        if not isinstance(self.destination, SmsDestination):
+            return
         config = self.campaign.config
-        key = config.warehouse.customer_key
+        region = self._region()
         members = self.campaign.members_query()
+        prepare_phones(
+            self.campaign.warehouse,
+            exp.select(exp.alias_(self._raw_phone(), "raw"))
+            .from_(members.subquery("m"))
+            .join(table_expression(self.attribute_table, "a"), on=self._on_customer())
+            .where(self._in_groups()),
+            region,
+        )
+        if self.destination.require_consent:
+            status_config = config.warehouse.sms_opt_status
+            consent_table = self.destination.consent_table or status_config.table
+            prepare_consent_phones(self.campaign.warehouse, status_config, consent_table, region)
+
+    def _build(self) -> exp.Select:
+        """The query over the phone cache :meth:`cache_phones` filled: keys, then ranks and
+        statuses."""
+        keys = self._phone_keys() if isinstance(self.destination, SmsDestination) else None
+        return self._with_status(self._keyed_rows(keys or self._email_keys()))
+
+    # The parts of the query.
+
+    def _region(self) -> str:
+        assert isinstance(self.destination, SmsDestination)
+        return self.destination.default_region or self.campaign.config.warehouse.default_region
+
+    def _raw_phone(self) -> exp.Expr:
         raw = exp.column(self.key_column, table="a", quoted=True)
-        joins: list[exp.Expr] = []
-        consented: exp.Select | None = None
-        if isinstance(self.destination, SmsDestination):
-            region = self.destination.default_region or config.warehouse.default_region
-            raw_text = exp.Trim(this=exp.cast(raw, exp.DataType.build("VARCHAR")))
-            prepare_phones(
-                self.campaign.warehouse,
-                exp.select(exp.alias_(raw_text.copy(), "raw"))
-                .from_(members.subquery("m"))
-                .join(
-                    table_expression(self.attribute_table, "a"),
-                    on=exp.EQ(
-                        this=exp.column(key, table="a", quoted=True),
-                        expression=exp.column(key, table="m", quoted=True),
-                    ),
-                )
-                .where(
-                    exp.In(
-                        this=exp.column(GROUP_COLUMN, table="m"),
-                        expressions=[exp.Literal.string(g) for g in self.groups],
-                    )
+        return exp.Trim(this=exp.cast(raw, exp.DataType.build("VARCHAR")))
+
+    def _on_customer(self) -> exp.Expr:
+        key = self.campaign.config.warehouse.customer_key
+        return exp.EQ(
+            this=exp.column(key, table="a", quoted=True),
+            expression=exp.column(key, table="m", quoted=True),
+        )
+
+    def _in_groups(self) -> exp.Expr:
+        return exp.In(
+            this=exp.column(GROUP_COLUMN, table="m"),
+            expressions=[exp.Literal.string(g) for g in self.groups],
+        )
+
+    def _email_keys(self) -> _Keys:
+        key = email_key(exp.column(self.key_column, table="a", quoted=True))
+        return _Keys(key, email_status(key.copy()), exp.Literal.string("not a valid email address"))
+
+    def _phone_keys(self) -> _Keys:
+        """Keys from the phone cache (its E.164 and why a raw value has none), and the
+        consented numbers when consent is required."""
+        assert isinstance(self.destination, SmsDestination)
+        region = self._region()
+        raw_text = self._raw_phone()
+        key: exp.Expr = exp.column("e164", table="p")
+        status = (
+            exp.Case()
+            .when(
+                exp.or_(
+                    exp.Is(this=raw_text.copy(), expression=exp.null()),
+                    exp.EQ(this=raw_text.copy(), expression=exp.Literal.string("")),
                 ),
-                region,
+                exp.Literal.string("missing_key"),
             )
-            joins.append(phone_cache_select(self.campaign.warehouse, region).subquery("p"))
-            if self.destination.require_consent:
-                status_config = config.warehouse.sms_opt_status
-                consent_table = self.destination.consent_table or status_config.table
-                prepare_consent_phones(
-                    self.campaign.warehouse, status_config, consent_table, region
-                )
-                consented = consented_phones(
-                    self.campaign.warehouse, status_config, consent_table, region
-                )
-            key_expr: exp.Expr = exp.column("e164", table="p")
-            reason_invalid: exp.Expr = exp.column("reason", table="p")
-            status: exp.Expr = (
-                exp.Case()
-                .when(
-                    exp.or_(
-                        exp.Is(this=raw_text.copy(), expression=exp.null()),
-                        exp.EQ(this=raw_text.copy(), expression=exp.Literal.string("")),
-                    ),
-                    exp.Literal.string("missing_key"),
-                )
-                .when(
-                    exp.Is(this=key_expr.copy(), expression=exp.null()),
-                    exp.Literal.string("invalid_key"),
-                )
-                .else_(exp.Literal.string("ok"))
+            .when(exp.Is(this=key.copy(), expression=exp.null()), exp.Literal.string("invalid_key"))
+            .else_(exp.Literal.string("ok"))
+        )
+        consented: exp.Select | None = None
+        if self.destination.require_consent:
+            status_config = self.campaign.config.warehouse.sms_opt_status
+            consent_table = self.destination.consent_table or status_config.table
+            consented = consented_phones(
+                self.campaign.warehouse, status_config, consent_table, region
             )
-            join_on = exp.EQ(this=exp.column("raw", table="p"), expression=raw_text.copy())
-        else:
-            key_expr = email_key(raw)
-            status = email_status(key_expr.copy())
-            reason_invalid = exp.Literal.string("not a valid email address")
-            join_on = None
+        return _Keys(
+            key,
+            status,
+            exp.column("reason", table="p"),
+            phones=phone_cache_select(self.campaign.warehouse, region).subquery("p"),
+            phones_on=exp.EQ(this=exp.column("raw", table="p"), expression=raw_text.copy()),
+            consented=consented,
+        )
+
+    def _keyed_rows(self, keys: _Keys) -> exp.Select:
+        """Members of the groups with their attribute row, key, first status (``_pre``),
+        consent and dedupe columns."""
+        key = self.campaign.config.warehouse.customer_key
+        raw = exp.column(self.key_column, table="a", quoted=True)
         consent_ok: exp.Expr = exp.true()
-        if consented is not None:
+        if keys.consented is not None:
             consent_ok = exp.not_(
                 exp.Is(this=exp.column("e164", table="ok"), expression=exp.null())
             )
@@ -279,10 +328,10 @@ class DestinationAudience:
             exp.select(
                 exp.column(key, table="m", quoted=True),
                 exp.column(GROUP_COLUMN, table="m"),
-                exp.alias_(exp.cast(raw.copy(), exp.DataType.build("VARCHAR")), "_key_raw"),
-                exp.alias_(key_expr, "_key"),
-                exp.alias_(status, "_pre"),
-                exp.alias_(reason_invalid, "_why"),
+                exp.alias_(exp.cast(raw, exp.DataType.build("VARCHAR")), "_key_raw"),
+                exp.alias_(keys.key, "_key"),
+                exp.alias_(keys.status, "_pre"),
+                exp.alias_(keys.reason_invalid, "_why"),
                 exp.alias_(consent_ok, "_consent"),
                 *[
                     exp.alias_(exp.column(a.column, table="a", quoted=True), a.name, quoted=True)
@@ -293,33 +342,30 @@ class DestinationAudience:
                     for i, p in enumerate(self.campaign.definition.dedupe.prefer)
                 ],
             )
-            .from_(members.subquery("m"))
+            .from_(self.campaign.members_query().subquery("m"))
             .join(
                 table_expression(self.attribute_table, "a"),
-                on=exp.EQ(
-                    this=exp.column(key, table="a", quoted=True),
-                    expression=exp.column(key, table="m", quoted=True),
-                ),
+                on=self._on_customer(),
                 join_type="left",
             )
-            .where(
-                exp.In(
-                    this=exp.column(GROUP_COLUMN, table="m"),
-                    expressions=[exp.Literal.string(g) for g in self.groups],
-                )
-            )
+            .where(self._in_groups())
         )
-        if joins:
-            base = base.join(joins[0], on=join_on, join_type="left")
-        if consented is not None:
+        if keys.phones is not None:
+            base = base.join(keys.phones, on=keys.phones_on, join_type="left")
+        if keys.consented is not None:
             base = base.join(
-                consented.subquery("ok"),
+                keys.consented.subquery("ok"),
                 on=exp.EQ(
                     this=exp.column("e164", table="ok"), expression=exp.column("e164", table="p")
                 ),
                 join_type="left",
             )
+        return base
 
+    def _with_status(self, base: exp.Select) -> exp.Select:
+        """Rank the rows sharing a usable key (dedupe) and give each its final status and
+        reason."""
+        key = self.campaign.config.warehouse.customer_key
         eligible = exp.and_(
             exp.EQ(this=exp.column("_pre"), expression=exp.Literal.string("ok")),
             exp.column("_consent"),

@@ -15,10 +15,10 @@ from rich.console import Console
 from rich.syntax import Syntax
 from rich.table import Table
 
+from ..config.destinations import EmailDestination, SmsDestination
 from ..masking import mask_row
 from ..project.cli import ProjectOption
 from ..project.connection import open_warehouse
-from ..project.destinations import EmailDestination, SmsDestination
 from ..project.loader import Project, load_project
 from ..warehouse import Warehouse
 from .campaigns import STATUSES, AudienceUnit, CampaignAudience

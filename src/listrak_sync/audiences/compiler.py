@@ -23,8 +23,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from .errors import AudienceError, Issue
-from .filters import (
+from ..config.filters import (
     Aggregate,
     AggregateCondition,
     AllGroup,
@@ -33,6 +32,7 @@ from .filters import (
     FilterNode,
     NotGroup,
 )
+from .errors import AudienceError, Issue
 from .schema import Kind, WarehouseSchema, kind_of, table_expression
 
 __all__ = ["CUSTOMER_ALIAS", "FilterCompiler"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from ..project.models import SmsOptStatus
+from ..config.models import SmsOptStatus
 from ..warehouse import Warehouse
 from .keys import phone_cache_select, prepare_phones
 from .schema import table_expression

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from ..project.models import ForgetConfig
+from ..config.models import ForgetConfig
 from ..warehouse import Warehouse
 from .keys import EMAIL_PATTERN, normalise_phone
 from .schema import table_expression

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlglot import exp
 
-from ..project.models import ProjectConfig, Segment
+from ..config.models import ProjectConfig, Segment
 from ..warehouse import Warehouse
 from .compiler import FilterCompiler
 from .errors import AudienceError, Issue

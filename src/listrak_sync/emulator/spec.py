@@ -6,7 +6,8 @@ value outside an enum is rejected here with ``ERROR_INVALID_PARAMETER`` naming t
 null is accepted exactly where the spec marks a member ``x-nullable``. The
 specs give most enums in prose ("Allowed values are `Text`, `Numeric`, ..."); those are enforced
 too, case-insensitively as the API's JSON binding reads them.
-``specs/`` holds the files exactly as Listrak publishes them (tests check they match shared/).
+``specs/`` holds the files exactly as Listrak publishes them (tests/emulator/conformance/
+test_specs.py compares them byte for byte with a copy of the published files, when one is at hand).
 """
 
 from __future__ import annotations

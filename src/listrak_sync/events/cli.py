@@ -14,8 +14,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ..api import EventsSetup, load_setup
+from ..config.events import EventDestination
 from ..project.problems import ProjectError
-from .config import EventDestination
 from .deadletter import retry_dead_letters
 from .intake import IntakeError, hash_write_key, messages_from
 from .logs import contact_ref, make_logger
@@ -23,7 +24,6 @@ from .mappings import FieldName, Rejection, apply_mappings, matches
 from .queue import Queue
 from .server import EventServer
 from .service import EventService, client_settings
-from .setup import EventsSetup, load_setup
 
 __all__ = ["events_app", "is_loopback", "serve"]
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .config import EventDestination
+from ..config.events import EventDestination
 from .mappings import Rejection, Update, apply_mappings
 from .queue import DeadLetter, Queue
 

@@ -26,6 +26,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from ..config.events import EventDestination
 from ..listrak import (
     ImportColumn,
     ListImportSummary,
@@ -35,7 +36,6 @@ from ..listrak import (
     NotFound,
 )
 from .committer import QueueThread
-from .config import EventDestination
 from .fields import FieldCatalog, FieldProblem, checkbox_value
 from .logs import EventLogger, contact_ref
 from .mappings import FieldName, FieldRef

@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .config import (
+from ..config.event_paths import MISSING, JsonPath, first_present
+from ..config.events import (
     AllOf,
     AnyOf,
     AudienceFields,
@@ -27,7 +28,6 @@ from .config import (
     TypeIs,
     UpdateProfileFields,
 )
-from .paths import MISSING, JsonPath, first_present
 
 __all__ = [
     "FieldName",

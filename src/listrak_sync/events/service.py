@@ -7,9 +7,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..config.events import EventDestination
 from ..listrak import ClientSettings, Credentials, ListrakClient
 from .committer import QueueThread
-from .config import EventDestination
 from .delivery import Deliverer, Integration
 from .logs import EventLogger, make_logger
 from .mappings import Rejection, Update, apply_mappings

@@ -1,21 +1,13 @@
 """Customers, products, orders and order items to Listrak: validated CSV files (local folder or
 SFTP) and the Data Import API.
 
-Section numbers in this package's comments (§1.2, §4.1 rule 7 ...) are those of the schema
-document, docs/explanation/listrak-data-files.md."""
+The destinations' settings and the four data sets' columns are ``listrak_sync.config.files`` and
+``listrak_sync.config.datasets``. Section numbers in this package's comments (§1.2, §4.1 rule 7
+...) are those of the schema document, docs/explanation/listrak-data-files.md."""
 
 from typing import TYPE_CHECKING
 
 from .._exports import lazy_exports
-from .config import (
-    DatasetSource,
-    ListrakDataDestination,
-    ListrakFilesDestination,
-    LocalDirTarget,
-    SftpTarget,
-    ValidationRules,
-)
-from .schemas import DATASET_NAMES, DATASETS, Column, Dataset, DatasetName
 
 if TYPE_CHECKING:
     from .export import DatasetReport, Exporter, ExportError, ExportReport
@@ -24,32 +16,21 @@ if TYPE_CHECKING:
     from .sftp import HostKeyError, SftpAuthError, SftpError, Upload, upload_files
 
 __all__ = [
-    "DATASETS",
-    "DATASET_NAMES",
-    "Column",
-    "Dataset",
-    "DatasetName",
     "DatasetReport",
-    "DatasetSource",
     "ExportError",
     "ExportReport",
     "Exporter",
     "HostKeyError",
     "IssueLog",
-    "ListrakDataDestination",
-    "ListrakFilesDestination",
-    "LocalDirTarget",
     "MappingError",
     "RowIssue",
     "SftpAuthError",
     "SftpError",
-    "SftpTarget",
     "Upload",
-    "ValidationRules",
     "upload_files",
 ]
 
-# The project config imports `files.config`; the exporter (pyarrow, asyncssh) loads on first use.
+# The exporter (pyarrow, asyncssh) loads on first use.
 __getattr__ = lazy_exports(
     __name__,
     {

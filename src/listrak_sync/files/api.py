@@ -14,8 +14,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from ..config.datasets import Column
 from .csvfile import iso_datetime
-from .schemas import Column
 
 __all__ = ["OrderJoin", "api_batch", "to_records"]
 

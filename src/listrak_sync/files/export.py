@@ -21,17 +21,22 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..config.datasets import DATASET_NAMES, DATASETS, Dataset, DatasetName
+from ..config.files import (
+    DatasetSource,
+    ListrakDataDestination,
+    ListrakFilesDestination,
+    SftpTarget,
+)
 from ..errors import ExitCode, ListrakSyncError, RunsFailed
 from ..listrak import DataApi
 from ..warehouse.base import Warehouse, WarehouseError
 from .api import OrderJoin, api_batch, to_records
-from .config import DatasetSource, ListrakDataDestination, ListrakFilesDestination, SftpTarget
 from .csvfile import CsvEncoder
 from .issues import IssueLog
 from .local import write_file
 from .mapping import MappingError, rename_batches, resolve_mapping, source_sql
 from .rules import BatchValidator, Target
-from .schemas import DATASET_NAMES, DATASETS, Dataset, DatasetName
 from .sftp import SftpError, upload_files
 
 __all__ = ["DatasetReport", "ExportError", "ExportReport", "Exporter"]

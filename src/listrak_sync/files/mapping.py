@@ -11,9 +11,9 @@ from collections.abc import Iterable, Iterator, Mapping
 
 import pyarrow as pa
 
+from ..config.datasets import Dataset
+from ..config.files import DatasetSource
 from ..errors import ListrakSyncError
-from .config import DatasetSource
-from .schemas import Dataset
 
 __all__ = ["MappingError", "rename_batches", "resolve_mapping", "source_sql"]
 

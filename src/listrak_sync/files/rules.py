@@ -20,10 +20,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from email_validator import EmailNotValidError, validate_email
 
-from .config import ValidationRules
+from ..config.datasets import DISCOUNT_TYPES, STATUS_CODES, Column, Dataset
+from ..config.files import ValidationRules
 from .issues import IssueLog, Severity
 from .places import COUNTRY_CODES, COUNTRY_NAMES, STATE_NAMES
-from .schemas import DISCOUNT_TYPES, STATUS_CODES, Column, Dataset
 
 __all__ = ["BatchValidator", "CheckedBatch", "Target", "clean_type"]
 

@@ -24,8 +24,8 @@ from typing import Any
 
 import asyncssh
 
+from ..config.files import SftpTarget
 from ..errors import ListrakSyncError
-from .config import SftpTarget
 from .local import partial_name
 
 __all__ = ["HostKeyError", "SftpAuthError", "SftpError", "Upload", "upload_files"]

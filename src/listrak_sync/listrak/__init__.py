@@ -5,71 +5,76 @@
 ...     lists = await c.email.lists()                                # doctest: +SKIP
 """
 
-from ._client import ListrakClient
-from ._config import (
-    DEFAULT_API_URL,
-    DEFAULT_AUTH_URL,
-    MAX_IMPORT_FILE_BYTES,
-    ClientSettings,
-    Credentials,
-    PacingPolicy,
-    RetryPolicy,
-)
-from ._csv import ImportColumn
-from ._data import DataApi, DataEntity
-from ._email import EmailApi
-from ._exceptions import (
-    AuthError,
-    BulkImportError,
-    ConfigurationError,
-    ImportFailed,
-    ImportTimeout,
-    ListrakApiError,
-    ListrakError,
-    ListrakResponseError,
-    NotFound,
-    RateLimited,
-    RequestTooLarge,
-    ServerError,
-    TransportError,
-    Unreachable,
-)
-from ._metrics import Metrics, OperationMetrics
-from ._models import (
-    Contact,
-    ContactImportResult,
-    ContactListSubscription,
-    CreateOutcome,
-    DataImportResult,
-    EmailList,
-    ForgetRequestStatus,
-    ImportContactFile,
-    ImportContactFileMapping,
-    ImportContactFileStatus,
-    ImportFile,
-    ImportFileMapping,
-    ListImport,
-    ListImportResult,
-    ListImportStatus,
-    ListImportSummary,
-    ListrakModel,
-    OptOutContact,
-    PhoneAttribute,
-    PhoneList,
-    SegmentationField,
-    SegmentationFieldGroup,
-    SegmentationFieldValue,
-    SenderCode,
-    SmsContact,
-    SmsContactDetails,
-    SmsContactField,
-    SubscribeOutcome,
-    UnsubscribeOutcome,
-)
-from ._pacing import Pacer
-from ._privacy import PRIVACY_RATE, PrivacyApi
-from ._session import Replay, Session
-from ._sms import SmsApi
+from typing import TYPE_CHECKING
+
+from .._exports import lazy_exports
+
+if TYPE_CHECKING:
+    from ._client import ListrakClient
+    from ._config import (
+        DEFAULT_API_URL,
+        DEFAULT_AUTH_URL,
+        MAX_IMPORT_FILE_BYTES,
+        ClientSettings,
+        Credentials,
+        PacingPolicy,
+        RetryPolicy,
+    )
+    from ._csv import ImportColumn
+    from ._data import DataApi, DataEntity
+    from ._email import EmailApi
+    from ._exceptions import (
+        AuthError,
+        BulkImportError,
+        ConfigurationError,
+        ImportFailed,
+        ImportTimeout,
+        ListrakApiError,
+        ListrakError,
+        ListrakResponseError,
+        NotFound,
+        RateLimited,
+        RequestTooLarge,
+        ServerError,
+        TransportError,
+        Unreachable,
+    )
+    from ._metrics import Metrics, OperationMetrics
+    from ._models import (
+        Contact,
+        ContactImportResult,
+        ContactListSubscription,
+        CreateOutcome,
+        DataImportResult,
+        EmailList,
+        ForgetRequestStatus,
+        ImportContactFile,
+        ImportContactFileMapping,
+        ImportContactFileStatus,
+        ImportFile,
+        ImportFileMapping,
+        ListImport,
+        ListImportResult,
+        ListImportStatus,
+        ListImportSummary,
+        ListrakModel,
+        OptOutContact,
+        PhoneAttribute,
+        PhoneList,
+        SegmentationField,
+        SegmentationFieldGroup,
+        SegmentationFieldValue,
+        SenderCode,
+        SmsContact,
+        SmsContactDetails,
+        SmsContactField,
+        SubscribeOutcome,
+        UnsubscribeOutcome,
+    )
+    from ._pacing import Pacer
+    from ._privacy import PRIVACY_RATE, PrivacyApi
+    from ._session import Replay, Session
+    from ._sms import SmsApi
 
 __all__ = [
     "DEFAULT_API_URL",
@@ -136,3 +141,72 @@ __all__ = [
     "Unreachable",
     "UnsubscribeOutcome",
 ]
+
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "ListrakClient": "_client",
+        "DEFAULT_API_URL": "_config",
+        "DEFAULT_AUTH_URL": "_config",
+        "MAX_IMPORT_FILE_BYTES": "_config",
+        "ClientSettings": "_config",
+        "Credentials": "_config",
+        "PacingPolicy": "_config",
+        "RetryPolicy": "_config",
+        "ImportColumn": "_csv",
+        "DataApi": "_data",
+        "DataEntity": "_data",
+        "EmailApi": "_email",
+        "AuthError": "_exceptions",
+        "BulkImportError": "_exceptions",
+        "ConfigurationError": "_exceptions",
+        "ImportFailed": "_exceptions",
+        "ImportTimeout": "_exceptions",
+        "ListrakApiError": "_exceptions",
+        "ListrakError": "_exceptions",
+        "ListrakResponseError": "_exceptions",
+        "NotFound": "_exceptions",
+        "RateLimited": "_exceptions",
+        "RequestTooLarge": "_exceptions",
+        "ServerError": "_exceptions",
+        "TransportError": "_exceptions",
+        "Unreachable": "_exceptions",
+        "Metrics": "_metrics",
+        "OperationMetrics": "_metrics",
+        "Contact": "_models",
+        "ContactImportResult": "_models",
+        "ContactListSubscription": "_models",
+        "CreateOutcome": "_models",
+        "DataImportResult": "_models",
+        "EmailList": "_models",
+        "ForgetRequestStatus": "_models",
+        "ImportContactFile": "_models",
+        "ImportContactFileMapping": "_models",
+        "ImportContactFileStatus": "_models",
+        "ImportFile": "_models",
+        "ImportFileMapping": "_models",
+        "ListImport": "_models",
+        "ListImportResult": "_models",
+        "ListImportStatus": "_models",
+        "ListImportSummary": "_models",
+        "ListrakModel": "_models",
+        "OptOutContact": "_models",
+        "PhoneAttribute": "_models",
+        "PhoneList": "_models",
+        "SegmentationField": "_models",
+        "SegmentationFieldGroup": "_models",
+        "SegmentationFieldValue": "_models",
+        "SenderCode": "_models",
+        "SmsContact": "_models",
+        "SmsContactDetails": "_models",
+        "SmsContactField": "_models",
+        "SubscribeOutcome": "_models",
+        "UnsubscribeOutcome": "_models",
+        "Pacer": "_pacing",
+        "PRIVACY_RATE": "_privacy",
+        "PrivacyApi": "_privacy",
+        "Replay": "_session",
+        "Session": "_session",
+        "SmsApi": "_sms",
+    },
+)

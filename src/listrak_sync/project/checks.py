@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from .credentials import ListrakCredential, SftpCredential
-from .destinations import (
+from ..config.credentials import ListrakCredential, SftpCredential
+from ..config.destinations import (
     DataApiDestination,
     EmailDestination,
     EventDestination,

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from .models import ProjectConfig
+from ..config.models import ProjectConfig
 from .problems import Problem, ProjectError, read_text
 from .yaml_marks import Marked, Path, load_marked
 

@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 
-from ..files.config import SftpTarget
-from ..source.config import HttpSink
-from .credentials import EnvRef, ListrakCredential, SecretFileRef, SftpCredential
-from .destinations import ProjectFilesDestination
+from ..config.credentials import EnvRef, ListrakCredential, SecretFileRef, SftpCredential
+from ..config.destinations import ProjectFilesDestination
+from ..config.files import SftpTarget
 from .loader import Project
 from .problems import Problem, ProjectError, read_text
 from .yaml_marks import Marked
@@ -29,10 +28,12 @@ __all__ = [
     "ResolvedListrak",
     "ResolvedSftp",
     "credential_problems",
+    "lookup_secret",
     "read_secrets_file",
     "resolve_listrak",
     "resolve_secret",
     "resolve_sftp",
+    "secret_refs",
     "sftp_target",
 ]
 
@@ -93,11 +94,13 @@ def read_secrets_file(path: Path) -> dict[str, SecretStr]:
     return secrets
 
 
-def _lookup(
+def lookup_secret(
     ref: str | EnvRef | SecretFileRef,
     secrets: Mapping[str, SecretStr],
     secrets_path: Path,
 ) -> SecretStr:
+    """The value of ``ref`` (a literal, ``{env: NAME}`` or ``{secret: NAME}``) from the
+    environment or ``secrets`` (read from ``secrets_path``); LookupError says what is missing."""
     if isinstance(ref, str):
         return SecretStr(ref)
     if isinstance(ref, EnvRef):
@@ -124,27 +127,30 @@ def _fields(credential: ListrakCredential | SftpCredential) -> dict[str, object]
     }
 
 
-def _secret_refs(project: Project) -> list[tuple[DataPath, str | EnvRef | SecretFileRef]]:
-    """Every value the project takes from the environment or the secrets file, with its path."""
-    refs: list[tuple[DataPath, str | EnvRef | SecretFileRef]] = []
-    for name, credential in project.config.credentials.items():
-        for field, ref in _fields(credential).items():
-            assert isinstance(ref, str | EnvRef | SecretFileRef)
-            refs.append((("credentials", name, field), ref))
-    if project.config.warehouse.password is not None:
-        refs.append((("warehouse", "password"), project.config.warehouse.password))
-    for name, source in project.config.sources.items():
-        events = getattr(source, "events", None)
-        if events is not None and isinstance(events.sink, HttpSink):
-            refs.append((("sources", name, "events", "sink", "write_key"), events.sink.write_key))
-    for name, channel in project.config.alerts.channels.items():
-        for field in ("url", "signing_secret", "username", "password"):
-            ref = getattr(channel, field, None)
-            if isinstance(ref, EnvRef | SecretFileRef):
-                refs.append((("alerts", "channels", name, field), ref))
-        for header, ref in getattr(channel, "headers", {}).items():
-            if isinstance(ref, EnvRef | SecretFileRef):
-                refs.append((("alerts", "channels", name, "headers", header), ref))
+def secret_refs(config: BaseModel) -> list[tuple[DataPath, EnvRef | SecretFileRef]]:
+    """Every value of ``config`` written ``{env: NAME}`` or ``{secret: NAME}``, with its path in
+    the file (the YAML keys, so aliases such as ``schema``).
+
+    Found by the type of the value, wherever it sits (a model's field, a mapping, a list), so a
+    new secret field (annotated ``SecretValue``) is checked by ``validate`` without being listed
+    here: tests/project/test_secret_refs.py holds the models to the shapes this walk descends.
+    """
+    refs: list[tuple[DataPath, EnvRef | SecretFileRef]] = []
+
+    def walk(value: object, path: DataPath) -> None:
+        if isinstance(value, EnvRef | SecretFileRef):
+            refs.append((path, value))
+        elif isinstance(value, BaseModel):
+            for name, info in type(value).model_fields.items():
+                walk(getattr(value, name), (*path, info.alias or name))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, (*path, key))
+        elif isinstance(value, list | tuple):
+            for index, item in enumerate(value):
+                walk(item, (*path, index))
+
+    walk(config, ())
     return refs
 
 
@@ -157,9 +163,9 @@ def credential_problems(project: Project) -> list[Problem]:
     except ProjectError as exc:
         return list(exc.problems)
     problems: list[Problem] = []
-    for path, ref in _secret_refs(project):
+    for path, ref in secret_refs(project.config):
         try:
-            _lookup(ref, secrets, secrets_path)
+            lookup_secret(ref, secrets, secrets_path)
         except LookupError as exc:
             if isinstance(ref, EnvRef):
                 hint: str | None = f"export {ref.env}=..."
@@ -183,7 +189,7 @@ def resolve_secret(
     file unless the value came from another file)."""
     secrets_path = project.path(project.config.secrets_file)
     try:
-        return _lookup(ref, read_secrets_file(secrets_path), secrets_path)
+        return lookup_secret(ref, read_secrets_file(secrets_path), secrets_path)
     except LookupError as exc:
         where = marked or project.marked
         dotted = ".".join(str(p) for p in path)
@@ -202,7 +208,7 @@ def _resolve(
     for field, ref in _fields(credential).items():
         assert isinstance(ref, str | EnvRef | SecretFileRef)
         try:
-            values[field] = _lookup(ref, secrets, secrets_path)
+            values[field] = lookup_secret(ref, secrets, secrets_path)
         except LookupError as exc:
             raise ProjectError([project.problem(("credentials", name, field), str(exc))]) from None
     return credential, values

@@ -12,19 +12,6 @@ and downtime. ``listrak-sync scheduler`` and ``schedules``/``alerts`` commands a
 from typing import TYPE_CHECKING
 
 from .._exports import lazy_exports
-from ..project.schedules import (
-    AlertChannel,
-    AlertConditions,
-    AlertsConfig,
-    Duration,
-    EmailChannel,
-    Schedule,
-    SchedulerSettings,
-    SlackChannel,
-    WebhookChannel,
-    check_cron,
-    parse_duration,
-)
 
 if TYPE_CHECKING:
     from ._alerts import AlertChange, Notice, evaluate_run, evaluate_time
@@ -44,16 +31,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AlertChange",
-    "AlertChannel",
-    "AlertConditions",
     "AlertDeliveryError",
     "AlertRecord",
-    "AlertsConfig",
     "Channels",
     "Clock",
     "CronTrigger",
-    "Duration",
-    "EmailChannel",
     "Executor",
     "IntervalTrigger",
     "Notice",
@@ -61,31 +43,25 @@ __all__ = [
     "ProcessExecutor",
     "RunResult",
     "RunStatus",
-    "Schedule",
     "ScheduleState",
     "ScheduledRun",
     "Scheduler",
     "SchedulerMetrics",
-    "SchedulerSettings",
     "SchedulerState",
     "SecretResolver",
-    "SlackChannel",
     "TargetResult",
     "TargetStatus",
     "Trigger",
-    "WebhookChannel",
-    "check_cron",
     "evaluate_run",
     "evaluate_time",
     "fires_between",
     "metrics_app",
-    "parse_duration",
     "sign",
     "trigger_for",
     "utc_now",
 ]
 
-# The config models live in project/schedules.py; the rest (HTTP, metrics, cronsim) loads on
+# The settings are listrak_sync.config.schedules; the rest (HTTP, metrics, cronsim) loads on
 # first use.
 __getattr__ = lazy_exports(
     __name__,

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ..config.schedules import Schedule
 from ..masking import mask_text
-from ..project.schedules import Schedule
 from ._results import RunResult, TargetResult
 from ._state import ScheduledRun, SchedulerState, ScheduleState
 

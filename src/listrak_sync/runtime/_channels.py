@@ -23,8 +23,8 @@ from typing import Any
 import httpx2
 from pydantic import SecretStr
 
-from ..project.credentials import EnvRef, SecretFileRef
-from ..project.schedules import AlertsConfig, EmailChannel, SlackChannel, WebhookChannel
+from ..config.credentials import EnvRef, SecretFileRef
+from ..config.schedules import AlertsConfig, EmailChannel, SlackChannel, WebhookChannel
 from ._alerts import Notice
 
 __all__ = ["AlertDeliveryError", "Channels", "SecretResolver", "sign"]

@@ -22,7 +22,7 @@ from typing import IO
 
 from pydantic import ValidationError
 
-from ..project.schedules import Schedule
+from ..config.schedules import Schedule
 from ._results import RunResult
 from ._state import ScheduledRun
 

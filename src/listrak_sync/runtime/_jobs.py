@@ -14,9 +14,9 @@ from ..api import ExportTarget
 from ..api import export as run_export
 from ..api import forget as run_forget
 from ..api import pull as run_pull
+from ..config.destinations import DataApiDestination, ProjectFilesDestination
 from ..errors import ExitCode, ListrakSyncError
 from ..masking import mask_email, mask_phone, mask_value
-from ..project.destinations import DataApiDestination, ProjectFilesDestination
 from ..project.loader import Project
 from ..sync.engine import sync_campaign
 from ..sync.options import SyncOptions, client_settings_from_env

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from ..project.schedules import Schedule
+from ..config.schedules import Schedule
 from ._alerts import Notice, apply_changes, evaluate_run, evaluate_time
 from ._metrics import SchedulerMetrics
 from ._results import RunResult

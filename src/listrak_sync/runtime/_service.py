@@ -21,7 +21,7 @@ from typing import Any
 import uvicorn
 from pydantic import SecretStr
 
-from ..project.credentials import EnvRef, SecretFileRef
+from ..config.credentials import EnvRef, SecretFileRef
 from ..project.loader import Project
 from ..project.secrets import resolve_secret
 from ..serving import BackgroundServer

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from cronsim import CronSim
 
-from ..project.schedules import Schedule
+from ..config.schedules import Schedule
 
 __all__ = [
     "CronTrigger",

@@ -39,11 +39,11 @@ from dlt.common.configuration.specs import CredentialsConfiguration
 from dlt.common.typing import TSecretStrValue
 from dlt.extract.resource import DltResource
 
+from ..config.sources import EmailSource, EngagementConfig, SmsSource
 from ..listrak import ClientSettings, Credentials, ListrakClient
 from ..state import StateStore
 from ..warehouse import connect
 from .columns import page_batch
-from .config import EmailSource, EngagementConfig, SmsSource
 from .email import EmailContacts
 from .engagement import Engagement
 from .sms import SmsPull

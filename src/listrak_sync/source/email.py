@@ -21,6 +21,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from ..config.sources import EmailSource
 from ..listrak import ListrakClient
 from ..warehouse import Warehouse
 from .columns import (
@@ -32,7 +33,6 @@ from .columns import (
     resolve_field_columns,
     with_fields,
 )
-from .config import EmailSource
 from .sql import counts_by, greatest_present, latest_rows, merge, newest, q, replace, stage_name
 from .streams import PAGE_COLUMN, Stream
 

@@ -16,10 +16,10 @@ from typing import Any
 
 import pyarrow as pa
 
+from ..config.sources import EngagementConfig
 from ..listrak import ListrakClient
 from ..warehouse import Warehouse
 from .columns import TIMESTAMP, ColumnSpec, member
-from .config import EngagementConfig
 from .sql import latest_rows, merge, newest, q, stage_name
 from .streams import PAGE_COLUMN, Stream
 

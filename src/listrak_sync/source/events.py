@@ -32,9 +32,9 @@ import duckdb
 import pyarrow as pa
 
 from .. import __version__
+from ..config.sources import EventsConfig
 from ..state import SnapshotBackend
 from ..warehouse import Warehouse
-from .config import EventsConfig
 from .engagement import FLAG_EVENTS
 
 __all__ = ["IDENTIFY_SCHEMA", "SNAPSHOT_SCHEMA", "IdentifyDiff", "identify_event", "track_events"]

@@ -20,11 +20,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..config.sources import EmailSource, EventsConfig, Source
 from ..listrak import ListrakClient
 from ..state import RunStatus, SnapshotBackend, StateBackend
 from ..state.private import private_folder
 from ..warehouse import Warehouse
-from .config import EmailSource, EventsConfig, Source
 from .email import EmailContacts, field_summary
 from .engagement import Engagement
 from .events import IdentifyDiff, identify_event, track_events

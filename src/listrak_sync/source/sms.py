@@ -23,6 +23,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from ..config.sources import SmsSource
 from ..listrak import ListrakClient
 from ..warehouse import Warehouse
 from .columns import (
@@ -34,7 +35,6 @@ from .columns import (
     resolve_field_columns,
     with_fields,
 )
-from .config import SmsSource
 from .sql import counts_by, latest_rows, merge, newest, q, replace, stage_name
 from .streams import PAGE_COLUMN, Stream
 

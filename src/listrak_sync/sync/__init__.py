@@ -3,13 +3,19 @@
 ``sync_campaign`` / ``plan_campaign`` run it; destinations implement ``SyncDestination``.
 """
 
-from .destination import Effect, StepGroup, StepResult, SyncDestination, effect_rows
-from .engine import plan_campaign, sync_campaign, sync_campaign_async
-from .errors import SyncError
-from .options import SyncOptions
-from .registry import register
-from .report import EXIT_CODES, Reporter, UnitOutcome
-from .workspace import Workspace
+from typing import TYPE_CHECKING
+
+from .._exports import lazy_exports
+
+if TYPE_CHECKING:
+    from .destination import Effect, StepGroup, StepResult, SyncDestination, effect_rows
+    from .engine import plan_campaign, sync_campaign, sync_campaign_async
+    from .errors import SyncError
+    from .options import SyncOptions
+    from .registry import register
+    from .report import EXIT_CODES, Reporter, UnitOutcome
+    from .target import SyncTarget
+    from .workspace import Workspace
 
 __all__ = [
     "EXIT_CODES",
@@ -20,6 +26,7 @@ __all__ = [
     "SyncDestination",
     "SyncError",
     "SyncOptions",
+    "SyncTarget",
     "UnitOutcome",
     "Workspace",
     "effect_rows",
@@ -28,3 +35,25 @@ __all__ = [
     "sync_campaign",
     "sync_campaign_async",
 ]
+
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "Effect": "destination",
+        "StepGroup": "destination",
+        "StepResult": "destination",
+        "SyncDestination": "destination",
+        "effect_rows": "destination",
+        "plan_campaign": "engine",
+        "sync_campaign": "engine",
+        "sync_campaign_async": "engine",
+        "SyncError": "errors",
+        "SyncOptions": "options",
+        "register": "registry",
+        "EXIT_CODES": "report",
+        "Reporter": "report",
+        "UnitOutcome": "report",
+        "SyncTarget": "target",
+        "Workspace": "workspace",
+    },
+)

@@ -1,11 +1,11 @@
-"""What a destination gets while a run plans and applies: ids, the journal, the plan rows."""
+"""What a destination gets while a run plans and applies: its target, the journal, the plan rows."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic
 
 import pyarrow as pa
 
@@ -16,12 +16,13 @@ from ..state.protocol import StateBackend
 from . import hooks
 from .options import SyncOptions
 from .plan import PlanFiles
+from .target import TargetT
 
 __all__ = ["RunContext"]
 
 
 @dataclass
-class RunContext:
+class RunContext(Generic[TargetT]):
     run_id: str
     target_name: str  # "{campaign}/{destination}" (+ "/{group}")
     store: StateBackend
@@ -30,9 +31,17 @@ class RunContext:
     options: SyncOptions
     attributes: list[AttributePlan]
     resumed: bool = False
-    target: dict[str, Any] = field(default_factory=dict)  # what prepare() returned
+    # What prepare() returned (on resume: what the run journaled); read it as ``target``.
+    prepared: TargetT | None = None
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
     has_snapshot: bool = True  # a previous run's snapshot exists (set before remote() is read)
+
+    @property
+    def target(self) -> TargetT:
+        """The destination's prepared target (set before any method but ``prepare`` runs)."""
+        if self.prepared is None:
+            raise RuntimeError(f"{self.target_name}: the destination is not prepared yet")
+        return self.prepared
 
     @property
     def dry_run(self) -> bool:

@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -40,7 +40,7 @@ from ..state.protocol import StateBackend
 from ..state.warehouse import WarehouseStateStore
 from ..warehouse import Warehouse
 from . import hooks, registry
-from .context import RunContext
+from .context import RunContext as TypedContext
 from .destination import Effect, StepGroup, StepResult, SyncDestination
 from .errors import StepStopped, SyncError
 from .options import SyncOptions
@@ -57,6 +57,9 @@ from .report import Reporter, UnitOutcome
 from .workspace import FORGET_MARK, Workspace
 
 __all__ = ["SyncError", "plan_campaign", "snake_case", "sync_campaign", "sync_campaign_async"]
+
+# The engine drives destinations of every target type.
+RunContext: TypeAlias = TypedContext[Any]
 
 _RESUMABLE_PHASES = ("planned", "applying", "committing")
 _PROBLEM_EFFECTS = (Effect.DECLINED.value, Effect.FAILED.value)
@@ -199,7 +202,7 @@ class UnitSync:
         self,
         project: Project,
         unit: AudienceUnit,
-        destination: SyncDestination,
+        destination: SyncDestination[Any, Any],
         store: StateBackend,
         workspace: Workspace,
         options: SyncOptions,
@@ -329,7 +332,7 @@ class UnitSync:
     async def _plan(self, ctx: RunContext) -> tuple[PlanSummary, str]:
         """Prepare, read the audience and the previous state, and write the plan."""
         with self._phase(ctx, "prepare", "preparing the destination"):
-            ctx.target = await self.destination.prepare(ctx)
+            ctx.prepared = await self.destination.prepare(ctx)
         snapshot = await asyncio.to_thread(self.snapshots.local, self.snapshot_name, ctx.workdir)
         first = snapshot is None
         ctx.has_snapshot = not first
@@ -423,7 +426,7 @@ class UnitSync:
             compared_with=compared_with,
             audience=self.unit.report.as_dict(),
             sample=await asyncio.to_thread(ctx.files.summary_sample),
-            target_info=ctx.target,
+            target_info=ctx.target.journal(),
         )
         message = self._guard_message(summary)
         if message:
@@ -470,7 +473,7 @@ class UnitSync:
             summary, compared_with = await self._plan(ctx)
             self.store.update_run(
                 run.run_id,
-                details={"listrak": ctx.target, "compared_with": compared_with},
+                details={"listrak": ctx.target.journal(), "compared_with": compared_with},
             )
             await asyncio.to_thread(self._record_rejections, run.run_id)
             audience = self.unit.report.as_dict()
@@ -503,7 +506,7 @@ class UnitSync:
                     compared_with=compared_with,
                     audience=audience,
                     sample=leaving,
-                    target_info=ctx.target,
+                    target_info=ctx.target.journal(),
                     error=message,
                 )
             if self.shared is not None:
@@ -583,12 +586,22 @@ class UnitSync:
         )
         summary = _summary_from(run.details.get("plan") or {})
         try:
-            ctx.target = await self.destination.prepare(ctx)
+            await self._reload_target(ctx, run)
             return await self._apply_and_commit(
                 ctx, summary, str(run.details.get("compared_with", "snapshot"))
             )
         except BaseException as exc:
             return self._failed(run.run_id, exc, summary=summary)
+
+    async def _reload_target(self, ctx: RunContext, run: Run) -> None:
+        """The target the run was planned against, as it journaled it (every run journals it
+        before it can be resumed; should it be missing, the destination is prepared again)."""
+        journaled = run.details.get("listrak")
+        if journaled:
+            ctx.prepared = self.destination.load_target(journaled)
+            await self.destination.reopen(ctx)
+        else:
+            ctx.prepared = await self.destination.prepare(ctx)
 
     # --- apply and commit ------------------------------------------------------------------
 
@@ -670,7 +683,7 @@ class UnitSync:
             plan=summary,
             compared_with=compared_with,
             audience=run.details.get("audience", {}),
-            target_info=ctx.target,
+            target_info=ctx.target.journal(),
         )
         declined = self._declined_warning(run_id)
         if declined:

@@ -16,7 +16,7 @@ from .destination import SyncDestination
 
 __all__ = ["KINDS", "Factory", "create", "register", "registered"]
 
-Factory = Callable[[str, Any, AudienceUnit], SyncDestination]
+Factory = Callable[[str, Any, AudienceUnit], SyncDestination[Any, Any]]
 
 # Destination `type` -> "module:class" of its SyncDestination.
 KINDS: dict[str, str] = {
@@ -36,7 +36,7 @@ def registered() -> list[str]:
     return sorted({*KINDS, *_ADDED})
 
 
-def create(kind: str, name: str, config: Any, unit: AudienceUnit) -> SyncDestination:
+def create(kind: str, name: str, config: Any, unit: AudienceUnit) -> SyncDestination[Any, Any]:
     """The destination object for one audience unit; KeyError for an unknown kind."""
     factory = _ADDED.get(kind) or _load(KINDS[kind])
     return factory(name, config, unit)

@@ -3,17 +3,17 @@
 from typing import TYPE_CHECKING
 
 from .._exports import lazy_exports
-from .base import (
-    SCRATCH_CATALOG,
-    Column,
-    TableNotFound,
-    Warehouse,
-    WarehouseBusy,
-    WarehouseError,
-    WriteMode,
-)
 
 if TYPE_CHECKING:
+    from .base import (
+        SCRATCH_CATALOG,
+        Column,
+        TableNotFound,
+        Warehouse,
+        WarehouseBusy,
+        WarehouseError,
+        WriteMode,
+    )
     from .factory import WarehouseConfig, connect, connect_state, parse
 
 __all__ = [
@@ -34,6 +34,13 @@ __all__ = [
 __getattr__ = lazy_exports(
     __name__,
     {
+        "SCRATCH_CATALOG": "base",
+        "Column": "base",
+        "TableNotFound": "base",
+        "Warehouse": "base",
+        "WarehouseBusy": "base",
+        "WarehouseError": "base",
+        "WriteMode": "base",
         "WarehouseConfig": "factory",
         "connect": "factory",
         "connect_state": "factory",

@@ -30,9 +30,9 @@ from starlette.staticfiles import StaticFiles
 
 from .. import __version__
 from ..api import load_project
+from ..config.console import Role
 from ..errors import ListrakSyncError
 from ..masking import mask_text
-from ..project.console import Role
 from ..project.loader import Project
 from ..project.problems import ProjectError
 from ..sync.workspace import Workspace

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from ..project.console import ROLES, ConsoleConfig, Role
+from ..config.console import ROLES, ConsoleConfig, Role
 
 __all__ = ["LoginThrottle", "allows", "hash_password", "verify_login"]
 

@@ -1,5 +1,5 @@
 """The segment builder's form, as data: groups of conditions on customer-table columns, and the
-structured filter (``audiences.filters``) it stands for.
+structured filter (``config.filters``) it stands for.
 
 The form is two levels deep: the groups are joined by ``top`` (all / any), the conditions of a
 group by the group's own join. A condition's value is typed by its column's kind (numbers,
@@ -17,8 +17,8 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from ..audiences.filters import AllGroup, AnyGroup, Condition, FilterNode
 from ..audiences.schema import Kind
+from ..config.filters import AllGroup, AnyGroup, Condition, FilterNode
 
 __all__ = ["OPERATORS", "Draft", "Group", "Row", "draft_from_filter", "draft_from_form"]
 

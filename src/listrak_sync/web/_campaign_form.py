@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from ..project.models import Campaign
+from ..config.models import Campaign
 
 __all__ = ["CampaignDraft", "GroupDraft"]
 

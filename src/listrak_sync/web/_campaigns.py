@@ -12,8 +12,8 @@ from starlette.routing import BaseRoute
 from ..api import plan, sync
 from ..audiences.campaigns import STATUSES, CampaignAudience
 from ..audiences.errors import AudienceError
+from ..config.destinations import EmailDestination, SmsDestination
 from ..masking import mask_row, mask_text
-from ..project.destinations import EmailDestination, SmsDestination
 from ..project.problems import ProjectError
 from ._app import Console, Page
 from ._campaign_form import CampaignDraft

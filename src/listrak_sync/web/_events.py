@@ -11,11 +11,10 @@ import yaml
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from ..api import runs
+from ..api import load_setup, runs
 from ..events.deadletter import retry_dead_letters
 from ..events.logs import contact_ref
 from ..events.queue import Queue
-from ..events.setup import load_setup
 from ..masking import mask_text, mask_value
 from ..project.loader import Project
 from ._app import Console, Page

@@ -10,10 +10,9 @@ from zoneinfo import ZoneInfo
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from ..api import runs
+from ..api import load_setup, runs
 from ..errors import ListrakSyncError
 from ..events.queue import Queue
-from ..events.setup import load_setup
 from ..project.loader import Project
 from ..state import Run
 from ._app import Console, Page

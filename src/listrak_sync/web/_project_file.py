@@ -21,7 +21,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.util import load_yaml_guess_indent
 
-from ..audiences.filters import FilterNode
+from ..config.filters import FilterNode
 from ..project.loader import CONFIG_FILE, Project, parse_project
 from ..project.problems import Problem, ProjectError
 from ..project.validate import check_project

@@ -22,10 +22,10 @@ from ..audiences.errors import AudienceError
 from ..audiences.insights import segment_insights
 from ..audiences.schema import Kind, kind_of, table_expression
 from ..audiences.segments import SegmentResolver
+from ..config.models import Segment
 from ..masking import is_personal, mask_value
 from ..project.connection import open_warehouse
 from ..project.loader import Project
-from ..project.models import Segment
 from ..project.problems import ProjectError
 from ..warehouse import Warehouse
 from ._app import Console, Page

@@ -1,4 +1,5 @@
-"""Per-row outcomes: phone formats, invalid numbers, duplicates, consent, opt-outs, refusals."""
+"""Per-row outcomes: phone formats, consent, opt-outs, refusals (invalid numbers and duplicates:
+tests/sync/test_destination_conformance.py)."""
 
 from __future__ import annotations
 
@@ -33,32 +34,6 @@ def test_phone_formats_from_several_countries(sms_project: SmsProject) -> None:
         "+12155550199",
         "+447400123456",
     }
-
-
-def test_invalid_numbers_and_duplicates_are_reported_per_row(sms_project: SmsProject) -> None:
-    sms_project.seed()
-    sms_project.people(
-        [
-            Person(1, "12345", "Short"),
-            Person(2, "not a phone", "Text"),
-            Person(3, None, "Missing"),
-            Person(4, "+1 215 555 0150", "Winner"),
-            Person(5, "(215) 555-0150", "Twin"),
-        ]
-    )
-    outcome = sms_project.sync()
-    assert outcome.status == "succeeded", outcome.error
-    assert sms_project.members() == {"+12155550150"}
-    assert outcome.run is not None
-    found = outcomes(sms_project, outcome.run.run_id)
-    assert found["customer_id=1"][0] == "invalid_key"
-    assert "12345" in (found["customer_id=1"][1] or "")
-    assert found["customer_id=2"][0] == "invalid_key"
-    assert found["customer_id=3"][0] == "missing_key"
-    # Dedupe rule: the lowest customer key wins a shared number.
-    assert found["customer_id=5"][0] == "duplicate"
-    contact = sms_project.contacts()["+12155550150"]
-    assert contact["firstName"] == "Winner"
 
 
 def test_consent_filter_is_on_by_default(sms_project: SmsProject) -> None:

@@ -6,7 +6,8 @@ import pytest
 
 from listrak_sync.listrak import ClientSettings, Credentials, ListrakClient
 from listrak_sync.project.validate import validate_project
-from listrak_sync.sync.sms.contacts import Addition, SmsTarget, add_contact
+from listrak_sync.sync.sms.contacts import Addition, add_contact
+from listrak_sync.sync.sms.target import SmsTarget
 from tests.conftest import SMS_CLIENT, Emulator
 
 from .conftest import INACTIVE_LIST, LIST, SENDER, Person, SmsProject, seed_sms, writes
@@ -126,7 +127,7 @@ async def test_stale_knowledge_falls_back_on_listrak_codes(emulator: Emulator) -
     seed_sms(emulator, [{"phoneNumber": "+12155550103"}])
     settings = ClientSettings.for_base_url(emulator.base_url)
     credentials = Credentials(client_id=SMS_CLIENT[0], client_secret=SMS_CLIENT[1])
-    target = SmsTarget(SENDER, LIST, pending_on_subscribe=False)
+    target = SmsTarget(sender_code_id=SENDER, list_id=LIST, pending_on_subscribe=False)
     emulator.admin.clear_requests()
     async with ListrakClient(sms=credentials, settings=settings) as client:
         # Believed to exist, but does not: subscribe answers NOT_FOUND, then create.

@@ -23,21 +23,22 @@ from __future__ import annotations
 import asyncio
 import io
 from collections.abc import AsyncIterator
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from ...audiences.campaigns import AudienceUnit
+from ...config.destinations import EmailDestination
 from ...listrak import ImportFailed, ImportFile, ImportFileMapping
-from ...project.destinations import EmailDestination
 from ...state import Step
 from ..context import RunContext
 from ..destination import Effect, StepGroup, StepResult, SyncDestination, effect_rows
 from .fields import refused_field, resolve_fields, resolve_list
 from .ownership import ListFieldOwnership, owner_field_name
 from .results import effect_of, uniform_result
+from .target import EmailTarget, known_id
 
 __all__ = ["EmailSync"]
 
@@ -52,14 +53,14 @@ _IMPORT_TYPES = {
 _MAX_READ_FIELDS = 30
 
 
-class EmailSync(SyncDestination):
+class EmailSync(SyncDestination[EmailDestination, EmailTarget]):
     kind: ClassVar[str] = "listrak_email"
     integration: ClassVar[str] = "email"
+    target_model = EmailTarget
     rows_per_import: ClassVar[int] = 250_000
 
     def __init__(self, name: str, config: EmailDestination, unit: AudienceUnit) -> None:
         super().__init__(name, config, unit)
-        self.config: EmailDestination = config
         self._notes: list[str] = []
 
     def warnings(self) -> list[str]:
@@ -71,7 +72,7 @@ class EmailSync(SyncDestination):
 
     # --- prepare ---------------------------------------------------------------------------
 
-    async def prepare(self, ctx: RunContext) -> dict[str, Any]:
+    async def prepare(self, ctx: RunContext[EmailTarget]) -> EmailTarget:
         email = ctx.client.email
         list_id, list_name = await resolve_list(email, self.config.list)
         types = await asyncio.to_thread(self._column_types)
@@ -88,7 +89,7 @@ class EmailSync(SyncDestination):
                 owner_field_name(self.segment_field) if self.config.mode == "mirror" else None
             ),
         )
-        return {"list_name": list_name, "mode": self.config.mode, **fields}
+        return EmailTarget(list_name=list_name, mode=self.config.mode, **dict(fields))
 
     def _column_types(self) -> dict[str, pa.DataType]:
         schema = self.unit.sample(limit=0).schema
@@ -96,45 +97,44 @@ class EmailSync(SyncDestination):
 
     # --- audience text ---------------------------------------------------------------------
 
-    def normalize(self, ctx: RunContext, batch: pa.RecordBatch) -> pa.RecordBatch:
+    def normalize(self, ctx: RunContext[EmailTarget], batch: pa.RecordBatch) -> pa.RecordBatch:
         """Attribute values as Listrak stores them: dates ``YYYY-MM-DD``, CheckBox ``on``/``off``,
         numbers and text as text. The same text is hashed, sent, and read back on ``--full``."""
-        fields = ctx.target.get("fields", [])
         columns = list(batch.columns)
-        for index, spec in enumerate(fields):
+        for index, spec in enumerate(ctx.target.fields):
             position = 3 + index
-            columns[position] = _as_text(columns[position], str(spec["data_type"]))
+            columns[position] = _as_text(columns[position], spec.data_type)
         return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
 
     # --- what Listrak holds ----------------------------------------------------------------
 
-    async def remote(self, ctx: RunContext) -> AsyncIterator[pa.RecordBatch] | None:
-        segment_id = ctx.target.get("segment_field_id")
-        if segment_id is None or ctx.target.get("segment_field_created"):
+    async def remote(self, ctx: RunContext[EmailTarget]) -> AsyncIterator[pa.RecordBatch] | None:
+        target = ctx.target
+        segment_id = target.segment_field_id
+        if segment_id is None or target.segment_field_created:
             # The audience field is new: nobody on the list has it on, so every member enters
             # (the import results tell who was already on the list).
             return None
-        field_ids = [int(f["field_id"]) for f in ctx.target.get("fields", [])]
-        known = len(field_ids) < _MAX_READ_FIELDS - 1 and all(f is not None for f in field_ids)
-        owner = ctx.target.get("owner_field_id")
+        field_ids = [f.field_id for f in target.fields if f.field_id is not None]
+        known = len(field_ids) == len(target.fields) and len(field_ids) < _MAX_READ_FIELDS - 1
         # A new owner field holds nothing yet: ownership is then the snapshot's alone.
-        owner_id = None if owner is None or ctx.target.get("owner_field_created") else int(owner)
+        owner_id = None if target.owner_field_created else target.owner_field_id
         if self.config.mode == "mirror" and owner_id is None and not ctx.has_snapshot:
             self._notes.append(
                 f"ownership unknown: mode mirror unsubscribes only members this destination "
-                f"added, and neither Listrak (profile field {ctx.target.get('owner_field')!r} "
+                f"added, and neither Listrak (profile field {target.owner_field!r} "
                 "is new) nor a local snapshot says who they are, so members leaving the "
                 "audience are only flagged off this time. Contacts added from now on are "
                 "recorded in Listrak."
             )
-        wanted = [int(segment_id), *(field_ids if known else [])]
+        wanted = [segment_id, *(field_ids if known else [])]
         if owner_id is not None:
             wanted.append(owner_id)
-        return self._read_list(ctx, int(ctx.target["list_id"]), wanted, known, owner_id)
+        return self._read_list(ctx, target.list_id, wanted, known, owner_id)
 
     async def _read_list(
         self,
-        ctx: RunContext,
+        ctx: RunContext[EmailTarget],
         list_id: int,
         wanted: list[int],
         known: bool,
@@ -172,11 +172,11 @@ class EmailSync(SyncDestination):
 
     # --- steps -----------------------------------------------------------------------------
 
-    def step_groups(self, ctx: RunContext) -> list[StepGroup]:
+    def step_groups(self, ctx: RunContext[EmailTarget]) -> list[StepGroup]:
         size = int(ctx.client.settings.max_import_bytes * 0.9)
         rows = self.rows_per_import
         groups = []
-        if self.config.mode == "mirror" and ctx.target.get("owner_field_created"):
+        if self.config.mode == "mirror" and ctx.target.owner_field_created:
             # The owner field is new: record the members the snapshot says this destination
             # added (an update that also sets the owner field), so Listrak knows them too.
             groups.append(
@@ -214,8 +214,8 @@ class EmailSync(SyncDestination):
             )
         return groups
 
-    async def apply(self, ctx: RunContext, step: Step) -> StepResult:
-        list_id = int(ctx.target["list_id"])
+    async def apply(self, ctx: RunContext[EmailTarget], step: Step) -> StepResult:
+        list_id = ctx.target.list_id
         rows = await ctx.rows(step)
         mappings, data = await asyncio.to_thread(self._import_file, ctx, step.kind, rows)
         import_type, strategy = _IMPORT_TYPES[step.kind]
@@ -265,17 +265,18 @@ class EmailSync(SyncDestination):
             )
             chosen = pc.equal(listed.column("effect"), Effect.ADDED.value)
             added = listed.filter(chosen).column("key").to_pylist()
-        owner = ctx.target.get("owner_field_id")
+        owner = ctx.target.owner_field_id
         if step.kind == "add" and owner is not None:
-            ownership = ListFieldOwnership(int(owner), self.config.suppress_email_notifications)
+            ownership = ListFieldOwnership(owner, self.config.suppress_email_notifications)
             await ownership.record(ctx, step, list_id, added)
             record["owned"] = len(added)
         return result
 
     def _import_file(
-        self, ctx: RunContext, kind: str, rows: pa.Table
+        self, ctx: RunContext[EmailTarget], kind: str, rows: pa.Table
     ) -> tuple[list[ImportFileMapping], bytes]:
         """The CSV of a step and its column mappings."""
+        target = ctx.target
         columns: list[pa.Array | pa.ChunkedArray] = [rows.column("key")]
         names = ["email"]
         mappings = [ImportFileMapping(file_column=0, file_column_type="Email")]
@@ -287,7 +288,9 @@ class EmailSync(SyncDestination):
                 ImportFileMapping(
                     file_column=1,
                     file_column_type="SegmentationField",
-                    segmentation_field_id=int(ctx.target["segment_field_id"]),
+                    segmentation_field_id=known_id(
+                        target.segment_field_id, f"audience field {target.segment_field!r}"
+                    ),
                 )
             )
         if kind == "own":
@@ -295,29 +298,31 @@ class EmailSync(SyncDestination):
                 ImportFileMapping(
                     file_column=len(columns),
                     file_column_type="SegmentationField",
-                    segmentation_field_id=int(ctx.target["owner_field_id"]),
+                    segmentation_field_id=known_id(
+                        target.owner_field_id, f"owner field {target.owner_field!r}"
+                    ),
                 )
             )
             columns.append(pa.array(["on"] * rows.num_rows, pa.string()))
-            names.append(str(ctx.target["owner_field"]))
+            names.append(str(target.owner_field))
         if kind in ("add", "update", "own"):
-            for index, spec in enumerate(ctx.target.get("fields", [])):
+            for index, spec in enumerate(target.fields):
                 mappings.append(
                     ImportFileMapping(
                         file_column=len(columns),
                         file_column_type="SegmentationField",
-                        segmentation_field_id=int(spec["field_id"]),
+                        segmentation_field_id=known_id(spec.field_id, f"field {spec.name!r}"),
                     )
                 )
                 columns.append(rows.column(f"attr_{index}"))
-                names.append(str(spec["name"]))
+                names.append(spec.name)
         sink = io.BytesIO()
         pacsv.write_csv(pa.table(columns, names=names), sink)
         return mappings, sink.getvalue()
 
     async def _start(
         self,
-        ctx: RunContext,
+        ctx: RunContext[EmailTarget],
         step: Step,
         list_id: int,
         import_file: ImportFile,
@@ -338,7 +343,7 @@ class EmailSync(SyncDestination):
         return import_id, ctx.submitted(step, str(import_id), file_name=import_file.file_name)
 
     async def _contact_results(
-        self, ctx: RunContext, list_id: int, import_id: int, kind: str, rows: pa.Table
+        self, ctx: RunContext[EmailTarget], list_id: int, import_id: int, kind: str, rows: pa.Table
     ) -> pa.Table:
         keys: list[str] = []
         words: list[str] = []
@@ -351,14 +356,14 @@ class EmailSync(SyncDestination):
         return effect_rows(keys, [effects[w] for w in words], words, [None] * len(keys), fields)
 
     def _refused_fields(
-        self, ctx: RunContext, rows: pa.Table, keys: list[str], words: list[str]
+        self, ctx: RunContext[EmailTarget], rows: pa.Table, keys: list[str], words: list[str]
     ) -> list[str | None]:
         """For ``SkippedInvalidValue`` rows, the profile field whose value was refused
         (Listrak does not say; the step's own values and the fields' rules do)."""
         refused = {k for k, w in zip(keys, words, strict=True) if w == "SkippedInvalidValue"}
         if not refused:
             return [None] * len(keys)
-        specs = list(ctx.target.get("fields", []))
+        specs = ctx.target.fields
         names = ["key", *(f"attr_{i}" for i in range(len(specs)))]
         mine = rows.select(names).filter(pc.is_in(rows.column("key"), pa.array(sorted(refused))))
         named = {

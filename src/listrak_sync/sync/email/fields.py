@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
 
 import pyarrow as pa
 
 from ...audiences.campaigns import AttributePlan
+from ...config.destinations import EmailList
 from ...listrak import (
     EmailApi,
     ListrakError,
@@ -24,36 +23,14 @@ from ...listrak import (
     SegmentationField,
     SegmentationFieldGroup,
 )
-from ...project.destinations import EmailList
 from ...project.loader import did_you_mean
 from ..errors import SyncError
+from .target import EmailFields, FieldSpec
 
 __all__ = ["FieldSpec", "listrak_type", "refused_field", "resolve_fields", "resolve_list"]
 
 # maxLength Listrak is given for fields this tool creates.
 _MAX_LENGTH = {"Text": 255, "Numeric": 50, "Date": 10, "CheckBox": 3}
-
-
-@dataclass(frozen=True)
-class FieldSpec:
-    """A mapped attribute and the profile field it lands in."""
-
-    column: str
-    name: str
-    field_id: int | None  # None only in a dry run, for a field that would be created
-    data_type: str
-    created: bool = False
-    max_length: int | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "column": self.column,
-            "name": self.name,
-            "field_id": self.field_id,
-            "data_type": self.data_type,
-            "created": self.created,
-            "max_length": self.max_length,
-        }
 
 
 def listrak_type(arrow_type: pa.DataType) -> str:
@@ -120,26 +97,89 @@ async def resolve_fields(
     create_missing: bool,
     dry_run: bool,
     owner_field: str | None = None,
-) -> dict[str, Any]:
+) -> EmailFields:
     """Find or create the group, the audience field, the owner field (``mode: mirror``) and
-    the attribute fields; a JSON result."""
-    groups = await email.field_groups(list_id)
-    fields_by_group = await asyncio.gather(
-        *(email.fields(list_id, int(g.segmentation_field_group_id or 0)) for g in groups)
+    the attribute fields."""
+    found = await _ListFields.read(email, list_id, dry_run)
+    await found.find_group(group_name)
+    audience = await found.checkbox(
+        segment_field,
+        "the audience field must be a CheckBox (set `segment_field:` to another name)",
     )
-    fields: list[SegmentationField] = [f for batch in fields_by_group for f in batch]
-    created: list[str] = []
-
-    group = next(
-        (
-            g
-            for g in groups
-            if g.segmentation_field_group_name.strip().lower() == group_name.lower()
+    owner: tuple[int | None, bool] = (None, False)
+    if owner_field is not None:
+        owner = await found.checkbox(
+            owner_field, "listrak-sync keeps there who it added (a CheckBox): rename that field"
+        )
+    specs = await found.attribute_fields(attributes, column_types, create_missing)
+    return EmailFields(
+        list_id=list_id,
+        field_group_id=found.group_id,
+        field_group=group_name,
+        segment_field=segment_field,
+        segment_field_id=audience[0],
+        segment_field_created=audience[1],
+        owner_field=owner_field,
+        owner_field_id=owner[0],
+        owner_field_created=owner[1],
+        fields=specs,
+        created=found.created,
+        would_create=[]
+        if not dry_run
+        else _would_create(
+            found.group_id, audience[0], segment_field, group_name, specs, owner_field, owner[0]
         ),
-        None,
     )
-    group_id = group.segmentation_field_group_id if group else None
-    if group_id is None and not dry_run:
+
+
+class _ListFields:
+    """A list's field groups and profile fields as read once, and what this run created."""
+
+    def __init__(
+        self,
+        email: EmailApi,
+        list_id: int,
+        dry_run: bool,
+        groups: list[SegmentationFieldGroup],
+        fields: list[SegmentationField],
+    ) -> None:
+        self.email = email
+        self.list_id = list_id
+        self.dry_run = dry_run
+        self.groups = groups
+        self.fields = fields
+        self.group_id: int | None = None  # the group new fields go into
+        self.created: list[str] = []
+
+    @classmethod
+    async def read(cls, email: EmailApi, list_id: int, dry_run: bool) -> _ListFields:
+        groups = await email.field_groups(list_id)
+        fields_by_group = await asyncio.gather(
+            *(email.fields(list_id, int(g.segmentation_field_group_id or 0)) for g in groups)
+        )
+        fields = [f for batch in fields_by_group for f in batch]
+        return cls(email, list_id, dry_run, groups, fields)
+
+    def by_name(self, name: str) -> SegmentationField | None:
+        lowered = name.strip().lower()
+        return next(
+            (f for f in self.fields if f.segmentation_field_name.strip().lower() == lowered), None
+        )
+
+    async def find_group(self, group_name: str) -> None:
+        """The field group named ``group_name``, created (outside dry runs) if missing."""
+        email, list_id = self.email, self.list_id
+        group = next(
+            (
+                g
+                for g in self.groups
+                if g.segmentation_field_group_name.strip().lower() == group_name.lower()
+            ),
+            None,
+        )
+        self.group_id = group.segmentation_field_group_id if group else None
+        if self.group_id is not None or self.dry_run:
+            return
 
         async def find_group() -> int | None:
             for item in await email.field_groups(list_id):
@@ -147,24 +187,19 @@ async def resolve_fields(
                     return item.segmentation_field_group_id
             return None
 
-        group_id = await _create_once(
+        self.group_id = await _create_once(
             lambda: email.create_field_group(
                 list_id, SegmentationFieldGroup(segmentation_field_group_name=group_name)
             ),
             find_group,
         )
-        created.append(f"field group {group_name!r}")
+        self.created.append(f"field group {group_name!r}")
 
-    def by_name(name: str) -> SegmentationField | None:
-        lowered = name.strip().lower()
-        return next(
-            (f for f in fields if f.segmentation_field_name.strip().lower() == lowered), None
-        )
-
-    async def create_field(name: str, data_type: str) -> int | None:
-        if dry_run or group_id is None:
+    async def create_field(self, name: str, data_type: str) -> int | None:
+        """A new field in the group (None in a dry run: it would be created)."""
+        if self.dry_run or self.group_id is None:
             return None
-        gid = int(group_id)
+        email, list_id, gid = self.email, self.list_id, int(self.group_id)
 
         async def find() -> int | None:
             for item in await email.fields(list_id, gid):
@@ -184,98 +219,77 @@ async def resolve_fields(
             ),
             find,
         )
-        created.append(f"{data_type} field {name!r}")
+        self.created.append(f"{data_type} field {name!r}")
         return new_id
 
-    audience = by_name(segment_field)
-    if audience is not None and audience.data_type != "CheckBox":
-        raise SyncError(
-            f"profile field {segment_field!r} on list {list_id} is a {audience.data_type} field; "
-            "the audience field must be a CheckBox (set `segment_field:` to another name)"
-        )
-    audience_id = (
-        audience.segmentation_field_id
-        if audience is not None
-        else await create_field(segment_field, "CheckBox")
-    )
-
-    owner_id: int | None = None
-    owner: SegmentationField | None = None
-    if owner_field is not None:
-        owner = by_name(owner_field)
-        if owner is not None and owner.data_type != "CheckBox":
+    async def checkbox(self, name: str, wrong_type: str) -> tuple[int | None, bool]:
+        """The CheckBox field ``name``, created if missing: its id and whether it is new.
+        A field of that name and another type is an error (``wrong_type`` says what to do)."""
+        field = self.by_name(name)
+        if field is not None and field.data_type != "CheckBox":
             raise SyncError(
-                f"profile field {owner_field!r} on list {list_id} is a {owner.data_type} field; "
-                "listrak-sync keeps there who it added (a CheckBox): rename that field"
+                f"profile field {name!r} on list {self.list_id} is a {field.data_type} field; "
+                + wrong_type
             )
-        owner_id = (
-            owner.segmentation_field_id
-            if owner is not None
-            else await create_field(owner_field, "CheckBox")
-        )
+        if field is not None:
+            return field.segmentation_field_id, False
+        return await self.create_field(name, "CheckBox"), True
 
-    specs: list[FieldSpec] = []
-    missing: list[str] = []
-    for attribute in attributes:
-        target = attribute.name
-        found: SegmentationField | None = None
-        if target.isdigit():
-            found = next((f for f in fields if f.segmentation_field_id == int(target)), None)
-        if found is None:
-            found = by_name(target)
-        if found is not None:
+    async def attribute_fields(
+        self,
+        attributes: list[AttributePlan],
+        column_types: dict[str, pa.DataType],
+        create_missing: bool,
+    ) -> list[FieldSpec]:
+        """Each attribute's field, by id or name; a missing one is created when allowed,
+        else all missing ones are named in one error."""
+        specs: list[FieldSpec] = []
+        missing: list[str] = []
+        for attribute in attributes:
+            target = attribute.name
+            found: SegmentationField | None = None
+            if target.isdigit():
+                found = next(
+                    (f for f in self.fields if f.segmentation_field_id == int(target)), None
+                )
+            if found is None:
+                found = self.by_name(target)
+            if found is not None:
+                specs.append(
+                    FieldSpec(
+                        column=attribute.column,
+                        name=found.segmentation_field_name,
+                        field_id=found.segmentation_field_id,
+                        data_type=found.data_type,
+                        max_length=found.max_length or None,
+                    )
+                )
+                continue
+            if target.isdigit() or not create_missing:
+                missing.append(target)
+                continue
+            data_type = listrak_type(column_types.get(attribute.name, pa.string()))
+            new_id = await self.create_field(target, data_type)
             specs.append(
                 FieldSpec(
-                    attribute.column,
-                    found.segmentation_field_name,
-                    found.segmentation_field_id,
-                    found.data_type,
-                    max_length=found.max_length or None,
+                    column=attribute.column,
+                    name=target,
+                    field_id=new_id,
+                    data_type=data_type,
+                    created=True,
+                    max_length=_MAX_LENGTH[data_type],
                 )
             )
-            continue
-        if target.isdigit() or not create_missing:
-            missing.append(target)
-            continue
-        data_type = listrak_type(column_types.get(attribute.name, pa.string()))
-        new_id = await create_field(target, data_type)
-        specs.append(
-            FieldSpec(
-                attribute.column,
-                target,
-                new_id,
-                data_type,
-                created=True,
-                max_length=_MAX_LENGTH[data_type],
+        if missing:
+            names = ", ".join(repr(m) for m in missing)
+            known = sorted(f.segmentation_field_name for f in self.fields)
+            raise SyncError(
+                f"list {self.list_id} has no profile field {names}: create "
+                f"{'it' if len(missing) == 1 else 'them'} in Listrak, fix the mapping, or set "
+                "`create_missing_fields: true` on the destination"
+                + (f" (fields on the list: {', '.join(known)})" if known else "")
             )
-        )
-    if missing:
-        names = ", ".join(repr(m) for m in missing)
-        known = sorted(f.segmentation_field_name for f in fields)
-        raise SyncError(
-            f"list {list_id} has no profile field {names}: create "
-            f"{'it' if len(missing) == 1 else 'them'} in Listrak, fix the mapping, or set "
-            "`create_missing_fields: true` on the destination"
-            + (f" (fields on the list: {', '.join(known)})" if known else "")
-        )
-    return {
-        "list_id": list_id,
-        "field_group_id": group_id,
-        "field_group": group_name,
-        "segment_field": segment_field,
-        "segment_field_id": audience_id,
-        "segment_field_created": audience is None,
-        "owner_field": owner_field,
-        "owner_field_id": owner_id,
-        "owner_field_created": owner_field is not None and owner is None,
-        "fields": [spec.as_dict() for spec in specs],
-        "created": created,
-        "would_create": []
-        if not dry_run
-        else _would_create(
-            group_id, audience_id, segment_field, group_name, specs, owner_field, owner_id
-        ),
-    }
+        return specs
 
 
 def _would_create(
@@ -299,24 +313,24 @@ def _would_create(
 _DATE = re.compile(r"^(\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{4})$")
 
 
-def refused_field(values: list[str | None], fields: list[dict[str, Any]]) -> str | None:
-    """The first profile field (of ``fields``, ``FieldSpec.as_dict`` form) whose value in
+def refused_field(values: list[str | None], fields: Sequence[FieldSpec]) -> str | None:
+    """The first profile field (of ``fields``) whose value in
     ``values`` Listrak refuses (``SkippedInvalidValue`` does not say which): its rules on
     type (Numeric, Date, CheckBox) and ``maxLength``."""
     for value, spec in zip(values, fields, strict=False):
         if value in (None, ""):
             continue
         text = str(value)
-        limit = spec.get("max_length")
-        if isinstance(limit, int) and limit > 0 and len(text) > limit:
-            return str(spec["name"])
-        kind = spec.get("data_type")
+        limit = spec.max_length
+        if limit is not None and limit > 0 and len(text) > limit:
+            return spec.name
+        kind = spec.data_type
         if kind == "Numeric" and not _is_number(text):
-            return str(spec["name"])
+            return spec.name
         if kind == "Date" and not _DATE.match(text):
-            return str(spec["name"])
+            return spec.name
         if kind == "CheckBox" and text.lower() not in ("on", "off"):
-            return str(spec["name"])
+            return spec.name
     return None
 
 

@@ -31,6 +31,7 @@ from ...state import Step
 
 if TYPE_CHECKING:
     from ..context import RunContext
+    from .target import EmailTarget
 
 __all__ = ["ListFieldOwnership", "owner_field_name"]
 
@@ -47,7 +48,9 @@ class ListFieldOwnership:
         self.field_id = field_id
         self.suppress_email_notifications = suppress_email_notifications
 
-    async def record(self, ctx: RunContext, step: Step, list_id: int, keys: list[str]) -> None:
+    async def record(
+        self, ctx: RunContext[EmailTarget], step: Step, list_id: int, keys: list[str]
+    ) -> None:
         """Mark ``keys`` (just subscribed by ``step``) as added by this destination."""
         if not keys:
             return

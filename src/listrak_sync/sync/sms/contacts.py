@@ -32,6 +32,7 @@ from ...listrak import (
 )
 from ..errors import StepStopped
 from ..refusals import ADDRESS, classify
+from .target import SmsTarget
 
 __all__ = [
     "Addition",
@@ -52,13 +53,6 @@ class StopSync(StepStopped):
     """Listrak refused something that no retry of single contacts can fix (a disabled sender
     code, an inactive list, refused credentials); the run stops and says why.
     :func:`run_concurrently` fills ``finished`` with the calls done before it stopped."""
-
-
-@dataclass(frozen=True)
-class SmsTarget:
-    sender_code_id: int
-    phone_list_id: int
-    pending_on_subscribe: bool  # the list requires double opt-in or an age gate
 
 
 @dataclass(frozen=True)
@@ -126,7 +120,7 @@ def _subscribed(phone: str, target: SmsTarget, *, existing: bool, owned: bool) -
 
 
 async def _subscribe(sms: SmsApi, target: SmsTarget, phone: str) -> SubscribeOutcome:
-    return await sms.subscribe(target.sender_code_id, phone, target.phone_list_id)
+    return await sms.subscribe(target.sender_code_id, phone, target.list_id)
 
 
 async def add_contact(sms: SmsApi, target: SmsTarget, addition: Addition) -> Outcome:
@@ -147,7 +141,7 @@ async def add_contact(sms: SmsApi, target: SmsTarget, addition: Addition) -> Out
         phone_number=phone, segmentation_field_values=list(addition.values) or None
     )
     try:
-        created = await sms.create_contact(target.sender_code_id, target.phone_list_id, contact)
+        created = await sms.create_contact(target.sender_code_id, target.list_id, contact)
     except ListrakError as exc:
         return _refusal(phone, exc)
     if created is CreateOutcome.CREATED:
@@ -164,7 +158,7 @@ async def add_contact(sms: SmsApi, target: SmsTarget, addition: Addition) -> Out
 async def remove_contact(sms: SmsApi, target: SmsTarget, phone: str) -> Outcome:
     """Unsubscribe from the list; "not subscribed" and "not found" mean it is already done."""
     try:
-        answer = await sms.unsubscribe(target.sender_code_id, phone, target.phone_list_id)
+        answer = await sms.unsubscribe(target.sender_code_id, phone, target.list_id)
     except ListrakError as exc:
         if exc.code == NOT_FOUND:
             return Outcome(phone, "absent", "not_found")

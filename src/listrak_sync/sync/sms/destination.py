@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import AsyncIterator
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -28,15 +27,14 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ...audiences.campaigns import AudienceUnit
+from ...config.destinations import SmsDestination
 from ...listrak import NotFound, SmsContactField
-from ...project.destinations import SmsDestination
 from ...state import Step
 from ..context import RunContext
 from ..destination import Effect, StepGroup, StepResult, SyncDestination
 from .contacts import (
     Addition,
     Outcome,
-    SmsTarget,
     StopSync,
     add_contact,
     remove_contact,
@@ -45,6 +43,7 @@ from .contacts import (
 from .fields import FieldMatch, check_values, match_fields
 from .imports import import_attributes
 from .listrak_state import read_known, read_members
+from .target import SmsTarget
 
 __all__ = ["SmsSync"]
 
@@ -66,24 +65,24 @@ OUTCOME_SCHEMA = pa.schema(
 )
 
 
-class SmsSync(SyncDestination):
+class SmsSync(SyncDestination[SmsDestination, SmsTarget]):
     kind = "listrak_sms"
     integration = "sms"
+    target_model = SmsTarget
 
     def __init__(self, name: str, config: SmsDestination, unit: AudienceUnit) -> None:
         super().__init__(name, config, unit)
-        self.sms_config = config
         self.invalid_values: Counter[str] = Counter()
 
     # --- what the plan says --------------------------------------------------------------
 
     def lock_resources(self) -> list[str]:
         # One run per SMS list, whichever campaign or project points at it.
-        return [f"listrak_sms:{self.sms_config.sender_code_id}:{self.sms_config.list_id}"]
+        return [f"listrak_sms:{self.config.sender_code_id}:{self.config.list_id}"]
 
     def warnings(self) -> list[str]:
         notes: list[str] = []
-        if not self.sms_config.require_consent:
+        if not self.config.require_consent:
             notes.append(
                 "CONSENT FILTER OFF (require_consent: false): audience members are subscribed "
                 "to the SMS list WITHOUT checking the SMS opt status table. Numbers Listrak "
@@ -98,11 +97,11 @@ class SmsSync(SyncDestination):
 
     # --- resolving the list --------------------------------------------------------------
 
-    async def prepare(self, ctx: RunContext) -> dict[str, Any]:
+    async def prepare(self, ctx: RunContext[SmsTarget]) -> SmsTarget:
         """Check the sender code and list, match attributes to profile fields, and read which
         numbers exist on the sender code or opted out (kept in the run's work folder)."""
         sms = ctx.client.sms
-        config = self.sms_config
+        config = self.config
         try:
             sender = await sms.get_sender_code(config.sender_code_id)
         except NotFound:
@@ -131,35 +130,36 @@ class SmsSync(SyncDestination):
                     f"fields of sender code {config.sender_code_id}:\n"
                     + "\n".join(f"  - {issue}" for issue in issues)
                 )
-        known = await read_known(sms, config.sender_code_id, config.list_id)
-        pq.write_table(known, ctx.workdir / KNOWN_FILE)
-        return {
-            "sender_code_id": sender.short_code_id,
-            "sender_code": sender.code,
-            "list_id": phone_list.phone_list_id,
-            "list_name": phone_list.phone_list_name,
-            "pending_on_subscribe": bool(
+        known = await self._write_known(ctx, config.sender_code_id, config.list_id)
+        return SmsTarget(
+            sender_code_id=sender.short_code_id,
+            sender_code=sender.code,
+            list_id=phone_list.phone_list_id,
+            list_name=phone_list.phone_list_name,
+            pending_on_subscribe=bool(
                 phone_list.require_double_opt_in or phone_list.require_age_gate
             ),
-            "fields": [asdict(m) for m in matches],
-            "opted_out": int(pc.sum(known.column("opted_out")).as_py() or 0),
-        }
-
-    def _matches(self, ctx: RunContext) -> list[FieldMatch]:
-        return [FieldMatch(**m) for m in ctx.target.get("fields", [])]
-
-    def _target(self, ctx: RunContext) -> SmsTarget:
-        return SmsTarget(
-            sender_code_id=int(ctx.target["sender_code_id"]),
-            phone_list_id=int(ctx.target["list_id"]),
-            pending_on_subscribe=bool(ctx.target["pending_on_subscribe"]),
+            fields=matches,
+            opted_out=int(pc.sum(known.column("opted_out")).as_py() or 0),
         )
 
-    def normalize(self, ctx: RunContext, batch: pa.RecordBatch) -> pa.RecordBatch:
+    async def reopen(self, ctx: RunContext[SmsTarget]) -> None:
+        """Which numbers exist on the sender code or opted out, read again: the additions
+        left to do are decided by what Listrak holds now."""
+        await self._write_known(ctx, ctx.target.sender_code_id, ctx.target.list_id)
+
+    async def _write_known(
+        self, ctx: RunContext[SmsTarget], sender_code_id: int, list_id: int
+    ) -> pa.Table:
+        known = await read_known(ctx.client.sms, sender_code_id, list_id)
+        pq.write_table(known, ctx.workdir / KNOWN_FILE)
+        return known
+
+    def normalize(self, ctx: RunContext[SmsTarget], batch: pa.RecordBatch) -> pa.RecordBatch:
         """Attributes as the text their profile field stores (Checkbox ``true``/``false``,
         Date ``YYYY-MM-DD``); a value the field would refuse is kept as it is, counted here,
         and refused per row when its step runs."""
-        matches = self._matches(ctx)
+        matches = ctx.target.fields
         if not matches:
             return batch
         columns = list(batch.columns)
@@ -172,15 +172,13 @@ class SmsSync(SyncDestination):
             columns[position] = checked.text
         return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
 
-    async def remote(self, ctx: RunContext) -> AsyncIterator[pa.RecordBatch] | None:
+    async def remote(self, ctx: RunContext[SmsTarget]) -> AsyncIterator[pa.RecordBatch] | None:
         return self._members(ctx)
 
-    async def _members(self, ctx: RunContext) -> AsyncIterator[pa.RecordBatch]:
+    async def _members(self, ctx: RunContext[SmsTarget]) -> AsyncIterator[pa.RecordBatch]:
         """The list's members; their attribute values are not compared (``known`` false), so
         a first run or ``--full`` rewrites every member's attributes in one bulk import."""
-        members = await read_members(
-            ctx.client.sms, int(ctx.target["sender_code_id"]), int(ctx.target["list_id"])
-        )
+        members = await read_members(ctx.client.sms, ctx.target.sender_code_id, ctx.target.list_id)
         keys = members.column("phone")
         size = len(keys)
         arrays: list[pa.Array | pa.ChunkedArray] = [
@@ -197,7 +195,7 @@ class SmsSync(SyncDestination):
 
     # --- steps ---------------------------------------------------------------------------
 
-    def step_groups(self, ctx: RunContext) -> list[StepGroup]:
+    def step_groups(self, ctx: RunContext[SmsTarget]) -> list[StepGroup]:
         return [
             # Attribute changes of current members: bulk, one import per step.
             StepGroup("update", "change = 'change' AND prev_member AND NOT prev_declined"),
@@ -206,7 +204,7 @@ class SmsSync(SyncDestination):
             StepGroup("add", "change IN ('enter', 'change')", max_rows=CONTACT_STEP_ROWS),
         ]
 
-    async def apply(self, ctx: RunContext, step: Step) -> StepResult:
+    async def apply(self, ctx: RunContext[SmsTarget], step: Step) -> StepResult:
         rows = await ctx.rows(step)
         if step.kind == "unsubscribe":
             return await self._unsubscribe(ctx, step, rows)
@@ -217,10 +215,12 @@ class SmsSync(SyncDestination):
             return await self._add(ctx, step, rows, invalid)
         raise ValueError(f"unknown SMS step kind {step.kind!r}")
 
-    def _refused_values(self, ctx: RunContext, rows: pa.Table) -> tuple[list[Outcome], pa.Table]:
+    def _refused_values(
+        self, ctx: RunContext[SmsTarget], rows: pa.Table
+    ) -> tuple[list[Outcome], pa.Table]:
         """Split off rows with a value their field would refuse (re-checked from the planned
         text, so a resumed run decides the same way)."""
-        matches = self._matches(ctx)
+        matches = ctx.target.fields
         if not matches or rows.num_rows == 0:
             return [], rows
         problem = pa.nulls(rows.num_rows, pa.string())
@@ -245,11 +245,11 @@ class SmsSync(SyncDestination):
         return refused, rows.filter(pc.invert(bad))
 
     async def _update(
-        self, ctx: RunContext, step: Step, rows: pa.Table, invalid: list[Outcome]
+        self, ctx: RunContext[SmsTarget], step: Step, rows: pa.Table, invalid: list[Outcome]
     ) -> StepResult:
         summary: dict[str, Any] = {"rows": rows.num_rows, "invalid_value": len(invalid)}
         if rows.num_rows:
-            result = await import_attributes(ctx, step, self._target(ctx), self._matches(ctx), rows)
+            result = await import_attributes(ctx, step, rows)
             summary.update(result)
         return StepResult(
             summary,
@@ -258,9 +258,11 @@ class SmsSync(SyncDestination):
             default_result="updated",
         )
 
-    async def _unsubscribe(self, ctx: RunContext, step: Step, rows: pa.Table) -> StepResult:
+    async def _unsubscribe(
+        self, ctx: RunContext[SmsTarget], step: Step, rows: pa.Table
+    ) -> StepResult:
         sms = ctx.client.sms
-        target = self._target(ctx)
+        target = ctx.target
         phones = rows.column("key").to_pylist()
 
         async def leave(phone: str) -> Outcome:
@@ -272,7 +274,7 @@ class SmsSync(SyncDestination):
         return StepResult(_summary(outcomes), rows=_outcome_table(outcomes))
 
     async def _add(
-        self, ctx: RunContext, step: Step, rows: pa.Table, invalid: list[Outcome]
+        self, ctx: RunContext[SmsTarget], step: Step, rows: pa.Table, invalid: list[Outcome]
     ) -> StepResult:
         saved = ctx.workdir / f"{step.step_id}.outcomes.parquet"
         if saved.exists():
@@ -284,14 +286,14 @@ class SmsSync(SyncDestination):
         summary = _summary(outcomes)
         summary["invalid_value"] = len(invalid)
         attribute_keys = pa.array([o.key for o in outcomes if o.needs_attributes], pa.string())
-        if len(attribute_keys) and self._matches(ctx):
+        if len(attribute_keys) and ctx.target.fields:
             existing = rows.filter(pc.is_in(rows.column("key"), value_set=attribute_keys))
-            summary.update(
-                await import_attributes(ctx, step, self._target(ctx), self._matches(ctx), existing)
-            )
+            summary.update(await import_attributes(ctx, step, existing))
         return StepResult(summary, rows=_outcome_table([*invalid, *outcomes]))
 
-    async def _add_contacts(self, ctx: RunContext, step_id: str, rows: pa.Table) -> list[Outcome]:
+    async def _add_contacts(
+        self, ctx: RunContext[SmsTarget], step_id: str, rows: pa.Table
+    ) -> list[Outcome]:
         """One call per new member; opted-out numbers are reported without a call."""
         known = pq.read_table(ctx.workdir / KNOWN_FILE)
         opted = dict(
@@ -302,7 +304,7 @@ class SmsSync(SyncDestination):
             )
         )
         exists = set(known.column("phone").to_pylist())
-        matches = self._matches(ctx)
+        matches = ctx.target.fields
         keys = rows.column("key").to_pylist()
         prev_states = (
             rows.column("prev_state").to_pylist()
@@ -333,7 +335,7 @@ class SmsSync(SyncDestination):
                 Addition(key, exists=key in exists or prev_states[row] == "exists", values=fields)
             )
         sms = ctx.client.sms
-        target = self._target(ctx)
+        target = ctx.target
 
         async def add(addition: Addition) -> Outcome:
             return await add_contact(sms, target, addition)

@@ -21,24 +21,21 @@ import pyarrow.compute as pc
 from ...listrak import ImportColumn, ImportContactFile, ImportContactFileMapping
 from ...listrak._csv import csv_parts
 from ...state import Step
-from .contacts import SmsTarget
-from .fields import FieldMatch
 
 if TYPE_CHECKING:
     from ..context import RunContext
+    from .target import SmsTarget
 
 __all__ = ["import_attributes"]
 
 
 async def import_attributes(
-    ctx: RunContext,
-    step: Step,
-    target: SmsTarget,
-    matches: list[FieldMatch],
-    rows: pa.Table,
+    ctx: RunContext[SmsTarget], step: Step, rows: pa.Table
 ) -> dict[str, Any]:
-    """Write the attributes of ``rows`` (``key`` + ``attr_i``) with one import per file part;
-    returns a summary for the step."""
+    """Write the attributes of ``rows`` (``key`` + ``attr_i``, in the order of the target's
+    fields) with one import per file part; returns a summary for the step."""
+    target = ctx.target
+    matches = target.fields
     if not matches or rows.num_rows == 0:
         return {}
     sms = ctx.client.sms

@@ -3,13 +3,15 @@
 from typing import TYPE_CHECKING
 
 from ..._exports import lazy_exports
-from .configuration import PostgresConfig
 
 if TYPE_CHECKING:
     from .adapter import PostgresWarehouse
+    from .configuration import PostgresConfig
 
 __all__ = ["PostgresConfig", "PostgresWarehouse"]
 
 # Parsing a URL (done when a project loads) needs only the config; the ADBC driver loads when a
 # warehouse is opened.
-__getattr__ = lazy_exports(__name__, {"PostgresWarehouse": "adapter"})
+__getattr__ = lazy_exports(
+    __name__, {"PostgresConfig": "configuration", "PostgresWarehouse": "adapter"}
+)

@@ -7,8 +7,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from ..events.config import EventDestination
-from ..files.config import ListrakDataDestination, ListrakFilesDestination, SftpTarget
+from .events import EventDestination
+from .files import ListrakDataDestination, ListrakFilesDestination, SftpTarget
 
 __all__ = [
     "Attribute",
@@ -154,8 +154,8 @@ class ProjectFilesDestination(ListrakFilesDestination):
     sftp: ProjectSftpTarget | None = None
 
 
-# The file and Data Import API destinations are defined with their exporter (issue 9), the
-# event destination (`listrak-sync serve`) with the event server (issue 8).
+# The file and Data Import API destinations are defined in files.py, the event destination
+# (`listrak-sync serve`) in events.py.
 FilesDestination = ListrakFilesDestination
 DataApiDestination = ListrakDataDestination
 

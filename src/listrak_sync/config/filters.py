@@ -1,7 +1,7 @@
 """The structured segment filter: nested all/any/not groups of attribute–operator–value conditions.
 
 This is the form the web app's drop-downs edit and the YAML ``filter:`` key holds. It is data
-only; ``compiler.py`` turns it into a sqlglot expression.
+only; ``audiences/compiler.py`` turns it into a sqlglot expression.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Options of the ``listrak_files`` (SFTP) and ``listrak_data`` (Data Import API) destinations.
 
-The project config imports these models (docs/guides/files.md describes them); the CLI builds
-them from its options when no project is given. Secrets are ``SecretStr`` so they never print.
+``destinations.py`` embeds them in the project file (docs/guides/files.md describes them); the
+CLI builds them from its options when no project is given. Secrets are ``SecretStr`` so they
+never print.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from .schemas import DATASET_NAMES, DATASETS, DatasetName
+from .datasets import DATASET_NAMES, DATASETS, DatasetName
 
 __all__ = [
     "DatasetSource",
@@ -79,7 +80,7 @@ class SftpTarget(_Model):
     """Listrak's FTP server over SFTP. Host key checking cannot be turned off.
 
     In a project file the login fields are refused: ``credential`` names a project credential
-    and ``project.sftp_target`` fills them from it (see project/destinations.py).
+    and ``project.sftp_target`` fills them from it (see config/destinations.py).
     """
 
     host: str = "ftp.listrak.com"

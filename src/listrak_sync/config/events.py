@@ -25,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from .paths import JsonPath
+from .event_paths import JsonPath
 
 __all__ = [
     "CONDITION_TAGS",

@@ -15,15 +15,15 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from ...audiences.keys import normalise_phone
-from ...emulator.admin_client import EmulatorAdmin
-from ...masking import mask_phone, mask_value
-from ...project.loader import CONFIG_FILE, load_project
-from ...project.scaffold import scaffold
-from ...warehouse import connect
-from ..engine import plan_campaign, sync_campaign
-from ..options import SyncOptions
-from ..report import UnitOutcome
+from ..audiences.keys import normalise_phone
+from ..emulator.admin_client import EmulatorAdmin
+from ..masking import mask_phone, mask_value
+from ..project.loader import CONFIG_FILE, load_project
+from ..project.scaffold import scaffold
+from ..sync.engine import plan_campaign, sync_campaign
+from ..sync.options import SyncOptions
+from ..sync.report import UnitOutcome
+from ..warehouse import connect
 
 __all__ = ["sms_demo"]
 

@@ -1,4 +1,4 @@
-"""``listrak-sync demo``: the whole product end to end against the embedded emulator.
+"""The ``listrak-sync demo`` command: the emulator, the sandbox, then each destination's part.
 
 It starts an emulator on a free loopback port, seeds the sandbox, and shows what Listrak holds.
 Each part of the product adds its step here, so the demo always shows the main job as it is.
@@ -15,11 +15,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .emulator import EmulatorServer
-from .emulator.admin_client import EmulatorAdmin
-from .emulator.cli import sample_seed
-from .sync.email.demo import email_demo
-from .sync.sms.demo import sms_demo
+from ..emulator import EmulatorServer
+from ..emulator.admin_client import EmulatorAdmin
+from ..emulator.cli import sample_seed
+from .email_demo import email_demo
+from .sms_demo import sms_demo
 
 __all__ = ["demo"]
 

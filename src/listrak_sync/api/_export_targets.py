@@ -12,11 +12,11 @@ from typing import Any, Literal
 
 from pydantic import SecretStr, ValidationError
 
+from ..config.files import ListrakDataDestination, ListrakFilesDestination, SftpTarget
 from ..listrak import ClientSettings, Credentials
 from ..project.loader import Project, did_you_mean
 from ..project.problems import ProjectError
 from ..project.secrets import resolve_listrak, sftp_target
-from .config import ListrakDataDestination, ListrakFilesDestination, SftpTarget
 
 __all__ = [
     "FILES_HINT",

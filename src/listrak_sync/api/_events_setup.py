@@ -8,21 +8,20 @@ reads a file with the same sections (``listrak``, ``secrets_file``, ``credential
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..config.credentials import ListrakCredential
+from ..config.events import CONDITION_TAGS, EventDestination
+from ..config.models import ListrakHosts
 from ..listrak import Credentials
-from ..project.credentials import EnvRef, ListrakCredential, SecretFileRef
 from ..project.loader import CONFIG_FILE, load_project
-from ..project.models import ListrakHosts
 from ..project.problems import Problem, ProjectError
-from ..project.secrets import read_secrets_file, resolve_listrak
+from ..project.secrets import lookup_secret, read_secrets_file, resolve_listrak
 from ..project.yaml_marks import load_marked
-from .config import CONDITION_TAGS, EventDestination
 
 __all__ = ["EventsFile", "EventsSetup", "load_setup"]
 
@@ -73,19 +72,6 @@ def _pick(found: dict[str, EventDestination], wanted: str | None, where: str) ->
     return next(iter(found.items()))
 
 
-def _value(ref: str | EnvRef | SecretFileRef, secrets: dict[str, SecretStr], file: str) -> str:
-    if isinstance(ref, str):
-        return ref
-    if isinstance(ref, EnvRef):
-        value = os.environ.get(ref.env)
-        if value is None:
-            raise ProjectError.single(file, f"environment variable {ref.env} is not set")
-        return value
-    if ref.secret not in secrets:
-        raise ProjectError.single(file, f"the secrets file has no {ref.secret!r}")
-    return secrets[ref.secret].get_secret_value()
-
-
 def _from_file(path: Path, wanted: str | None, credentials: bool) -> EventsSetup:
     try:
         text = path.read_text("utf-8")
@@ -108,14 +94,19 @@ def _from_file(path: Path, wanted: str | None, credentials: bool) -> EventsSetup
     root = path.parent
     resolved: dict[str, Credentials] = {}
     if credentials:
-        secrets = read_secrets_file(root / doc.secrets_file)
+        secrets_path = root / doc.secrets_file
+        secrets = read_secrets_file(secrets_path)
         for cred in destination.credentials():
             entry = doc.credentials.get(cred)
             if entry is None:
                 raise ProjectError.single(path, f"no credential named {cred!r} in `credentials`")
+            try:
+                client_id = lookup_secret(entry.client_id, secrets, secrets_path)
+                client_secret = lookup_secret(entry.client_secret, secrets, secrets_path)
+            except LookupError as exc:
+                raise ProjectError.single(path, str(exc)) from None
             resolved[cred] = Credentials(
-                client_id=_value(entry.client_id, secrets, str(path)),
-                client_secret=SecretStr(_value(entry.client_secret, secrets, str(path))),
+                client_id=client_id.get_secret_value(), client_secret=client_secret
             )
     return EventsSetup(name, destination, root, doc.listrak, resolved)
 

@@ -2,8 +2,8 @@
 
 Sections: ``warehouse``, ``state`` (where syncs keep their memory), ``listrak`` (API hosts),
 ``credentials``, ``destinations``, ``segments``, ``campaigns``, ``schedules``, ``alerts``,
-``scheduler`` (models in ``project.schedules``), ``sources`` (what ``pull`` reads; models in
-``source.config``), ``console`` (web console users, in ``project.console``).
+``scheduler`` (models in ``config.schedules``), ``sources`` (what ``pull`` reads; models in
+``config.sources``), ``console`` (web console users, in ``config.console``).
 Unknown keys are errors (a typo must not silently do nothing).
 """
 
@@ -21,14 +21,14 @@ from pydantic import (
     model_validator,
 )
 
-from ..audiences.filters import FilterNode
-from ..source.config import Source, SourceName
 from ..warehouse import WarehouseError
 from ..warehouse import parse as parse_warehouse
 from .console import ConsoleConfig
 from .credentials import Credential, SecretValue
 from .destinations import Attribute, Destination
+from .filters import FilterNode
 from .schedules import AlertsConfig, Schedule, SchedulerSettings
+from .sources import Source, SourceName
 
 __all__ = [
     "CONTROL_GROUP",
@@ -319,7 +319,7 @@ class ProjectConfig(BaseModel):
     destinations: dict[Name, Destination] = Field(default_factory=dict)
     segments: dict[Name, Segment] = Field(default_factory=dict)
     campaigns: dict[Name, Campaign] = Field(default_factory=dict)
-    schedules: dict[Name, Schedule] = Field(default_factory=dict)  # models in project/schedules.py
+    schedules: dict[Name, Schedule] = Field(default_factory=dict)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     forget: ForgetConfig | None = None

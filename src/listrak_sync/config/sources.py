@@ -39,7 +39,7 @@ from pydantic import (
     model_validator,
 )
 
-from ..project.credentials import SecretValue
+from .credentials import SecretValue
 
 __all__ = [
     "EmailSource",

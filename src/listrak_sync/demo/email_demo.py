@@ -14,14 +14,14 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from ...emulator.admin_client import EmulatorAdmin
-from ...masking import mask_email, mask_value
-from ...project.loader import CONFIG_FILE, load_project
-from ...project.scaffold import scaffold
-from ...warehouse import connect
-from ..engine import sync_campaign
-from ..options import SyncOptions
-from ..report import UnitOutcome
+from ..emulator.admin_client import EmulatorAdmin
+from ..masking import mask_email, mask_value
+from ..project.loader import CONFIG_FILE, load_project
+from ..project.scaffold import scaffold
+from ..sync.engine import sync_campaign
+from ..sync.options import SyncOptions
+from ..sync.report import UnitOutcome
+from ..warehouse import connect
 
 __all__ = ["email_demo"]
 
@@ -105,7 +105,7 @@ def _change_data(root: Path) -> None:
     project = load_project(root)
     with connect(project.config.warehouse.connection, base_dir=root) as warehouse:
         # Who is in the audience now, and who the exclusion keeps out, from the segments' SQL.
-        from ...audiences.segments import SegmentResolver
+        from ..audiences.segments import SegmentResolver
 
         segments = SegmentResolver(project.config, warehouse)
         campaign = project.config.campaigns[CAMPAIGN]
