@@ -4,7 +4,9 @@ fakesnow (Snowflake on DuckDB, spoken to by the real ``snowflake-connector-pytho
 accepts any login. In front of it this server checks what Snowflake checks at login, and answers
 a refused one with Snowflake's own error body: a password for password users, and for key-pair
 users the JWT the connector signs with the private key, verified against the registered public
-key. Everything else goes to fakesnow unchanged. Its data is fakesnow's shared in-memory
+key. Statements a test marks with ``refusing`` are answered with Snowflake's error body
+(a missing privilege, a statement timeout: what fakesnow cannot produce). Everything else goes
+to fakesnow unchanged. Its data is fakesnow's shared in-memory
 database (one per test process): tests isolate themselves with a database of their own.
 """
 
@@ -13,11 +15,12 @@ from __future__ import annotations
 import contextlib
 import gzip
 import json
+import re
 import socket
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -32,7 +35,7 @@ from pydantic import SecretStr
 from listrak_sync.warehouse import Warehouse, connect, parse
 from listrak_sync.warehouse.snowflake import SnowflakeConfig
 
-__all__ = ["KEY_USER", "PASSWORD_USER", "SnowflakeServer", "open_snowflake"]
+__all__ = ["KEY_USER", "PASSWORD_USER", "SnowflakeServer", "open_snowflake", "snowflake_config"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -43,6 +46,7 @@ ACCOUNT = "fakesnow"
 PASSWORD_USER = "LISTRAK_SYNC"
 KEY_USER = "LISTRAK_SYNC_KEY"
 LOGIN = "/session/v1/login-request"
+QUERY = "/queries/v1/query-request"
 
 
 def _free_port() -> int:
@@ -66,6 +70,7 @@ class SnowflakeServer:
         _keep_null_timestamps(fakesnow.arrow)
 
         self.password = uuid.uuid4().hex
+        self._query_rules: list[tuple[re.Pattern[str], str, str, str]] = []
         self.port = _free_port()
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self._public_pem = self._key.public_key().public_bytes(
@@ -136,7 +141,7 @@ class SnowflakeServer:
     # -- the login check -------------------------------------------------------------------
 
     async def _app(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != LOGIN:
+        if scope["type"] != "http" or scope["path"] not in (LOGIN, QUERY):
             await self._inner(scope, receive, send)
             return
         chunks = []
@@ -146,7 +151,10 @@ class SnowflakeServer:
             if not message.get("more_body"):
                 break
         body = b"".join(chunks)
-        refused = self._refusal(body, dict(scope["headers"]))
+        if scope["path"] == QUERY:
+            refused = self._query_refusal(body, dict(scope["headers"]))
+        else:
+            refused = self._refusal(body, dict(scope["headers"]))
         if refused is not None:
             payload = json.dumps(refused).encode()
             headers = [(b"content-type", b"application/json")]
@@ -163,6 +171,45 @@ class SnowflakeServer:
             return {"type": "http.request", "body": body, "more_body": False}
 
         await self._inner(scope, replay, send)
+
+    @contextlib.contextmanager
+    def refusing(self, pattern: str, code: str, sqlstate: str, message: str) -> Iterator[None]:
+        """Inside the block, answer statements matching ``pattern`` (a regular expression) as
+        Snowflake answers one it refuses: what fakesnow cannot produce (a missing privilege, a
+        statement timeout), in Snowflake's own error body, so the real connector raises its
+        own exception for it."""
+        rule = (re.compile(pattern), code, sqlstate, message)
+        self._query_rules.append(rule)
+        try:
+            yield
+        finally:
+            self._query_rules.remove(rule)
+
+    def _query_refusal(self, body: bytes, headers: dict[bytes, bytes]) -> dict[str, Any] | None:
+        if not self._query_rules:
+            return None
+        if headers.get(b"content-encoding") == b"gzip":
+            body = gzip.decompress(body)
+        sql = str(json.loads(body).get("sqlText", ""))
+        for pattern, code, sqlstate, message in self._query_rules:
+            if pattern.search(sql):
+                return {
+                    "data": {
+                        "internalError": False,
+                        "errorCode": code,
+                        "age": 0,
+                        "sqlState": sqlstate,
+                        "queryId": str(uuid.uuid4()),
+                        "line": -1,
+                        "pos": -1,
+                        "type": "COMPILATION",
+                    },
+                    "code": code,
+                    "message": message,
+                    "success": False,
+                    "headers": None,
+                }
+        return None
 
     def _refusal(self, body: bytes, headers: dict[bytes, bytes]) -> dict[str, Any] | None:
         """Snowflake's answer to a login it refuses, or None to let it in."""
@@ -218,3 +265,13 @@ def open_snowflake(server: SnowflakeServer, database: str | None = None) -> Ware
     config = parse(server.url(database or server.create_database()))
     assert isinstance(config, SnowflakeConfig)
     return connect(config.with_password(SecretStr(server.password)))
+
+
+def snowflake_config(
+    server: SnowflakeServer, database: str | None = None, **settings: object
+) -> SnowflakeConfig:
+    """The typed config of a database on ``server`` (a fresh one unless named), with the
+    password, and ``settings`` (e.g. ``lock_lease``) set."""
+    config = parse(server.url(database or server.create_database()))
+    assert isinstance(config, SnowflakeConfig)
+    return config.model_copy(update=settings).with_password(SecretStr(server.password))

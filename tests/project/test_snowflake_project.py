@@ -95,3 +95,47 @@ def test_validate_finds_snowflake_problems_in_place(
     # Snowflake folds unquoted names to upper case, and says so.
     assert re.search(r"listrak-sync\.yml:\d+:\d+: unknown column 'CHURN_RIKS'", output), output
     assert "did you mean 'churn_risk'?" in output
+
+
+@pytest.mark.parametrize(
+    ("code", "sqlstate", "answer", "hint"),
+    [
+        (
+            "003001",
+            "42501",
+            "SQL access control error:\nInsufficient privileges to operate on table 'CUSTOMER_360'",
+            "the sync needs SELECT on the tables it reads",
+        ),
+        (
+            "000630",
+            "57014",
+            "Statement reached its statement or warehouse timeout of 5 second(s) and was canceled.",
+            "the statement ran longer than statement_timeout",
+        ),
+    ],
+    ids=["permission-denied", "statement-timeout"],
+)
+def test_a_refused_audience_query_is_one_clear_error(
+    tmp_path: Path,
+    sandbox: str,
+    snowflake_server: SnowflakeServer,
+    snowflake_url: str,
+    code: str,
+    sqlstate: str,
+    answer: str,
+    hint: str,
+) -> None:
+    """What fakesnow cannot produce is answered in Snowflake's own words by the test server
+    (``refusing``); the real connector raises its exception, the CLI prints one line naming
+    the connection, exit 1."""
+    project = make_project(tmp_path / "p", sandbox)
+    point_at_snowflake(project, snowflake_url, snowflake_server.password)
+    with snowflake_server.refusing(r"(?i)\bcustomer_360\b", code, sqlstate, answer):
+        status, output = run("plan", "spring_sale", "-p", str(project))
+    assert status == 1, output
+    flat = " ".join(output.split())
+    assert "snowflake://LISTRAK_SYNC@fakesnow/" in flat
+    assert " ".join(answer.split()) in flat
+    assert hint in flat
+    assert "Traceback" not in output
+    assert snowflake_server.password not in output

@@ -18,7 +18,8 @@ import yaml
 from typer.testing import CliRunner
 
 from listrak_sync.cli import app
-from listrak_sync.state import Run, StateStore
+from listrak_sync.project.loader import load_project
+from listrak_sync.state import Run
 from listrak_sync.sync.workspace import Workspace
 from listrak_sync.warehouse import connect
 from tests.conftest import EMAIL_CLIENT, SMS_CLIENT, Emulator
@@ -143,6 +144,8 @@ class SourceProject:
     # The project's `warehouse:` section and what query() opens; a DuckDB file by default.
     warehouse: dict[str, Any] | None = None
     target: Any = None
+    # The project's `state:` section (None: local, in .listrak-sync/).
+    state: dict[str, Any] | None = None
 
     @property
     def warehouse_path(self) -> Path:
@@ -166,6 +169,8 @@ class SourceProject:
             },
             "sources": sources,
         }
+        if self.state is not None:
+            doc["state"] = self.state
         (self.root / "listrak-sync.yml").write_text(yaml.safe_dump(doc, sort_keys=False))
 
     def pull(self, *args: str) -> Any:
@@ -178,7 +183,7 @@ class SourceProject:
         return [tuple(row.values()) for row in table.to_pylist()]
 
     def runs(self, source: str) -> list[Run]:
-        with StateStore(Workspace.in_project(self.root).state_path) as store:
+        with Workspace.for_project(load_project(self.root)).store() as store:
             return store.runs("pull", source)
 
     def subprocess(self, *args: str, pause_at: str | None = None, timeout: float = 120) -> Any:

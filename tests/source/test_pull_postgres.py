@@ -3,6 +3,7 @@ with COPY."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,31 @@ def test_sms_pull_builds_the_opt_status_view(project: SourceProject) -> None:
         )
     )
     assert status == {stored(1): "opted_in", stored(7): "opted_out"}
+
+
+def test_with_state_in_postgres_a_pull_needs_no_state_folder(
+    project: SourceProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``state: {store: warehouse}``: runs, incremental cursors and the identify snapshot are
+    in the warehouse, so a pull on a runner without ``.listrak-sync/`` reads only changes."""
+    monkeypatch.setenv("TEST_PG_PASSWORD", project.env["TEST_PG_PASSWORD"])  # for runs()
+    project.state = {"store": "warehouse", "schema": "pull_state"}
+    seed_email(project.emulator, 300)
+    events = {"sink": {"type": "jsonl", "path": "events/news.jsonl"}, "user_id_field": 103}
+    project.write({"news": email_source(fields=[101], events=events)})
+    first = project.pull()
+    assert first.exit_code == 0, first.output
+    assert project.runs("news")[0].details["full"] is True
+    shutil.rmtree(project.root / ".listrak-sync")
+
+    again = project.pull()
+
+    assert again.exit_code == 0, again.output
+    run = project.runs("news")[0]
+    assert run.details["full"] is False  # the cursor came from the warehouse
+    assert run.details["since"]
+    # The identify snapshot too: only the contact the inclusive cursor reads again is compared,
+    # and it has not changed, so nobody is identified twice.
+    assert run.counts.get("identify_events", 0) == 0
+    assert [r.status for r in project.runs("news")] == ["succeeded", "succeeded"]
+    assert project.query(f"SELECT count(*) AS n FROM {TABLE}") == [(300,)]

@@ -1,4 +1,5 @@
-"""Sync test projects with ``state: {store: warehouse}`` in the session's PostgreSQL server.
+"""Sync test projects with ``state: {store: warehouse}`` in the session's PostgreSQL server
+(or fakesnow's Snowflake: ``use_snowflake_state``).
 
 The audience stays in the project's DuckDB file; the state (runs, journal, outcomes, locks,
 snapshots, audit) goes to a fresh database through ``state.connection``, so a copy of the
@@ -18,6 +19,7 @@ from listrak_sync.project.loader import load_project
 from listrak_sync.state.protocol import StateBackend
 from listrak_sync.sync import Workspace
 from tests.postgres_server import PostgresServer
+from tests.snowflake_server import SnowflakeServer, open_snowflake
 
 PASSWORD_ENV = "LSYNC_TEST_STATE_PASSWORD"
 SCHEMA = "sync_state"
@@ -65,7 +67,28 @@ __all__ = [
     "SCHEMA",
     "other_working_dir",
     "rows",
+    "snowflake_rows",
     "state_tables",
     "store",
     "use_postgres_state",
+    "use_snowflake_state",
 ]
+
+
+def use_snowflake_state(root: Path, server: SnowflakeServer, database: str) -> None:
+    """Point the project in ``root`` at state in fakesnow's ``database`` (password from the
+    env), with a short lock lease."""
+    config_file = root / "listrak-sync.yml"
+    config: dict[str, Any] = yaml.safe_load(config_file.read_text())
+    config["state"] = {
+        "store": "warehouse",
+        "schema": SCHEMA,
+        "connection": server.url(database) + "&lock_lease=10",
+        "password": {"env": PASSWORD_ENV},
+    }
+    config_file.write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def snowflake_rows(server: SnowflakeServer, database: str, sql: str) -> list[dict[str, Any]]:
+    with open_snowflake(server, database) as warehouse:
+        return list(warehouse.query(sql).to_pylist())

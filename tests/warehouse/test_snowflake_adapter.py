@@ -330,3 +330,47 @@ def test_sample_data_command_logs_in_from_the_environment(
     done = runner.invoke(app, args, env={"SNOWFLAKE_PASSWORD": snowflake_server.password})
     assert done.exit_code == 0, done.output
     assert '"customer_360": 50' in done.output
+
+
+# Snowflake's answers to what fakesnow cannot produce (tests/snowflake_server.py ``refusing``).
+NO_PRIVILEGE = (
+    "003001",
+    "42501",
+    "SQL access control error:\nInsufficient privileges to operate on table 'CUSTOMERS'",
+)
+TIMED_OUT = (
+    "000630",
+    "57014",
+    "Statement reached its statement or warehouse timeout of 5 second(s) and was canceled.",
+)
+
+
+def test_permission_denied_names_the_connection_and_the_grant(
+    snowflake_server: SnowflakeServer, wh: SnowflakeWarehouse
+) -> None:
+    with (
+        snowflake_server.refusing(r"(?i)\bcustomers\b", *NO_PRIVILEGE),
+        pytest.raises(WarehouseError) as caught,
+    ):
+        list(wh.stream("SELECT * FROM customers"))
+    message = str(caught.value)
+    assert message.startswith(f"{wh.name}: SQL access control error:")
+    assert "Insufficient privileges to operate on table 'CUSTOMERS'" in message
+    assert "Hint: the sync needs SELECT on the tables it reads" in message
+    assert snowflake_server.password not in message
+    assert caught.value.statement == "SELECT * FROM customers"
+    assert wh.query("SELECT 1 AS one").to_pylist() == [{"one": 1}]
+
+
+def test_statement_timeout_names_the_connection_and_the_setting(
+    snowflake_server: SnowflakeServer, wh: SnowflakeWarehouse
+) -> None:
+    with (
+        snowflake_server.refusing(r"(?i)\bslow_view\b", *TIMED_OUT),
+        pytest.raises(WarehouseError) as caught,
+    ):
+        wh.query("SELECT count(*) FROM slow_view")
+    message = str(caught.value)
+    assert message.startswith(f"{wh.name}: Statement reached its statement or warehouse timeout")
+    assert "Hint: the statement ran longer than statement_timeout" in message
+    assert snowflake_server.password not in message

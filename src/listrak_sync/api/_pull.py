@@ -91,13 +91,15 @@ async def pull_async(
             f"no source named {source!r}", hint=f"sources: {', '.join(sorted(sources))}"
         )
     chosen = {source: sources[source]} if source else sources
-    workspace = Workspace.in_project(loaded.root)
+    # Runs, cursors and snapshots where the project keeps its state (``state.store``); the
+    # events outbox and the scratch folder stay in ``.listrak-sync/`` (see docs).
+    workspace = Workspace.for_project(loaded)
     report = PullReport()
     with ExitStack() as stack:
         if warehouse is None:
             # connect(), not open_warehouse(): a pull may create the DuckDB file.
             warehouse = stack.enter_context(connect(warehouse_target(loaded), base_dir=loaded.root))
-        store = stack.enter_context(workspace.local_store())
+        store = stack.enter_context(workspace.store())
         outbox = stack.enter_context(Outbox(workspace.root / OUTBOX_FILE))
 
         def sink_for(name: str, settings: EventsConfig) -> EventSink:
@@ -123,7 +125,7 @@ async def pull_async(
         puller = Puller(
             warehouse,
             store,
-            workspace.local_snapshots(),
+            workspace.snapshots(store),
             outbox,
             workspace.root / "pulls",
             progress=progress,

@@ -33,7 +33,7 @@ import pyarrow as pa
 
 from .. import __version__
 from ..config.sources import EventsConfig
-from ..state import SnapshotStore
+from ..state import SnapshotBackend
 from ..warehouse import Warehouse
 from .engagement import FLAG_EVENTS
 
@@ -151,7 +151,7 @@ class IdentifyDiff:
         while rows := result.fetchmany(chunk):
             yield from rows
 
-    def commit_snapshot(self, snapshots: SnapshotStore, name: str) -> int:
+    def commit_snapshot(self, snapshots: SnapshotBackend, name: str) -> int:
         """Replace the snapshot with the state after this pull (changed contacts count one
         more change, as ``changes`` numbered them)."""
         sql = (

@@ -22,7 +22,8 @@ from typing import Any
 
 from ..config.sources import EmailSource, EventsConfig, Source
 from ..listrak import ListrakClient
-from ..state import RunStatus, SnapshotStore, StateStore
+from ..state import RunStatus, SnapshotBackend, StateBackend
+from ..state.private import private_folder
 from ..warehouse import Warehouse
 from .email import EmailContacts, field_summary
 from .engagement import Engagement
@@ -74,8 +75,8 @@ class Puller:
     def __init__(
         self,
         warehouse: Warehouse,
-        store: StateStore,
-        snapshots: SnapshotStore,
+        store: StateBackend,
+        snapshots: SnapshotBackend,
         outbox: Outbox,
         workdir: Path,
         *,
@@ -261,9 +262,12 @@ class Puller:
                 # No snapshot yet (events just enabled): everyone in the table is news, not
                 # only the contacts this incremental read saw.
                 first = not self.snapshots.exists(snapshot)
+                # The previous snapshot as a file here (a copy when the state is in the
+                # warehouse).
+                here = private_folder(self.workdir / run_id / "previous")
                 diff = IdentifyDiff(
                     self.workdir / run_id,
-                    None if first else self.snapshots.path(snapshot),
+                    None if first else self.snapshots.local(snapshot, here),
                     full=full or first,
                 )
                 diff.load(self.warehouse, self._identify_select(contacts, first and not full))

@@ -20,7 +20,7 @@ from typing import Any
 import pyarrow as pa
 
 from ..listrak import Session
-from ..state import StateStore
+from ..state import StateBackend
 from ..warehouse import Warehouse
 from .columns import ColumnSpec, page_batch, schema_of
 
@@ -62,7 +62,7 @@ class Stream:
 class Journal:
     """Per-run stream progress in the state store's checkpoints (scope ``pull:{source}``)."""
 
-    def __init__(self, store: StateStore, source: str, run_id: str) -> None:
+    def __init__(self, store: StateBackend, source: str, run_id: str) -> None:
         self.store = store
         self.scope = f"pull:{source}"
         self.run_id = run_id

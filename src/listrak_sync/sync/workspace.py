@@ -74,7 +74,8 @@ class Workspace:
         return self.shared is not None or (self.root / "state.sqlite").exists()
 
     def local_store(self) -> StateStore:
-        """``state.sqlite``, whatever ``state.store`` says (pulls keep their state here)."""
+        """``state.sqlite``, whatever ``state.store`` says (the scheduler's service keeps its
+        own run lock here)."""
         return StateStore(self.state_path)
 
     def local_snapshots(self) -> SnapshotStore:

@@ -106,7 +106,8 @@ def connect_state(target: str | Path | BaseModel) -> StateConnection:
     except ModuleNotFoundError:
         raise WarehouseError(
             f"the {engine} warehouse cannot keep the sync's state (state.store: warehouse "
-            "works with PostgreSQL); set state.connection to a postgresql:// URL, or use "
+            "works with PostgreSQL and Snowflake); set state.connection to a postgresql:// or "
+            "snowflake:// URL, or use "
             "state.store: local"
         ) from None
     return cast(_StateFactory, module).connect_state(config)

@@ -183,7 +183,7 @@ def test_validate_finds_state_problems_in_place(
     assert duckdb_only.returncode == 1
     output = " ".join((duckdb_only.stdout + duckdb_only.stderr).split())
     assert re.search(r"listrak-sync\.yml:\d+:\d+: cannot open the state store: the duckdb", output)
-    assert "set state.connection to a postgresql:// URL" in output
+    assert "set state.connection to a postgresql:// or snowflake:// URL" in output
 
     use_postgres_state(project.root, postgres_server, postgres_database)
     monkeypatch.setenv(PASSWORD_ENV, "not-the-state-password-5")

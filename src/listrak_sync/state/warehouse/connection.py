@@ -2,10 +2,11 @@
 out, transactions, and the cross-host lock.
 
 :class:`StateConnection` is what the store needs from an engine. Each engine implements it in
-its warehouse folder (``warehouse/postgres/state.py``), found by ``warehouse.connect_state``.
-It is a connection of its own, apart from the one reading audiences: the sync holds its locks
-on it for the whole run, and when the process dies the engine frees them (PostgreSQL ends the
-session, and advisory locks with it), on whatever host it ran.
+its warehouse folder (``warehouse/postgres/state.py``, ``warehouse/snowflake/state.py``),
+found by ``warehouse.connect_state``. It is a connection of its own, apart from the one
+reading audiences: the sync holds its locks on it for the whole run, and when the process dies
+they go (PostgreSQL ends the session, and advisory locks with it; Snowflake's lease rows
+expire unrenewed: ``locks.py``), on whatever host it ran.
 
 Every statement commits at once, except inside :meth:`StateConnection.transaction`, whose
 statements commit together or not at all.
@@ -41,6 +42,12 @@ class StateConnection(Protocol):
     @property
     def name(self) -> str:
         """The connection as people write it (no password), for messages."""
+        ...
+
+    @property
+    def lock_lease(self) -> float | None:
+        """Seconds a lock row's lease lasts, where the engine locks with lease rows (set in
+        the connection's URL); None: the default, or no lease rows."""
         ...
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None: ...

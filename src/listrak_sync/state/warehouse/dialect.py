@@ -2,10 +2,10 @@
 identity column, replacing a table atomically, and the cross-host lock.
 
 The statements of ``schema.py``, ``store.py`` and ``snapshots.py`` are written once, with ``?``
-placeholders and ``{text}``-style type slots that a dialect fills. PostgreSQL is the one engine
-implemented; another engine (Snowflake: ``TIMESTAMP_TZ``, ``BINARY``, ``AUTOINCREMENT``,
-``ALTER TABLE ... SWAP WITH``, and a lock row with a lease instead of an advisory lock) is one
-more :class:`StateDialect` and one more connection class (see ``connection.py``).
+placeholders and ``{text}``-style type slots that a dialect fills (``bookkeeping.py``'s too).
+PostgreSQL and Snowflake (``TIMESTAMP_TZ``, ``BINARY``, ``AUTOINCREMENT``, snapshots swapped
+by renames, and a lock row with a lease instead of an advisory lock) are implemented; each
+also has a connection class in its warehouse folder (see ``connection.py``).
 """
 
 from __future__ import annotations
@@ -13,8 +13,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
-__all__ = ["POSTGRES", "StateDialect", "fill", "quote"]
+from ..bookkeeping import fill
+
+__all__ = ["POSTGRES", "SNOWFLAKE", "StateDialect", "fill", "quote"]
 
 _PLACEHOLDER = re.compile(r"\?")
 
@@ -24,21 +27,22 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def fill(statement: str, slots: dict[str, str]) -> str:
-    """``statement`` with each ``{name}`` of ``slots`` replaced."""
-    for name, value in slots.items():
-        statement = statement.replace("{" + name + "}", value)
-    return statement
-
-
 @dataclass(frozen=True)
 class StateDialect:
     name: str
     types: dict[str, str]
     # Statements that make ``staged`` the table ``final`` in one transaction (``final`` may
     # not exist yet); arguments are quoted, schema-qualified names and the bare final name.
-    swap: Callable[[str, str, str], list[str]]
+    # (None: DDL is not transactional; snapshots.py swaps by renames it can recover from.)
+    swap: Callable[[str, str, str], list[str]] | None
     numbered_placeholders: bool  # $1, $2 (PostgreSQL) instead of ?
+    # How a run holds a resource across hosts (see ``locks.py``): the server's advisory locks
+    # (PostgreSQL) or a lock row with a lease (Snowflake).
+    locking: Literal["advisory", "lease"] = "advisory"
+    # Whether DDL takes part in a transaction (PostgreSQL) or commits at once (Snowflake).
+    transactional_ddl: bool = True
+    # Indexes of the state tables (Snowflake has none: it prunes by micro-partition).
+    indexes: tuple[str, ...] = ()
 
     def sql(self, statement: str, **names: str) -> str:
         """``statement`` with its ``{type}`` slots, its ``{name}`` slots (``names``: quoted
@@ -68,4 +72,25 @@ POSTGRES = StateDialect(
     },
     swap=_postgres_swap,
     numbered_placeholders=True,
+    indexes=(
+        "CREATE INDEX IF NOT EXISTS runs_by_target ON {s}.runs (kind, target, started_at)",
+        "CREATE INDEX IF NOT EXISTS row_outcomes_by_run ON {s}.row_outcomes (run_id, outcome)",
+    ),
+)
+
+
+SNOWFLAKE = StateDialect(
+    name="snowflake",
+    types={
+        "text": "VARCHAR",
+        "timestamp": "TIMESTAMP_TZ",
+        "bigint": "BIGINT",
+        "boolean": "BOOLEAN",
+        "bytes": "BINARY",
+        "identity": "BIGINT AUTOINCREMENT",
+    },
+    swap=None,
+    numbered_placeholders=False,
+    locking="lease",
+    transactional_ddl=False,
 )

@@ -10,6 +10,8 @@ Parquet files of an unfinished run's plan, so another working directory can fini
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from .connection import StateConnection, lock_key
 from .dialect import quote
 
@@ -30,7 +32,6 @@ _TABLES = [
         details {text} NOT NULL,
         error {text}
     )""",
-    "CREATE INDEX IF NOT EXISTS runs_by_target ON {s}.runs (kind, target, started_at)",
     """CREATE TABLE IF NOT EXISTS {s}.steps (
         seq {identity},
         run_id {text} NOT NULL,
@@ -52,7 +53,6 @@ _TABLES = [
         field {text},
         reason {text}
     )""",
-    "CREATE INDEX IF NOT EXISTS row_outcomes_by_run ON {s}.row_outcomes (run_id, outcome)",
     """CREATE TABLE IF NOT EXISTS {s}.checkpoints (
         scope {text} NOT NULL,
         name {text} NOT NULL,
@@ -65,7 +65,9 @@ _TABLES = [
         run_id {text} NOT NULL,
         host {text} NOT NULL,
         pid {bigint} NOT NULL,
-        acquired_at {timestamp} NOT NULL
+        acquired_at {timestamp} NOT NULL,
+        owner {text},
+        expires_at {timestamp}
     )""",
     """CREATE TABLE IF NOT EXISTS {s}.run_files (
         run_id {text} NOT NULL,
@@ -87,15 +89,21 @@ def ensure_schema(connection: StateConnection, schema: str) -> None:
     are in the warehouse guide): an existing schema is never created again."""
     dialect = connection.dialect
     found = connection.rows(
-        dialect.sql("SELECT 1 FROM information_schema.schemata WHERE schema_name = ?"), (schema,)
+        dialect.sql("SELECT 1 FROM information_schema.schemata WHERE lower(schema_name) = ?"),
+        (schema,),
     )
-    with connection.transaction():
+    # Snowflake commits DDL at once, whatever the transaction: its statements run one by one
+    # (and its CREATE ... IF NOT EXISTS takes a racing twin).
+    atomic = connection.transaction() if dialect.transactional_ddl else nullcontext()
+    with atomic:
         # Two first runs at once must not both create the tables (PostgreSQL's catalog
         # refuses the second CREATE ... IF NOT EXISTS racing the first).
         connection.lock_transaction(lock_key(schema, "schema"))
         if not found:
             connection.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
         for statement in _TABLES:
+            connection.execute(dialect.sql(statement, s=quote(schema)))
+        for statement in dialect.indexes:
             connection.execute(dialect.sql(statement, s=quote(schema)))
         if not connection.rows(f"SELECT version FROM {quote(schema)}.schema_version"):
             connection.execute(

@@ -37,12 +37,14 @@ class WarehouseSnapshotStore:
         return f"{quote(self.schema)}.{quote(table)}"
 
     def exists(self, name: str) -> bool:
+        self._recover(self.table(name))
         return self._exists(self.table(name))
 
     def _exists(self, table: str) -> bool:
         rows = self.connection.rows(
             self.connection.dialect.sql(
-                "SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = ?"
+                "SELECT 1 FROM information_schema.tables "
+                "WHERE lower(table_schema) = lower(?) AND lower(table_name) = lower(?)"
             ),
             (self.schema, table),
         )
@@ -51,6 +53,7 @@ class WarehouseSnapshotStore:
     def local(self, name: str, folder: Path) -> Path | None:
         """Copy the snapshot into ``folder/snapshot.parquet`` (streamed); None if none."""
         table = self.table(name)
+        self._recover(table)
         if not self._exists(table):
             return None
         target = folder / "snapshot.parquet"
@@ -72,6 +75,7 @@ class WarehouseSnapshotStore:
         """Load a whole snapshot from a stream, then swap it in; returns the row count."""
         final = self.table(name)
         staged = f"{final}_staged"
+        self._recover(final)
         self.connection.execute(f"DROP TABLE IF EXISTS {self._qualified(staged)}")
         rows = 0
 
@@ -83,12 +87,42 @@ class WarehouseSnapshotStore:
 
         reader = pa.RecordBatchReader.from_batches(schema, iter(counted()))
         self.connection.create_from(self.schema, staged, reader)
+        swap = self.connection.dialect.swap
+        if swap is None:
+            self._swap_in_steps(final)
+            return rows
         with self.connection.transaction():
-            for statement in self.connection.dialect.swap(
-                self._qualified(staged), self._qualified(final), final
-            ):
+            for statement in swap(self._qualified(staged), self._qualified(final), final):
                 self.connection.execute(statement)
         return rows
+
+    def _swap_in_steps(self, final: str) -> None:
+        """Make the loaded ``<final>_staged`` the snapshot where DDL commits at once
+        (Snowflake): the old table is renamed aside, the new one into place, the old one
+        dropped. A kill between the renames leaves no snapshot table but a whole staged one
+        beside the old: :meth:`_recover` finishes the swap before the next read."""
+        old, staged = f"{final}_old", f"{final}_staged"
+        if self._exists(final):
+            self.connection.execute(f"DROP TABLE IF EXISTS {self._qualified(old)}")
+            self.connection.execute(
+                f"ALTER TABLE {self._qualified(final)} RENAME TO {self._qualified(old)}"
+            )
+        self.connection.execute(
+            f"ALTER TABLE {self._qualified(staged)} RENAME TO {self._qualified(final)}"
+        )
+        self.connection.execute(f"DROP TABLE IF EXISTS {self._qualified(old)}")
+
+    def _recover(self, final: str) -> None:
+        """Finish a swap killed between its renames (see :meth:`_swap_in_steps`): the staged
+        table was loaded whole before the old one was renamed aside."""
+        if self.connection.dialect.swap is not None or self._exists(final):
+            return
+        old, staged = f"{final}_old", f"{final}_staged"
+        if self._exists(old) and self._exists(staged):
+            self.connection.execute(
+                f"ALTER TABLE {self._qualified(staged)} RENAME TO {self._qualified(final)}"
+            )
+            self.connection.execute(f"DROP TABLE IF EXISTS {self._qualified(old)}")
 
     def delete(self, name: str) -> None:
         self.connection.execute(f"DROP TABLE IF EXISTS {self._qualified(self.table(name))}")

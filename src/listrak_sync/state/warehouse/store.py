@@ -1,13 +1,14 @@
 """The state store in warehouse tables: what :class:`~listrak_sync.state.StateStore` keeps in
 ``.listrak-sync/state.sqlite``, with the same methods and the same meaning, in the state
-schema of a PostgreSQL database.
+schema of a PostgreSQL or Snowflake database. The bookkeeping (runs, journal, outcomes,
+checkpoints) is ``state/bookkeeping.py``'s, shared with the local store; this file brings the
+SQL primitives, locks, run files, snapshots and audit.
 
 Differences that matter:
 
-- Locks are the server's advisory locks, taken on this store's own session (see
-  ``connection.py``), so they hold across hosts and are freed by the server when the process
-  holding them dies. The ``locks`` table only names the holder, for the message a refused
-  run prints.
+- Locks hold across hosts (``locks.py``): PostgreSQL's advisory locks on this store's own
+  session, freed by the server when the process holding them dies; Snowflake's lock rows with
+  a lease the holder renews.
 - An unfinished run's plan files (``plan.parquet``, ``previous.parquet``, the per-step
   results) are copied into ``run_files`` (:meth:`save_run_file`), so a run killed on one host
   is finished from another working directory (:meth:`restore_run_files`).
@@ -19,22 +20,21 @@ Nothing secret is written: callers pass counts, ids and reasons, never credentia
 
 from __future__ import annotations
 
-import json
 import os
-import socket
-import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self
 
 import pyarrow as pa
 
+from ..bookkeeping import Bookkeeping, RowOutcome
 from ..private import private_file, private_folder
-from ..store import LockHeld, RowOutcome, Run, RunStatus, Step, StepStatus
 from .audit import write_audit
-from .connection import StateConnection, lock_key
+from .connection import StateConnection
 from .dialect import quote
+from .locks import DEFAULT_LEASE, AdvisoryLocks, LeaseLocks, StateLocks
 from .schema import ensure_schema
 from .snapshots import WarehouseSnapshotStore
 
@@ -44,8 +44,6 @@ __all__ = ["RUN_FILE_CHUNK", "WarehouseStateStore"]
 RUN_FILE_CHUNK = 4 << 20
 
 _TABLES = ("runs", "steps", "row_outcomes", "checkpoints", "locks", "run_files")
-_RUN_COLUMNS = "run_id, kind, target, status, started_at, finished_at, counts, details, error"
-_STEP_COLUMNS = "run_id, step_id, kind, status, payload, external_id, result"
 _OUTCOMES_SCHEMA = pa.schema(
     [
         ("run_id", pa.string()),
@@ -58,33 +56,28 @@ _OUTCOMES_SCHEMA = pa.schema(
 )
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+class WarehouseStateStore(Bookkeeping):
+    """Run records, the journal and locks in tables of ``schema``.
 
+    ``lease``: seconds a lock row's lease lasts on engines that lock with one (Snowflake);
+    by default the connection's (``?lock_lease=`` of its URL), else ``DEFAULT_LEASE``."""
 
-def _text(value: datetime | str | None) -> str | None:
-    """A timestamp as the local store writes it (ISO 8601, milliseconds, UTC)."""
-    if value is None or isinstance(value, str):
-        return value
-    return value.astimezone(UTC).isoformat(timespec="milliseconds")
-
-
-class WarehouseStateStore:
-    """Run records, the journal and locks in tables of ``schema``."""
-
-    def __init__(self, connection: StateConnection, schema: str) -> None:
+    def __init__(
+        self, connection: StateConnection, schema: str, *, lease: float | None = None
+    ) -> None:
         self.connection = connection
         self.schema = schema
         self._dialect = connection.dialect
-        self._held: dict[str, int] = {}  # resource -> advisory lock key, held by this session
         ensure_schema(connection, schema)
+        self._locks: StateLocks
+        if self._dialect.locking == "lease":
+            chosen = lease or connection.lock_lease or DEFAULT_LEASE
+            self._locks = LeaseLocks(connection, schema, self._sql, float(chosen))
+        else:
+            self._locks = AdvisoryLocks(connection, schema, self._sql)
 
     def _t(self, table: str) -> str:
         return f"{quote(self.schema)}.{quote(table)}"
-
-    def _sql(self, statement: str) -> str:
-        """``statement`` with ``{runs}``-style table slots filled and the dialect applied."""
-        return self._dialect.sql(statement, **{name: self._t(name) for name in _TABLES})
 
     @property
     def name(self) -> str:
@@ -102,6 +95,7 @@ class WarehouseStateStore:
         return write_audit(self.connection, self.schema, destination, target, run_id, changes)
 
     def close(self) -> None:
+        self._locks.close()
         self.connection.close()
 
     def __enter__(self) -> Self:
@@ -110,309 +104,49 @@ class WarehouseStateStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- runs -----------------------------------------------------------------------------
+    # -- the SQL primitives of the bookkeeping (``state/bookkeeping.py``) -------------------
 
-    def start_run(self, kind: str, target: str, details: dict[str, Any] | None = None) -> Run:
-        run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
-        self.connection.execute(
-            self._sql(
-                "INSERT INTO {runs} (run_id, kind, target, status, started_at, counts, details) "
-                "VALUES (?, ?, ?, 'running', ?, '{}', ?)"
-            ),
-            (run_id, kind, target, _now(), json.dumps(details or {})),
-        )
-        return self.run(run_id)
+    def _sql(self, statement: str) -> str:
+        """``statement`` with ``{runs}``-style table slots filled and the dialect applied."""
+        return self._dialect.sql(statement, seq="seq", **{name: self._t(name) for name in _TABLES})
 
-    def finish_run(
-        self,
-        run_id: str,
-        status: RunStatus,
-        counts: dict[str, int] | None = None,
-        *,
-        details: dict[str, Any] | None = None,
-        error: str | None = None,
-    ) -> Run:
-        current = self.run(run_id)
-        merged = {**current.details, **(details or {})}
-        self.connection.execute(
-            self._sql(
-                "UPDATE {runs} SET status = ?, finished_at = ?, counts = ?, details = ?, "
-                "error = ? WHERE run_id = ?"
-            ),
-            (status, _now(), json.dumps(counts or {}), json.dumps(merged), error, run_id),
-        )
-        return self.run(run_id)
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self.connection.execute(sql, params)
 
-    def reopen_run(self, run_id: str) -> Run:
-        """Mark a killed or failed run ``running`` again, to finish its journal."""
-        self.connection.execute(
-            self._sql(
-                "UPDATE {runs} SET status = 'running', finished_at = NULL, error = NULL "
-                "WHERE run_id = ?"
-            ),
-            (run_id,),
-        )
-        return self.run(run_id)
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self.connection.rows(sql, params)
 
-    def update_run(self, run_id: str, *, details: dict[str, Any]) -> None:
-        current = self.run(run_id)
-        self.connection.execute(
-            self._sql("UPDATE {runs} SET details = ? WHERE run_id = ?"),
-            (json.dumps({**current.details, **details}), run_id),
+    def _atomic(self) -> AbstractContextManager[Any]:
+        return self.connection.transaction()
+
+    def _insert_outcomes(
+        self, run_id: str, step_id: str | None, outcomes: list[RowOutcome]
+    ) -> None:
+        self.connection.ingest(
+            self.schema, "row_outcomes", _outcomes_table(run_id, step_id, outcomes)
         )
 
-    def run(self, run_id: str) -> Run:
-        rows = self.connection.rows(
-            self._sql(f"SELECT {_RUN_COLUMNS} FROM {{runs}} WHERE run_id = ?"), (run_id,)
-        )
-        if not rows:
-            raise KeyError(f"no run {run_id!r}")
-        return _run(rows[0])
-
-    def runs(
-        self, kind: str | None = None, target: str | None = None, limit: int = 50
-    ) -> list[Run]:
-        where, params = _filters(kind=kind, target=target)
-        rows = self.connection.rows(
-            self._sql(
-                f"SELECT {_RUN_COLUMNS} FROM {{runs}}{where} "
-                f"ORDER BY started_at DESC, seq DESC LIMIT {int(limit)}"
-            ),
-            params,
-        )
-        return [_run(row) for row in rows]
-
-    def unfinished_run(self, kind: str, target: str) -> Run | None:
-        """The most recent run of ``target`` that never finished (killed), to resume from."""
-        rows = self.connection.rows(
-            self._sql(
-                f"SELECT {_RUN_COLUMNS} FROM {{runs}} WHERE kind = ? AND target = ? "
-                "AND status = 'running' ORDER BY started_at DESC, seq DESC LIMIT 1"
-            ),
-            (kind, target),
-        )
-        return _run(rows[0]) if rows else None
-
-    def last_successful_run(self, kind: str, target: str) -> Run | None:
-        rows = self.connection.rows(
-            self._sql(
-                f"SELECT {_RUN_COLUMNS} FROM {{runs}} WHERE kind = ? AND target = ? "
-                "AND status IN ('succeeded', 'partial') ORDER BY started_at DESC, seq DESC "
-                "LIMIT 1"
-            ),
-            (kind, target),
-        )
-        return _run(rows[0]) if rows else None
-
-    # -- the journal ------------------------------------------------------------------------
-
-    def plan_step(self, run_id: str, step_id: str, kind: str, payload: dict[str, Any]) -> Step:
-        """Record a step before doing it; planning the same step again keeps the first record."""
-        with self.connection.transaction():
-            known = self.connection.rows(
-                self._sql("SELECT 1 FROM {steps} WHERE run_id = ? AND step_id = ?"),
-                (run_id, step_id),
-            )
-            if not known:
-                self.connection.execute(
-                    self._sql(
-                        "INSERT INTO {steps} (run_id, step_id, kind, status, payload, "
-                        "updated_at) VALUES (?, ?, ?, 'pending', ?, ?)"
-                    ),
-                    (run_id, step_id, kind, json.dumps(payload), _now()),
-                )
-        return self.step(run_id, step_id)
-
-    def mark_step(
-        self,
-        run_id: str,
-        step_id: str,
-        status: StepStatus,
-        *,
-        external_id: str | None = None,
-        result: dict[str, Any] | None = None,
-    ) -> Step:
-        assignments = ["status = ?", "updated_at = ?"]
-        params: list[Any] = [status, _now()]
-        if external_id is not None:
-            assignments.append("external_id = ?")
-            params.append(external_id)
-        if result is not None:
-            assignments.append("result = ?")
-            params.append(json.dumps(result))
-        self.connection.execute(
-            self._sql(
-                f"UPDATE {{steps}} SET {', '.join(assignments)} WHERE run_id = ? AND step_id = ?"
-            ),
-            (*params, run_id, step_id),
-        )
-        return self.step(run_id, step_id)
-
-    def complete_step(
-        self,
-        run_id: str,
-        step_id: str,
-        result: dict[str, Any],
-        outcomes: Iterable[RowOutcome] = (),
-    ) -> Step:
-        """Mark a step ``done`` and record its row outcomes in one transaction, so a kill
-        between the two can neither lose the outcomes nor record them twice."""
-        table = _outcomes_table(run_id, step_id, outcomes)
-        with self.connection.transaction():
-            self.connection.execute(
-                self._sql("DELETE FROM {row_outcomes} WHERE run_id = ? AND step_id = ?"),
-                (run_id, step_id),
-            )
-            if table.num_rows:
-                self.connection.ingest(self.schema, "row_outcomes", table)
-            self.connection.execute(
-                self._sql(
-                    "UPDATE {steps} SET status = 'done', result = ?, updated_at = ? "
-                    "WHERE run_id = ? AND step_id = ?"
-                ),
-                (json.dumps(result), _now(), run_id, step_id),
-            )
-        return self.step(run_id, step_id)
-
-    def step(self, run_id: str, step_id: str) -> Step:
-        rows = self.connection.rows(
-            self._sql(f"SELECT {_STEP_COLUMNS} FROM {{steps}} WHERE run_id = ? AND step_id = ?"),
-            (run_id, step_id),
-        )
-        if not rows:
-            raise KeyError(f"no step {step_id!r} in run {run_id!r}")
-        return _step(rows[0])
-
-    def steps(self, run_id: str) -> list[Step]:
-        rows = self.connection.rows(
-            self._sql(f"SELECT {_STEP_COLUMNS} FROM {{steps}} WHERE run_id = ? ORDER BY seq"),
-            (run_id,),
-        )
-        return [_step(row) for row in rows]
-
-    # -- row-level outcomes -----------------------------------------------------------------
-
-    def record_outcomes(
-        self, run_id: str, outcomes: Iterable[RowOutcome], step_id: str | None = None
-    ) -> int:
-        table = _outcomes_table(run_id, step_id, outcomes)
-        if table.num_rows:
-            self.connection.ingest(self.schema, "row_outcomes", table)
-        return int(table.num_rows)
-
-    def outcomes(
-        self, run_id: str, outcome: str | None = None, limit: int | None = None
-    ) -> list[RowOutcome]:
-        where, params = _filters(run_id=run_id, outcome=outcome)
-        tail = f" LIMIT {int(limit)}" if limit is not None else ""
-        rows = self.connection.rows(
-            self._sql(
-                f"SELECT key, outcome, field, reason FROM {{row_outcomes}}{where} "
-                f"ORDER BY seq{tail}"
-            ),
-            params,
-        )
-        return [RowOutcome(*row) for row in rows]
-
-    def outcome_breakdown(self, run_id: str) -> list[tuple[str, str | None, int]]:
-        """(outcome, field, rows) of a run's row outcomes, most rows first."""
-        rows = self.connection.rows(
-            self._sql(
-                "SELECT outcome, field, count(*) FROM {row_outcomes} WHERE run_id = ? "
-                "GROUP BY outcome, field ORDER BY 3 DESC, 1, 2"
-            ),
-            (run_id,),
-        )
-        return [(str(o), f, int(n)) for o, f, n in rows]
-
-    def outcome_counts(self, run_id: str) -> dict[str, int]:
-        rows = self.connection.rows(
-            self._sql(
-                "SELECT outcome, count(*) FROM {row_outcomes} WHERE run_id = ? "
-                "GROUP BY outcome ORDER BY 1"
-            ),
-            (run_id,),
-        )
-        return {str(o): int(n) for o, n in rows}
-
-    # -- checkpoints ----------------------------------------------------------------------------
-
-    def checkpoint(self, scope: str, name: str) -> str | None:
-        rows = self.connection.rows(
-            self._sql("SELECT value FROM {checkpoints} WHERE scope = ? AND name = ?"),
-            (scope, name),
-        )
-        return str(rows[0][0]) if rows else None
-
-    def set_checkpoint(self, scope: str, name: str, value: str) -> None:
-        with self.connection.transaction():
-            self.connection.execute(
-                self._sql("DELETE FROM {checkpoints} WHERE scope = ? AND name = ?"),
-                (scope, name),
-            )
-            self.connection.execute(
-                self._sql("INSERT INTO {checkpoints} VALUES (?, ?, ?, ?)"),
-                (scope, name, value, _now()),
-            )
+    def _now(self) -> datetime:
+        return datetime.now(UTC)
 
     # -- locks ----------------------------------------------------------------------------------
 
     def acquire_lock(self, resource: str, run_id: str) -> None:
-        """Take ``resource`` for ``run_id`` with an advisory lock on this store's session; a
-        lock another live session holds raises :class:`LockHeld` naming its run."""
-        host, pid = socket.gethostname(), os.getpid()
-        if resource not in self._held:
-            key = lock_key(self.schema, resource)
-            if not self.connection.try_lock(key):
-                rows = self.connection.rows(
-                    self._sql(
-                        "SELECT run_id, host, pid, acquired_at FROM {locks} WHERE resource = ?"
-                    ),
-                    (resource,),
-                )
-                holder = rows[0] if rows else ("pid-?", "another host", 0, None)
-                raise LockHeld(
-                    resource,
-                    str(holder[0]),
-                    str(holder[1]),
-                    int(holder[2]),
-                    _text(holder[3]),
-                    live=True,
-                )
-            self._held[resource] = key
-        with self.connection.transaction():
-            self.connection.execute(
-                self._sql("DELETE FROM {locks} WHERE resource = ?"), (resource,)
-            )
-            self.connection.execute(
-                self._sql("INSERT INTO {locks} VALUES (?, ?, ?, ?, ?)"),
-                (resource, run_id, host, pid, _now()),
-            )
+        """Take ``resource`` for ``run_id`` across hosts (``locks.py``); a lock another live
+        run holds raises :class:`LockHeld` naming it."""
+        self._locks.acquire(resource, run_id)
 
     def relabel_locks(self, old: str, new: str) -> None:
         """Name the locks this store holds as ``old`` after the run holding them, ``new``."""
-        for resource in self._held:
-            self.connection.execute(
-                self._sql("UPDATE {locks} SET run_id = ? WHERE resource = ? AND run_id = ?"),
-                (new, resource, old),
-            )
+        self._locks.relabel(old, new)
 
     def release_lock(self, resource: str, run_id: str) -> None:
-        key = self._held.pop(resource, None)
-        self.connection.execute(
-            self._sql("DELETE FROM {locks} WHERE resource = ? AND run_id = ?"),
-            (resource, run_id),
-        )
-        if key is not None:
-            self.connection.unlock(key)
+        self._locks.release(resource, run_id)
 
     def force_unlock(self, resource: str) -> bool:
-        """Forget the holder recorded for ``resource``. The advisory lock itself cannot be
-        taken from a live session: the server frees it when that session ends."""
-        rows = self.connection.rows(
-            self._sql("DELETE FROM {locks} WHERE resource = ? RETURNING resource"), (resource,)
-        )
-        return bool(rows)
+        """Forget the holder recorded for ``resource`` (on PostgreSQL the advisory lock itself
+        cannot be taken from a live session: the server frees it when that session ends)."""
+        return self._locks.force_unlock(resource)
 
     # -- run files --------------------------------------------------------------------------
 
@@ -465,52 +199,15 @@ class WarehouseStateStore:
         self.connection.execute(self._sql("DELETE FROM {run_files} WHERE run_id = ?"), (run_id,))
 
 
-def _filters(**values: str | None) -> tuple[str, tuple[str, ...]]:
-    """A WHERE clause for the columns given a value (None: any)."""
-    chosen = {k: v for k, v in values.items() if v is not None}
-    if not chosen:
-        return "", ()
-    return " WHERE " + " AND ".join(f"{k} = ?" for k in chosen), tuple(chosen.values())
-
-
-def _outcomes_table(run_id: str, step_id: str | None, outcomes: Iterable[RowOutcome]) -> pa.Table:
-    listed = list(outcomes)
+def _outcomes_table(run_id: str, step_id: str | None, outcomes: list[RowOutcome]) -> pa.Table:
     return pa.table(
         [
-            [run_id] * len(listed),
-            [step_id] * len(listed),
-            [o.key for o in listed],
-            [o.outcome for o in listed],
-            [o.field for o in listed],
-            [o.reason for o in listed],
+            [run_id] * len(outcomes),
+            [step_id] * len(outcomes),
+            [o.key for o in outcomes],
+            [o.outcome for o in outcomes],
+            [o.field for o in outcomes],
+            [o.reason for o in outcomes],
         ],
         schema=_OUTCOMES_SCHEMA,
-    )
-
-
-def _run(row: tuple[Any, ...]) -> Run:
-    run_id, kind, target, status, started, finished, counts, details, error = row
-    return Run(
-        run_id,
-        kind,
-        target,
-        status,
-        _text(started) or "",
-        _text(finished),
-        json.loads(counts),
-        json.loads(details),
-        error,
-    )
-
-
-def _step(row: tuple[Any, ...]) -> Step:
-    run_id, step_id, kind, status, payload, external_id, result = row
-    return Step(
-        run_id,
-        step_id,
-        kind,
-        status,
-        json.loads(payload),
-        external_id,
-        json.loads(result) if result else None,
     )

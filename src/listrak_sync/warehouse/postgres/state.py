@@ -49,6 +49,10 @@ class PostgresStateConnection:
     def name(self) -> str:
         return self.config.display
 
+    @property
+    def lock_lease(self) -> float | None:
+        return None  # advisory locks: no lease
+
     @contextmanager
     def _cursor(self, sql: str | None) -> Iterator[Any]:
         """A cursor for one statement; committed at once outside a transaction."""

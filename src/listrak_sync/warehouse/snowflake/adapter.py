@@ -368,11 +368,15 @@ class SnowflakeWarehouse:
                 self.execute(f"ALTER TABLE {load} RENAME TO {target}")
         return written
 
-    def _load(self, target: str, reader: pa.RecordBatchReader) -> int:
-        """PUT the reader's rows as Parquet files and COPY them into ``target``."""
+    def prepare_stage(self) -> None:
+        """Create the session's load stage (once)."""
         if not self._stage_ready:
             self.execute(f"CREATE TEMPORARY STAGE IF NOT EXISTS {_STAGE}")
             self._stage_ready = True
+
+    def _load(self, target: str, reader: pa.RecordBatchReader) -> int:
+        """PUT the reader's rows as Parquet files and COPY them into ``target``."""
+        self.prepare_stage()
         prefix = uuid.uuid4().hex
         schema = _parquet_schema(reader.schema)
         written = 0

@@ -29,6 +29,7 @@ _SETTINGS = (
     "login_timeout",
     "network_timeout",
     "statement_timeout",
+    "lock_lease",
     "host",
     "port",
     "protocol",
@@ -60,6 +61,12 @@ class SnowflakeConfig(BaseModel):
     )
     statement_timeout: int | None = Field(
         None, ge=1, description="Seconds a statement may run before Snowflake cancels it."
+    )
+    lock_lease: int | None = Field(
+        None,
+        ge=5,
+        description="Seconds a sync's lock row outlives its last renewal, with the state in "
+        "Snowflake (default 120): how long a crashed runner blocks the next.",
     )
     # Another endpoint than ACCOUNT.snowflakecomputing.com:443 (PrivateLink, a proxy, an emulator).
     host: str | None = None
