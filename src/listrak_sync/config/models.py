@@ -140,7 +140,9 @@ class StateConfig(BaseModel):
     )
     connection: str | None = Field(
         default=None,
-        description="A postgresql:// URL for the state (default: warehouse.connection).",
+        description=(
+            "A postgresql:// or snowflake:// URL for the state (default: warehouse.connection)."
+        ),
     )
     password: SecretValue | None = Field(
         default=None, description="Its password, by reference: {env: NAME} or {secret: NAME}."
