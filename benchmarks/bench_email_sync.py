@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 import pytest
 import yaml
-from tests.conftest import EMAIL_CLIENT, Emulator, emulator, emulator_server
+from tests.conftest import EMAIL_CLIENT, Emulator, emulator, emulator_server, realism
 
 from listrak_sync.listrak import (
     ClientSettings,
@@ -32,7 +32,7 @@ from listrak_sync.listrak import (
     SegmentationFieldValue,
 )
 
-__all__ = ["emulator", "emulator_server"]  # fixtures used here
+__all__ = ["emulator", "emulator_server", "realism"]  # fixtures used here
 
 pytestmark = pytest.mark.benchmark
 
