@@ -106,7 +106,7 @@ def observed(ctx: RunContext) -> Observed:
     throughputs: list[float] = []
     for run in ctx.store.runs("sync", ctx.target_name, limit=RECENT_RUNS):
         for step in ctx.store.steps(run.run_id):
-            result = step.result or {}
+            result = (step.result or {}).get("summary") or {}
             if isinstance(result.get("import_seconds"), int | float):
                 imports.append(float(result["import_seconds"]))
             if isinstance(result.get("calls_per_second"), int | float):
