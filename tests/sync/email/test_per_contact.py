@@ -186,3 +186,11 @@ def test_the_estimate_weighs_calls_against_import_turnaround() -> None:
     slow = Observed(**{**basis.__dict__, "calls_per_second": 20.0, "import_seconds": 5.0})
     assert choose("remove", 90, owner=False, basis=slow).path == "contacts"
     assert choose("remove", 110, owner=False, basis=slow).path == "imports"
+    # Recorded imports of a similar size say more than the others; a smaller file is taken to
+    # be no slower than the smallest one seen, a larger one scaled from the largest.
+    sized = Observed(**{**basis.__dict__, "import_sizes": ((250_000, 40.0), (50, 2.0), (60, 4.0))})
+    assert sized.turnaround(100) == 3.0
+    assert sized.turnaround(2) == 2.0
+    assert sized.turnaround(100_000) == 40.0
+    assert sized.turnaround(5_000_000) == 800.0
+    assert choose("add", 1_000, owner=False, basis=sized).path == "contacts"

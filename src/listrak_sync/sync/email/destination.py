@@ -293,6 +293,7 @@ class EmailSync(SyncDestination):
         seconds = round(time.monotonic() - started, 3)
         summary = await email.import_summary(list_id, import_id)
         record = {
+            "rows": rows.num_rows,
             "import_seconds": seconds,
             "import_file_id": import_id,
             "file_name": import_file.file_name,

@@ -13,8 +13,8 @@ The figures come from what was measured, newest first:
 - the rate: the client's pacer, when it has learnt (or was given) a limit;
 - per-contact throughput: ``calls_per_second`` of earlier per-contact steps of this target, when
   lower than latency and concurrency promise (a loaded server answers slower under load);
-- import turnaround: the median ``import_seconds`` of this target's recent import steps, or
-  ``DEFAULT_IMPORT_SECONDS`` when none was observed.
+- import turnaround: ``import_seconds`` of this target's recent import steps of a similar size
+  (``Observed.turnaround``), or ``DEFAULT_IMPORT_SECONDS`` when none was observed.
 """
 
 from __future__ import annotations
@@ -59,6 +59,24 @@ class Observed:
     import_seconds: float  # one import's turnaround
     calls_per_second: float | None  # earlier per-contact steps' measured throughput
     import_basis: str  # "observed (n imports)" or "default"
+    # (rows, seconds) of this target's recent imports, when their sizes were recorded.
+    import_sizes: tuple[tuple[int, float], ...] = ()
+
+    def turnaround(self, rows: int) -> float:
+        """An import's expected seconds for ``rows`` rows: the median of recent imports of a
+        similar size (within 10x); else the smallest import's time when this one is smaller
+        (an upper bound: a smaller file is not slower), or the largest one's scaled by rows
+        when this one is larger; else ``import_seconds``."""
+        similar = [s for n, s in self.import_sizes if n / 10 <= rows <= n * 10]
+        if similar:
+            return statistics.median(similar)
+        if self.import_sizes:
+            smallest = min(self.import_sizes)
+            if rows < smallest[0]:
+                return smallest[1]
+            largest = max(self.import_sizes)
+            return largest[1] * rows / max(largest[0], 1)
+        return self.import_seconds
 
 
 @dataclass(frozen=True)
@@ -79,6 +97,7 @@ class PathChoice:
                 **{
                     k: (round(v, 4) if isinstance(v, float) else v)
                     for k, v in asdict(basis).items()
+                    if k != "import_sizes"
                 },
             },
         }
@@ -93,7 +112,7 @@ def choose(kind: str, rows: int, *, owner: bool, basis: Observed) -> PathChoice:
         if limit is not None and limit > 0:
             throughput = min(throughput, limit)
     contacts = calls / throughput
-    imports = basis.import_seconds * (2 if kind == "add" and owner else 1)
+    imports = basis.turnaround(rows) * (2 if kind == "add" and owner else 1)
     imports += basis.latency * math.ceil(rows / RESULT_PAGE)
     return PathChoice("contacts" if contacts < imports else "imports", contacts, imports, calls)
 
@@ -103,12 +122,15 @@ def observed(ctx: RunContext) -> Observed:
     session = ctx.client.email.session
     latency = _latency(session.metrics.snapshot()["operations"])
     imports: list[float] = []
+    sizes: list[tuple[int, float]] = []
     throughputs: list[float] = []
     for run in ctx.store.runs("sync", ctx.target_name, limit=RECENT_RUNS):
         for step in ctx.store.steps(run.run_id):
             result = (step.result or {}).get("summary") or {}
             if isinstance(result.get("import_seconds"), int | float):
                 imports.append(float(result["import_seconds"]))
+                if isinstance(result.get("rows"), int):
+                    sizes.append((int(result["rows"]), float(result["import_seconds"])))
             if isinstance(result.get("calls_per_second"), int | float):
                 throughputs.append(float(result["calls_per_second"]))
     return Observed(
@@ -118,6 +140,7 @@ def observed(ctx: RunContext) -> Observed:
         import_seconds=statistics.median(imports) if imports else DEFAULT_IMPORT_SECONDS,
         calls_per_second=statistics.median(throughputs) if throughputs else None,
         import_basis=f"observed ({len(imports)} imports)" if imports else "default",
+        import_sizes=tuple(sizes),
     )
 
 
