@@ -64,16 +64,17 @@ class Observed:
 
     def turnaround(self, rows: int) -> float:
         """An import's expected seconds for ``rows`` rows: the median of recent imports of a
-        similar size (within 10x); else the smallest import's time when this one is smaller
-        (an upper bound: a smaller file is not slower), or the largest one's scaled by rows
-        when this one is larger; else ``import_seconds``."""
+        similar size (within 10x); else the time of the smallest larger import (an upper
+        bound: a smaller file is not slower, and erring high only keeps the per-contact path),
+        or the largest one's scaled by rows when this one is larger than all; else
+        ``import_seconds``."""
         similar = [s for n, s in self.import_sizes if n / 10 <= rows <= n * 10]
         if similar:
             return statistics.median(similar)
+        larger = [(n, s) for n, s in self.import_sizes if n >= rows]
+        if larger:
+            return min(larger)[1]
         if self.import_sizes:
-            smallest = min(self.import_sizes)
-            if rows < smallest[0]:
-                return smallest[1]
             largest = max(self.import_sizes)
             return largest[1] * rows / max(largest[0], 1)
         return self.import_seconds
