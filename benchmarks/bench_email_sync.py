@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 import pytest
 import yaml
-from tests.conftest import EMAIL_CLIENT, Emulator, emulator, emulator_server
+from tests.conftest import EMAIL_CLIENT, Emulator, emulator, emulator_server, realism
 
 from listrak_sync.listrak import (
     ClientSettings,
@@ -32,7 +32,7 @@ from listrak_sync.listrak import (
     SegmentationFieldValue,
 )
 
-__all__ = ["emulator", "emulator_server"]  # fixtures used here
+__all__ = ["emulator", "emulator_server", "realism"]  # fixtures used here
 
 pytestmark = pytest.mark.benchmark
 
@@ -43,8 +43,30 @@ CLI = str(Path(sys.executable).parent / "listrak-sync")
 SECRET_ENV = "BENCH_EMAIL_SECRET"
 
 
-def _project(root: Path, emulator: Emulator) -> None:
+def _project(root: Path, emulator: Emulator, extra: int | None = None) -> None:
+    """The project and its warehouse: MEMBERS members, then ``extra`` (default 0.5%) waiting
+    to enter."""
     root.mkdir()
+    _config(root, emulator, "auto")
+    with duckdb.connect(str(root / "warehouse.duckdb")) as con:
+        # Customers 0..MEMBERS-1 are members; MEMBERS.. wait to enter.
+        total = MEMBERS + (MEMBERS // 200 if extra is None else extra)
+        con.execute(
+            f"""
+            CREATE TABLE customer_360 AS
+            SELECT 'C' || lpad(i::VARCHAR, 8, '0') AS customer_id, i < {MEMBERS} AS member
+            FROM range({total}) t(i);
+            CREATE TABLE merged_customers AS
+            SELECT 'C' || lpad(i::VARCHAR, 8, '0') AS customer_id,
+                   'member' || i || '@example.com' AS email,
+                   'First' || (i % 5000) AS first_name,
+                   ['Boston', 'Denver', 'Austin', 'Reno'][1 + i % 4] AS city
+            FROM range({total}) t(i);
+            """
+        )
+
+
+def _config(root: Path, emulator: Emulator, writes: str) -> None:
     config = {
         "version": 1,
         "warehouse": {"connection": "warehouse.duckdb"},
@@ -66,6 +88,7 @@ def _project(root: Path, emulator: Emulator) -> None:
                     {"column": "city", "field": "City"},
                 ],
                 "create_missing_fields": True,
+                "writes": writes,
             }
         },
         "segments": {"members": {"sql": "SELECT customer_id FROM customer_360 WHERE member"}},
@@ -77,22 +100,6 @@ def _project(root: Path, emulator: Emulator) -> None:
         },
     }
     (root / "listrak-sync.yml").write_text(yaml.safe_dump(config, sort_keys=False))
-    with duckdb.connect(str(root / "warehouse.duckdb")) as con:
-        # Customers 0..MEMBERS-1 are members; MEMBERS..MEMBERS*1.005 wait to enter.
-        total = MEMBERS + MEMBERS // 200
-        con.execute(
-            f"""
-            CREATE TABLE customer_360 AS
-            SELECT 'C' || lpad(i::VARCHAR, 8, '0') AS customer_id, i < {MEMBERS} AS member
-            FROM range({total}) t(i);
-            CREATE TABLE merged_customers AS
-            SELECT 'C' || lpad(i::VARCHAR, 8, '0') AS customer_id,
-                   'member' || i || '@example.com' AS email,
-                   'First' || (i % 5000) AS first_name,
-                   ['Boston', 'Denver', 'Austin', 'Reno'][1 + i % 4] AS city
-            FROM range({total}) t(i);
-            """
-        )
 
 
 def _churn(root: Path) -> None:
@@ -213,3 +220,82 @@ def test_email_sync_million(emulator: Emulator, tmp_path: Path) -> None:
         f"-> {baseline_full:,.0f} s for the initial sync ({baseline_full / initial_s:,.0f}x), "
         f"{baseline_churn:,.0f} s for the churn ({baseline_churn / churn_s:,.1f}x)"
     )
+
+
+# --- the path choice: imports, per-contact calls, or the quicker of the two -----------------
+
+CHANGES = [
+    int(n) for n in os.environ.get("BENCH_EMAIL_CHANGES", "10,100,1000,10000,100000").split(",")
+]
+# Per-contact-only runs above this many changes are extrapolated from the largest one measured
+# (100,000 changes one call or two at a time take most of an hour on the shared machine).
+CONTACTS_MAX = int(os.environ.get("BENCH_EMAIL_CONTACTS_MAX", "10000"))
+
+
+def _shift(root: Path, leave_from: int, enter_from: int, half: int) -> None:
+    """``half`` members leave (from ``leave_from``) and ``half`` new customers enter."""
+
+    def cid(i: int) -> str:
+        return f"C{i:08d}"
+
+    with duckdb.connect(str(root / "warehouse.duckdb")) as con:
+        con.execute(
+            "UPDATE customer_360 SET member = NOT member WHERE (customer_id >= ? AND"
+            " customer_id < ?) OR (customer_id >= ? AND customer_id < ?)",
+            [cid(leave_from), cid(leave_from + half), cid(enter_from), cid(enter_from + half)],
+        )
+
+
+def _paths(root: Path, run_id: str) -> str:
+    shown = subprocess.run(
+        [CLI, "runs", run_id, "--json", "-p", str(root)], capture_output=True, text=True, check=True
+    )
+    steps = json.loads(shown.stdout).get("steps") or []
+    found = sorted({str((s.get("result") or {}).get("path")) for s in steps})
+    return "+".join(found) or "-"
+
+
+def test_email_changes_chosen_path(emulator: Emulator, tmp_path: Path) -> None:
+    """10 to 100,000 changes (half leave, half enter) on a MEMBERS-member list, each size synced
+    three times with fresh rows: the chosen path (``writes: auto``), imports only, per-contact
+    calls only (client default concurrency, 8 in flight)."""
+    emulator.admin.seed({"email": {"lists": [{"listId": 1001, "listName": "Newsletter"}]}})
+    root = tmp_path / "project"
+    pool = sum(3 * (n // 2) for n in CHANGES)
+    _project(root, emulator, extra=pool)
+    emulator.admin.add_fault(latency_ms=LATENCY_MS)
+    _config(root, emulator, "imports")
+    initial_s, _, _ = _sync(root)
+    print(f"\nmembers: {MEMBERS:,}, added latency {LATENCY_MS} ms; initial sync {initial_s:.1f} s")
+    print("| changes | chosen (path) | imports only | per-contact only | chosen vs per-contact |")
+    print("| ---: | ---: | ---: | ---: | ---: |")
+    leave, enter = 0, MEMBERS
+    rate: float | None = None  # per-contact changes/s, for extrapolation
+    for size in CHANGES:
+        half = size // 2
+        seconds: dict[str, float] = {}
+        chosen = ""
+        for writes in ("auto", "imports", "contacts"):
+            if writes == "contacts" and size > CONTACTS_MAX and rate is not None:
+                seconds[writes] = size / rate
+                continue
+            _config(root, emulator, writes)
+            _shift(root, leave, enter, half)
+            leave, enter = leave + half, enter + half
+            took, _, document = _sync(root)
+            unit = document["units"][0]  # type: ignore[index]
+            assert unit["run"]["counts"]["enter"] == half, unit["run"]["counts"]
+            assert unit["run"]["counts"]["leave"] == half
+            seconds[writes] = took
+            if writes == "auto":
+                chosen = _paths(root, unit["run"]["run_id"])
+            if writes == "contacts":
+                rate = size / took
+        measured = "" if size <= CONTACTS_MAX else " (extrapolated)"
+        print(
+            f"| {size:,} | {seconds['auto']:.1f} s ({chosen}) | {seconds['imports']:.1f} s |"
+            f" {seconds['contacts']:.1f} s{measured} |"
+            f" {seconds['contacts'] / seconds['auto']:.2f}x |",
+            flush=True,
+        )
+    emulator.admin.clear_faults()

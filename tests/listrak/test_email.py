@@ -11,6 +11,7 @@ from listrak_sync.listrak import (
     Contact,
     EmailList,
     ImportColumn,
+    ListrakError,
     NotFound,
     SegmentationField,
     SegmentationFieldGroup,
@@ -103,6 +104,24 @@ async def test_upsert_and_get_contact(emulator: Emulator, make_client: MakeClien
         (field_id, "Ann")
     ]
     assert [c.email_address async for c in client.email.contacts(list_id)] == ["ann@example.com"]
+
+
+async def test_save_contact_says_whether_it_created_and_never_resubscribes(
+    emulator: Emulator, make_client: MakeClient
+) -> None:
+    list_id = _seed_list(emulator)
+    client = make_client(email=credentials(EMAIL_CLIENT))
+    ann = Contact(email_address="ann@example.com", subscription_state="Subscribed")
+
+    assert await client.email.save_contact(list_id, ann) is True  # 201
+    assert await client.email.save_contact(list_id, ann) is False  # 200: it existed
+    gone = Contact(email_address="ann@example.com", subscription_state="Unsubscribed")
+    assert await client.email.save_contact(list_id, gone) is False
+    with pytest.raises(ListrakError) as caught:
+        await client.email.save_contact(list_id, ann)
+    assert caught.value.code == "ERROR_UNSUBSCRIBED_EMAIL_ADDRESS"
+    found = await client.email.get_contact(list_id, "ann@example.com")
+    assert found.subscription_state == "Unsubscribed"
 
 
 async def test_paging_20000_contacts_returns_each_exactly_once_despite_faults(

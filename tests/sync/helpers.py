@@ -66,6 +66,9 @@ class SyncProject:
                 {"column": "city", "field": "City"},
             ],
             "create_missing_fields": True,
+            # The import path unless a test says otherwise: tests of the per-contact path and
+            # of the choice between them set it (tests/sync/email/test_per_contact.py).
+            "writes": "imports",
             **destination,
         }
         config = {

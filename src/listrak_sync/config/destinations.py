@@ -87,6 +87,9 @@ class EmailDestination(_AudienceDestination):
     create_missing_fields: bool = False
     suppress_email_notifications: bool = True
     trigger_journey: bool = False
+    # How changes are written: the quicker of list imports and per-contact calls for each step
+    # (auto), or always one of them.
+    writes: Literal["auto", "imports", "contacts"] = "auto"
 
     @property
     def primary_key(self) -> Literal["email"]:

@@ -135,9 +135,44 @@ class EmailApi:
         except when it raises events, sends a double opt-in email, appends profile values or
         changes the address: those are retried only when they surely did not run.
         """
+        answer = await self._post_contact(
+            list_id,
+            contact,
+            update_type=update_type,
+            override_unsubscribe=override_unsubscribe,
+            subscribed_by_contact=subscribed_by_contact,
+            send_double_opt_in=send_double_opt_in,
+            event_ids=event_ids,
+            new_email_address=new_email_address,
+        )
+        return str(answer.get("resourceId", ""))
+
+    async def save_contact(
+        self, list_id: int, contact: Contact, *, update_type: str = "Update"
+    ) -> bool:
+        """Create or update one contact, never re-subscribing it (``overrideUnsubscribe`` is
+        false: Listrak refuses an unsubscribed contact with ``ERROR_UNSUBSCRIBED_EMAIL_ADDRESS``
+        when ``subscriptionState`` is ``Subscribed``). True when Listrak created the contact
+        (201), False when it existed (200). Retried like a PUT: a retry after a lost 201 reads
+        200."""
+        answer = await self._post_contact(list_id, contact, update_type=update_type)
+        return int(answer.get("status") or 200) == 201
+
+    async def _post_contact(
+        self,
+        list_id: int,
+        contact: Contact,
+        *,
+        update_type: str = "Update",
+        override_unsubscribe: bool = False,
+        subscribed_by_contact: bool = False,
+        send_double_opt_in: bool = False,
+        event_ids: Sequence[int] = (),
+        new_email_address: str | None = None,
+    ) -> dict[str, Any]:
         once = bool(event_ids) or send_double_opt_in or update_type == "Append"
         once = once or new_email_address is not None
-        answer = await self.session.call(
+        return await self.session.call(
             "POST",
             f"/List/{list_id}/Contact",
             operation="Contact_PostContactResource",
@@ -152,7 +187,6 @@ class EmailApi:
             json_body=contact.to_api(),
             replay=Replay.IF_NOT_APPLIED if once else Replay.ALWAYS,
         )
-        return str(answer.get("resourceId", ""))
 
     # --- profile fields --------------------------------------------------------------------
 
