@@ -1,18 +1,26 @@
-"""The plan's diff at scale: N current members against N previous ones, 1% churn, in DuckDB (the
-sync's planner, the baseline) and inside an embedded Spark (``diff_in_spark``).
+"""The plan's diff at scale: N current members against N previous ones, 1% churn: the DuckDB
+planner as it was (the baseline), the DuckDB planner now, and planning inside an embedded Spark.
 
-Both read the same two Parquet inputs: the audience (``audience_schema``, two attributes) and
+All read the same two Parquet inputs: the audience (``audience_schema``, two attributes) and
 the previous snapshot (``SNAPSHOT_SCHEMA``). Churn: 0.5% of the previous members left, 0.5% new
-members entered and 0.5% changed an attribute. Each engine hashes the audience's attributes,
-full-joins it with the snapshot on the key, counts every change and streams the changed rows
-(enter, change, leave) back to Python as Arrow batches; both must find the same counts. DuckDB
-runs ``plan.classify_sql`` on the planner's own connection settings; Spark runs the same SQL
-transpiled, on ``local[2]`` with a 1 GB heap. Each runs in its own spawned process: its peak
-RSS is its own, and for Spark the JVM's peak (``VmHWM`` of the java child) is reported too, with
-the engine's start-up time kept apart from the diff.
+members entered and 0.5% changed an attribute. Every engine must find the same counts and the
+same rows to send.
+
+- ``before``: ``plan.classify_sql`` materialised whole into a DuckDB table, counted, and the
+  changed rows streamed out; 2 GB (the planner's old settings).
+- ``duckdb``: ``PlanFiles`` as the sync uses it: the audience streamed in as Arrow batches
+  (timed apart: "load"), then ``build``: one pass of the join keeping only planned rows, steps
+  cut, ``plan.parquet`` written; 1 GB, spilling to the run folder.
+- ``spark``: ``diff_in_spark`` on ``local[2]`` (1 GB heap, 8 shuffle partitions), the planned
+  rows streamed into ``PlanFiles.build_from_diff`` as ``plan_in_spark`` does; start-up timed
+  apart. Its CPU is the Python driver's plus the JVM's.
+
+Each runs in its own spawned process: its peak RSS is its own (for Spark the JVM's ``VmHWM`` is
+reported too). The load average is printed with the table (the machine is shared).
 
 Run: ``.venv/bin/pytest -m benchmark benchmarks/bench_spark_diff.py -s``
-(``BENCH_DIFF_ROWS=1000000,10000000`` sets the sizes).
+(``BENCH_DIFF_ROWS=1000000,10000000`` sets the sizes, ``BENCH_DIFF_ENGINES=before,duckdb,spark``
+the engines).
 """
 
 from __future__ import annotations
@@ -51,6 +59,12 @@ def _java_children() -> list[int]:
         if parent == os.getpid() and b"java" in command.split(b"\0")[0]:
             found.append(int(entry.name))
     return found
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _make_inputs(folder: Path, rows: int) -> tuple[Path, Path]:
@@ -146,25 +160,48 @@ def _duckdb(current: str, previous: str) -> dict[str, Any]:
 
 
 def _spark(current: str, previous: str) -> dict[str, Any]:
+    """``diff_in_spark``, then the planned rows streamed into ``PlanFiles.build_from_diff`` as
+    the sync engine does (``plan_in_spark``): the driver-side half of a plan, measured."""
+    import sqlglot
+
+    from listrak_sync.sync.plan import PLANNED, PlanFiles, group_sql
     from listrak_sync.sync.spark_plan import diff_in_spark
+    from listrak_sync.sync.steps import StepGroup
     from listrak_sync.warehouse import connect
 
     started = time.perf_counter()
     folder = Path(previous).parent / "spark-warehouse"
+    workdir = Path(previous).parent / "spark-run"
+    workdir.mkdir()
+    groups = [StepGroup(kind, where, removes=kind == "off") for kind, where in GROUPS]
     with connect(f"local[2]?warehouse_dir={folder}&driver_memory=1g&shuffle_partitions=8") as wh:
         wh.query("SELECT 1")
         startup = time.perf_counter() - started
-        started = time.perf_counter()
+        jvms = _java_children()
+        jvm_cpu = sum(_cpu_seconds(pid) for pid in jvms)
+        started, cpu = time.perf_counter(), time.process_time()
         diff = diff_in_spark(wh, f"SELECT * FROM parquet.`{current}`", ATTRIBUTES, previous)
-        sent = sum(batch.num_rows for batch in diff.rows(BATCH))
+        planned = sqlglot.transpile(
+            f"SELECT *, CAST({group_sql(groups)} AS INTEGER) AS grp FROM {diff.view}"
+            f" WHERE change IN ('enter', 'change', 'leave')",
+            read="duckdb",
+            write="spark",
+        )[0]
+        assert "grp IS NOT NULL" in PLANNED  # every group here takes only those changes
+        summary = PlanFiles(workdir, ATTRIBUTES).build_from_diff(
+            groups, wh.stream(planned, batch_size=BATCH), diff.counts, 0, diff.members
+        )
         seconds = time.perf_counter() - started
+        cpu = time.process_time() - cpu
+        jvm_cpu = sum(_cpu_seconds(pid) for pid in jvms) - jvm_cpu
         jvm = max((_peak_mb(pid) for pid in _java_children()), default=0.0)
     return {
         "seconds": seconds,
+        "cpu": cpu + jvm_cpu,  # the Python driver's and the JVM's
         "startup": startup,
         "counts": {k: v for k, v in diff.counts.items() if v},
-        "sent": sent,
-        "jvm_mb": jvm,
+        "sent": sum(s.rows for s in summary.steps),
+        "jvm_mb": round(jvm),
     }
 
 
