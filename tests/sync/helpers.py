@@ -190,7 +190,7 @@ def paused_sync(
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 240  # an embedded Spark starts a JVM first
+    deadline = time.monotonic() + 600  # an embedded Spark starts a JVM first (slow when busy)
     try:
         while not signal_file.exists():
             if process.poll() is not None:
