@@ -1,18 +1,26 @@
-"""The plan's diff at scale: N current members against N previous ones, 1% churn, in DuckDB (the
-sync's planner, the baseline) and inside an embedded Spark (``diff_in_spark``).
+"""The plan's diff at scale: N current members against N previous ones, 1% churn: the DuckDB
+planner as it was (the baseline), the DuckDB planner now, and planning inside an embedded Spark.
 
-Both read the same two Parquet inputs: the audience (``audience_schema``, two attributes) and
+All read the same two Parquet inputs: the audience (``audience_schema``, two attributes) and
 the previous snapshot (``SNAPSHOT_SCHEMA``). Churn: 0.5% of the previous members left, 0.5% new
-members entered and 0.5% changed an attribute. Each engine hashes the audience's attributes,
-full-joins it with the snapshot on the key, counts every change and streams the changed rows
-(enter, change, leave) back to Python as Arrow batches; both must find the same counts. DuckDB
-runs ``plan.classify_sql`` on the planner's own connection settings; Spark runs the same SQL
-transpiled, on ``local[2]`` with a 1 GB heap. Each runs in its own spawned process: its peak
-RSS is its own, and for Spark the JVM's peak (``VmHWM`` of the java child) is reported too, with
-the engine's start-up time kept apart from the diff.
+members entered and 0.5% changed an attribute. Every engine must find the same counts and the
+same rows to send.
+
+- ``before``: ``plan.classify_sql`` materialised whole into a DuckDB table, counted, and the
+  changed rows streamed out; 2 GB (the planner's old settings).
+- ``duckdb``: ``PlanFiles`` as the sync uses it: the audience streamed in as Arrow batches
+  (timed apart: "load"), then ``build``: one pass of the join keeping only planned rows, steps
+  cut, ``plan.parquet`` written; 1 GB, spilling to the run folder.
+- ``spark``: ``diff_in_spark`` on ``local[2]`` (1 GB heap, 8 shuffle partitions), the planned
+  rows streamed into ``PlanFiles.build_from_diff`` as ``plan_in_spark`` does; start-up timed
+  apart. Its CPU is the Python driver's plus the JVM's.
+
+Each runs in its own spawned process: its peak RSS is its own (for Spark the JVM's ``VmHWM`` is
+reported too). The load average is printed with the table (the machine is shared).
 
 Run: ``.venv/bin/pytest -m benchmark benchmarks/bench_spark_diff.py -s``
-(``BENCH_DIFF_ROWS=1000000,10000000`` sets the sizes).
+(``BENCH_DIFF_ROWS=1000000,10000000`` sets the sizes, ``BENCH_DIFF_ENGINES=before,duckdb,spark``
+the engines).
 """
 
 from __future__ import annotations
@@ -53,6 +61,12 @@ def _java_children() -> list[int]:
     return found
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _make_inputs(folder: Path, rows: int) -> tuple[Path, Path]:
     """``current.parquet`` (the audience) and ``previous/`` (the snapshot) for ``rows`` keys."""
     import duckdb
@@ -82,11 +96,15 @@ def _make_inputs(folder: Path, rows: int) -> tuple[Path, Path]:
     return current, previous
 
 
-def _duckdb(current: str, previous: str) -> dict[str, Any]:
-    from listrak_sync.sync.plan import _connect, classify_sql
+def _duckdb_before(current: str, previous: str) -> dict[str, Any]:
+    """The baseline: the planner as it was — the whole diff materialised, then counted and
+    filtered, on a connection allowed 2 GB."""
+    import duckdb
 
-    started = time.perf_counter()
-    con = _connect()
+    from listrak_sync.sync.plan import classify_sql
+
+    started, cpu = time.perf_counter(), time.process_time()
+    con = duckdb.connect(config={"threads": os.cpu_count() or 1, "memory_limit": "2GB"})
     con.execute(
         "CREATE TEMP TABLE diff AS "
         + classify_sql(ATTRIBUTES, f"read_parquet('{current}')", f"read_parquet('{previous}/*')")
@@ -99,34 +117,98 @@ def _duckdb(current: str, previous: str) -> dict[str, Any]:
     for batch in reader:
         sent += batch.num_rows
     con.close()
-    return {"seconds": time.perf_counter() - started, "counts": counts, "sent": sent}
+    return {
+        "seconds": time.perf_counter() - started,
+        "cpu": time.process_time() - cpu,
+        "counts": counts,
+        "sent": sent,
+    }
+
+
+GROUPS = [("add", "change = 'enter'"), ("update", "change = 'change'"), ("off", "change = 'leave'")]
+
+
+def _duckdb(current: str, previous: str) -> dict[str, Any]:
+    """The planner now (``PlanFiles``): the audience streamed into its connection as the sync
+    streams it (Arrow batches), then one pass of the join keeping only the planned rows, cut
+    into steps and written to ``plan.parquet``; 1 GB, spilling to the run's folder."""
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    from listrak_sync.sync.plan import PlanFiles, audience_schema
+    from listrak_sync.sync.steps import StepGroup
+
+    workdir = Path(previous).parent / "duckdb-run"
+    workdir.mkdir()
+    files = PlanFiles(workdir, ATTRIBUTES)
+    shutil.copyfile(next(Path(previous).glob("*.parquet")), files.previous)
+    schema = audience_schema(ATTRIBUTES)
+    started, cpu = time.perf_counter(), time.process_time()
+    batches = (b.cast(schema) for b in pq.ParquetFile(current).iter_batches(BATCH))
+    files.load_audience(batches)
+    loaded = time.perf_counter() - started
+    groups = [StepGroup(kind, where, removes=kind == "off") for kind, where in GROUPS]
+    summary = files.build(groups)
+    return {
+        "seconds": time.perf_counter() - started - loaded,
+        "load": loaded,
+        "cpu": time.process_time() - cpu,
+        "counts": {k: v for k, v in summary.counts.items() if v},
+        "sent": sum(s.rows for s in summary.steps),
+    }
 
 
 def _spark(current: str, previous: str) -> dict[str, Any]:
+    """``diff_in_spark``, then the planned rows streamed into ``PlanFiles.build_from_diff`` as
+    the sync engine does (``plan_in_spark``): the driver-side half of a plan, measured."""
+    import sqlglot
+
+    from listrak_sync.sync.plan import PLANNED, PlanFiles, group_sql
     from listrak_sync.sync.spark_plan import diff_in_spark
+    from listrak_sync.sync.steps import StepGroup
     from listrak_sync.warehouse import connect
 
     started = time.perf_counter()
     folder = Path(previous).parent / "spark-warehouse"
+    workdir = Path(previous).parent / "spark-run"
+    workdir.mkdir()
+    groups = [StepGroup(kind, where, removes=kind == "off") for kind, where in GROUPS]
     with connect(f"local[2]?warehouse_dir={folder}&driver_memory=1g&shuffle_partitions=8") as wh:
         wh.query("SELECT 1")
         startup = time.perf_counter() - started
-        started = time.perf_counter()
+        jvms = _java_children()
+        jvm_cpu = sum(_cpu_seconds(pid) for pid in jvms)
+        started, cpu = time.perf_counter(), time.process_time()
         diff = diff_in_spark(wh, f"SELECT * FROM parquet.`{current}`", ATTRIBUTES, previous)
-        sent = sum(batch.num_rows for batch in diff.rows(BATCH))
+        planned = sqlglot.transpile(
+            f"SELECT *, CAST({group_sql(groups)} AS INTEGER) AS grp FROM {diff.view}"
+            f" WHERE change IN ('enter', 'change', 'leave')",
+            read="duckdb",
+            write="spark",
+        )[0]
+        assert "grp IS NOT NULL" in PLANNED  # every group here takes only those changes
+        summary = PlanFiles(workdir, ATTRIBUTES).build_from_diff(
+            groups, wh.stream(planned, batch_size=BATCH), diff.counts, 0, diff.members
+        )
         seconds = time.perf_counter() - started
+        cpu = time.process_time() - cpu
+        jvm_cpu = sum(_cpu_seconds(pid) for pid in jvms) - jvm_cpu
         jvm = max((_peak_mb(pid) for pid in _java_children()), default=0.0)
     return {
         "seconds": seconds,
+        "cpu": cpu + jvm_cpu,  # the Python driver's and the JVM's
         "startup": startup,
         "counts": {k: v for k, v in diff.counts.items() if v},
-        "sent": sent,
-        "jvm_mb": jvm,
+        "sent": sum(s.rows for s in summary.steps),
+        "jvm_mb": round(jvm),
     }
 
 
 def _measure(target: str, current: str, previous: str, queue: Any) -> None:
-    result = {"duckdb": _duckdb, "spark": _spark}[target](current, previous)
+    result = {"before": _duckdb_before, "duckdb": _duckdb, "spark": _spark}[target](
+        current, previous
+    )
     queue.put({**result, "peak_mb": _peak_mb()})
 
 
@@ -142,27 +224,31 @@ def _run(target: str, current: Path, previous: Path) -> dict[str, Any]:
 
 @pytest.mark.benchmark
 def test_diff_duckdb_vs_spark(tmp_path: Path) -> None:
+    engines = os.environ.get("BENCH_DIFF_ENGINES", "before,duckdb,spark").split(",")
     lines = [
-        "| members | engine | diff (s) | start-up (s) | Python peak RSS (MB) | JVM peak RSS (MB) "
-        "| rows sent back |",
-        "| ---: | --- | ---: | ---: | ---: | ---: | ---: |",
+        f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} (2 cores, shared)",
+        "| members | engine | diff (s) | CPU (s) | start-up or load (s) | Python peak RSS (MB) "
+        "| JVM peak RSS (MB) | rows sent back |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for rows in SIZES:
         folder = tmp_path / str(rows)
         folder.mkdir()
         current, previous = _make_inputs(folder, rows)
-        duck = _run("duckdb", current, previous)
-        spark = _run("spark", current, previous)
-        assert {k: v for k, v in duck["counts"].items() if v} == spark["counts"]
-        assert duck["sent"] == spark["sent"]
-        lines.append(
-            f"| {rows:,} | DuckDB | {duck['seconds']:.1f} | — | {duck['peak_mb']:.0f} | — "
-            f"| {duck['sent']:,} |"
-        )
-        ratio = spark["seconds"] / duck["seconds"]
-        lines.append(
-            f"| {rows:,} | Spark local[2] | {spark['seconds']:.1f} ({ratio:.1f}x) "
-            f"| {spark['startup']:.1f} | {spark['peak_mb']:.0f} | {spark['jvm_mb']:.0f} "
-            f"| {spark['sent']:,} |"
-        )
+        found = {engine: _run(engine, current, previous) for engine in engines}
+        base = found.get("before")
+        for engine, result in found.items():
+            if base is not None:
+                assert {k: v for k, v in base["counts"].items() if v} == result["counts"]
+                assert base["sent"] == result["sent"]
+            ratio = f" ({result['seconds'] / base['seconds']:.2f}x)" if base else ""
+            name = {"before": "DuckDB, before", "duckdb": "DuckDB planner", "spark": "Spark"}
+            extra = result.get("startup", result.get("load"))
+            lines.append(
+                f"| {rows:,} | {name[engine]} | {result['seconds']:.1f}{ratio} "
+                f"| {result.get('cpu', float('nan')):.1f} "
+                f"| {'—' if extra is None else f'{extra:.1f}'} | {result['peak_mb']:.0f} "
+                f"| {result.get('jvm_mb', 0) or '—'} | {result['sent']:,} |"
+            )
+        lines.append(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} after {rows:,}")
         print("\n" + "\n".join(lines), flush=True)

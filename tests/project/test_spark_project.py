@@ -9,12 +9,19 @@ import re
 import shutil
 from pathlib import Path
 
+import duckdb
+import pyarrow.parquet as pq
 import pytest
 
 from listrak_sync.emulator import EmulatorServer
+from listrak_sync.emulator.admin_client import EmulatorAdmin
+from listrak_sync.emulator.cli import sample_seed
+from listrak_sync.project.loader import load_project
+from listrak_sync.sync import SyncOptions, Workspace, sync_campaign
 from listrak_sync.warehouse import connect
 from listrak_sync.warehouse.sample_data import generate
 
+from ..sync.helpers import FAST
 from .test_postgres_project import CUSTOMERS, SEED, comparable, make_project, plan_json, run
 
 pytestmark = pytest.mark.spark
@@ -93,3 +100,72 @@ def test_validate_finds_a_missing_spark_table_in_place(projects: tuple[Path, Pat
     assert code == 1, output
     assert re.search(r"listrak-sync\.yml:\d+:\d+: table 'customer_306' is not in", output), output
     assert "did you mean 'customer_360'?" in output
+
+
+def _reset(sandbox: str) -> None:
+    """The sample sandbox as new: each engine's run meets the same Listrak."""
+    with EmulatorAdmin(sandbox) as admin:
+        admin.reset()
+        admin.seed(sample_seed())
+
+
+def _sync_and_plans(project: Path) -> dict[str, tuple[dict[str, object], list[dict[str, object]]]]:
+    """Sync spring_sale; per destination, its plan summary and its plan rows (the run's
+    ``plan.parquet``, kept), without what names the run."""
+    options = SyncOptions(keep_work=True, allow_large_removal=True, client=FAST)
+    found = {}
+    for outcome in sync_campaign(load_project(project), "spring_sale", options):
+        assert outcome.status == "succeeded", (outcome.target, outcome.error)
+        assert outcome.run is not None
+        assert outcome.plan is not None
+        folder = Workspace.for_project(load_project(project)).root / "runs" / outcome.run.run_id
+        rows = pq.read_table(folder / "plan.parquet").drop_columns(["prev_run_id"])
+        ordered = sorted(rows.to_pylist(), key=lambda r: (str(r["step_id"]), str(r["key"])))
+        found[outcome.target] = (outcome.plan.as_dict(), ordered)
+    return found
+
+
+def _edit(on_duckdb: Path, on_spark: Path, *statements: str) -> None:
+    """The same edits on both warehouses: run on DuckDB, the tables copied to Spark."""
+    with duckdb.connect(str(on_duckdb / "warehouse.duckdb")) as con:
+        for statement in statements:
+            con.execute(statement)
+        tables = {t: con.table(t).to_arrow_table() for t in ("merged_customers", "customer_360")}
+    with connect("local[*]", base_dir=on_spark) as warehouse:
+        for name, table in tables.items():
+            warehouse.write(name, table, mode="replace")
+
+
+# Before the second run some customers move out of North America (``leave``) and some first
+# names change (``change``); the first run's plan is all ``enter``.
+CHANGES = (
+    "UPDATE customer_360 SET country = 'FR' WHERE hash(customer_id) % 7 = 0",
+    "UPDATE merged_customers SET first_name = first_name || 'e' WHERE hash(customer_id) % 5 = 0",
+)
+
+
+def test_spark_plans_the_same_rows_as_duckdb_over_two_runs(
+    projects: tuple[Path, Path], sandbox: str
+) -> None:
+    """Planning inside Spark (audience, hashes, diff against the previous snapshot) keeps the
+    same rows in the same steps as the DuckDB plan, on a first run and on the run after the
+    data changed (which diffs against the first run's committed snapshot)."""
+    on_duckdb, on_spark = projects
+    first = {}
+    for project in (on_duckdb, on_spark):
+        _reset(sandbox)
+        first[project] = _sync_and_plans(project)
+    assert first[on_spark] == first[on_duckdb]
+
+    _edit(on_duckdb, on_spark, *CHANGES)
+    second = {}
+    for project in (on_duckdb, on_spark):
+        _reset(sandbox)
+        second[project] = _sync_and_plans(project)
+    assert second[on_spark] == second[on_duckdb]
+    plans = {target: plan for target, (plan, _) in second[on_duckdb].items()}
+    email = plans["spring_sale/newsletter"]["counts"]
+    assert isinstance(email, dict)
+    assert email["change"] > 0, email
+    assert email["leave"] > 0, email
+    assert plans["spring_sale/sms_marketing"]["steps"], plans

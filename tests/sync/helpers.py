@@ -146,7 +146,7 @@ class SyncProject:
             env=self.cli_env(None, client),
             capture_output=True,
             text=True,
-            timeout=120,
+            timeout=300,
         )
 
     def kill_at(self, point: str, *args: str, client: Mapping[str, Any] | None = None) -> None:
@@ -193,7 +193,7 @@ def paused_sync(
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 600  # an embedded Spark starts a JVM first (slow when busy)
     try:
         while not signal_file.exists():
             if process.poll() is not None:

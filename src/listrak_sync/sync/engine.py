@@ -49,11 +49,13 @@ from .plan import (
     PlanFiles,
     PlannedStep,
     PlanSummary,
+    as_audience,
     audience_schema,
     remote_schema,
 )
 from .refusals import ADDRESS, PERMANENT_OUTCOMES, classify, snake_case
 from .report import Reporter, UnitOutcome
+from .spark_plan import plan_in_spark, plans_in_spark
 from .workspace import FORGET_MARK, Workspace
 
 __all__ = ["SyncError", "plan_campaign", "snake_case", "sync_campaign", "sync_campaign_async"]
@@ -345,6 +347,19 @@ class UnitSync:
     def _diff(self, ctx: RunContext, groups: list[StepGroup]) -> PlanSummary:
         """Read the audience into the planning connection and plan against it, in one thread
         (the connection never crosses threads)."""
+        warehouse = self.unit.rows.campaign.warehouse
+        if plans_in_spark(warehouse):
+            # The audience, its hashes and the diff stay in Spark; only planned rows come back.
+            with self._phase(ctx, "plan", "planning inside Spark"):
+                return plan_in_spark(
+                    warehouse,  # type: ignore[arg-type]
+                    self.unit,
+                    self.destination,
+                    ctx.target,
+                    ctx.files,
+                    groups,
+                    progress=lambda n: self.reporter.audience_rows(self.target, n),
+                )
         try:
             with self._phase(ctx, "audience", "reading the audience"):
                 self._load_audience(ctx)
@@ -381,23 +396,7 @@ class UnitSync:
 
         def batches() -> Iterator[pa.RecordBatch]:
             for batch in self.unit.batches():
-                renamed = pa.RecordBatch.from_arrays(
-                    [
-                        batch.column(0).cast(pa.string()),
-                        batch.column(1).cast(pa.string()),
-                        batch.column(2).cast(pa.string()),
-                        *batch.columns[3:],
-                    ],
-                    names=schema.names,
-                )
-                normalized = self.destination.normalize(ctx, renamed)
-                yield pa.RecordBatch.from_arrays(
-                    [
-                        c if c.type == pa.string() else c.cast(pa.string())
-                        for c in normalized.columns
-                    ],
-                    schema=schema,
-                )
+                yield as_audience(batch, schema, lambda b: self.destination.normalize(ctx, b))
                 self.reporter.audience_rows(self.target, batch.num_rows)
 
         ctx.files.load_audience(batches())

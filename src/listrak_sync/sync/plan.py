@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,13 +31,18 @@ from .steps import ROW_SCHEMA, StepGroup
 
 __all__ = [
     "CHANGES",
+    "PLANNED",
     "SNAPSHOT_SCHEMA",
     "PlanFiles",
     "PlanSummary",
     "PlannedStep",
+    "as_audience",
     "audience_schema",
     "classify_sql",
+    "counts_sql",
+    "diff_schema",
     "empty_snapshot_sql",
+    "group_sql",
     "remote_schema",
 ]
 
@@ -60,6 +65,30 @@ def audience_schema(attributes: int) -> pa.Schema:
     return pa.schema(
         [("customer_key", pa.string()), ("treatment_group", pa.string()), ("key", pa.string())]
         + [(f"attr_{i}", pa.string()) for i in range(attributes)]
+    )
+
+
+def as_audience(
+    batch: pa.RecordBatch,
+    schema: pa.Schema,
+    normalize: Callable[[pa.RecordBatch], pa.RecordBatch],
+) -> pa.RecordBatch:
+    """An audience unit's batch (customer key, group, key, attributes) as ``schema``
+    (``audience_schema``): renamed, attributes normalised to the text sent to Listrak, all text.
+    The DuckDB plan and the Spark plan (on Spark's Python workers) both shape rows here."""
+    renamed = pa.RecordBatch.from_arrays(
+        [
+            batch.column(0).cast(pa.string()),
+            batch.column(1).cast(pa.string()),
+            batch.column(2).cast(pa.string()),
+            *batch.columns[3:],
+        ],
+        names=schema.names,
+    )
+    normalized = normalize(renamed)
+    return pa.RecordBatch.from_arrays(
+        [c if c.type == pa.string() else c.cast(pa.string()) for c in normalized.columns],
+        schema=schema,
     )
 
 
@@ -137,14 +166,90 @@ def classify_sql(attributes: int, audience: str, previous: str) -> str:
     """
 
 
-def _connect() -> duckdb.DuckDBPyConnection:
-    return duckdb.connect(config={"threads": os.cpu_count() or 1, "memory_limit": "2GB"})
+def diff_schema(attributes: int) -> pa.Schema:
+    """The columns of ``classify_sql``'s result, and ``grp`` (the step group taking a row)."""
+    return pa.schema(
+        [
+            ("key", pa.string()),
+            ("change", pa.string()),
+            ("attr_hash", pa.string()),
+            ("prev_hash", pa.string()),
+            ("prev_exists", pa.bool_()),
+            ("prev_member", pa.bool_()),
+            ("prev_owned", pa.bool_()),
+            ("prev_declined", pa.bool_()),
+            ("prev_state", pa.string()),
+            ("prev_run_id", pa.string()),
+            ("customer_key", pa.string()),
+            ("treatment_group", pa.string()),
+        ]
+        + [(f"attr_{i}", pa.string()) for i in range(attributes)]
+        + [("grp", pa.int32())]
+    )
+
+
+def group_sql(groups: Sequence[StepGroup]) -> str:
+    """The index of the first step group whose ``where`` a diff row matches (NULL: none)."""
+    cases = " ".join(f"WHEN {g.where} THEN {i}" for i, g in enumerate(groups))
+    return f"CASE {cases} END" if groups else "NULL"
+
+
+def counts_sql(groups: Sequence[StepGroup], diff: str, extra: str = "") -> str:
+    """Per change: rows, rows a removing group takes, and members before the run."""
+    removing = [str(i) for i, g in enumerate(groups) if g.removes]
+    removes = f"grp IN ({', '.join(removing)})" if removing else "FALSE"
+    return f"""
+        SELECT change, count(*) AS n, count(*) FILTER (WHERE {removes}) AS removals,
+            count(*) FILTER (WHERE prev_member AND NOT prev_declined) AS members
+            {", " + extra if extra else ""}
+        FROM {diff} GROUP BY 1
+    """
+
+
+def _counts(
+    con: duckdb.DuckDBPyConnection, groups: Sequence[StepGroup], audience: int, previous: int
+) -> tuple[dict[str, int], int]:
+    """Rows per change of the whole diff, and the rows removing groups take, from table
+    ``diff`` holding the planned rows only: every ``enter``, ``change`` and ``leave`` row is
+    planned; ``same`` and ``rest`` follow from the audience's and the snapshot's sizes (each
+    key once on either side)."""
+    counts = dict.fromkeys(CHANGES, 0)
+    removals = 0
+    new = 0  # entering keys the snapshot never held
+    for change, count, removed, _, fresh in con.execute(
+        counts_sql(groups, "diff", extra="count(*) FILTER (WHERE NOT prev_exists)")
+    ).fetchall():
+        if change in ("enter", "change", "leave"):
+            counts[str(change)] = int(count)
+        removals += int(removed)
+        if change == "enter":
+            new = int(fresh)
+    counts["same"] = audience - counts["enter"] - counts["change"]
+    counts["rest"] = previous - (audience - new) - counts["leave"]
+    return counts, removals
+
+
+# The planner's DuckDB budget: past it, joins and temporary tables spill to ``spill`` (the
+# run's folder) rather than grow the process. Insertion order is not kept: every query that
+# needs an order says it, and an unordered CREATE TABLE AS streams with less memory.
+MEMORY_LIMIT = "1GB"
+
+
+def _connect(spill: Path | None = None) -> duckdb.DuckDBPyConnection:
+    config: dict[str, Any] = {
+        "threads": os.cpu_count() or 1,
+        "memory_limit": MEMORY_LIMIT,
+        "preserve_insertion_order": False,
+    }
+    if spill is not None:
+        config["temp_directory"] = str(spill)
+    return duckdb.connect(config=config)
 
 
 # Plan rows whose snapshot row the run may change: every row a step takes, and every change
 # other than an unchanged member (``same``) or non-member (``rest``). The others keep their
 # previous row, so the plan leaves them out (a 1% churn plans 1% of the audience, not all of it).
-_PLANNED = "grp IS NOT NULL OR change NOT IN ('same', 'rest')"
+PLANNED = "grp IS NOT NULL OR change NOT IN ('same', 'rest')"
 
 
 def _copy(con: duckdb.DuckDBPyConnection, query: str, target: Path) -> None:
@@ -166,6 +271,7 @@ class PlanFiles:
         self.previous = workdir / "previous.parquet"
         self.plan = workdir / "plan.parquet"
         self.results = workdir / "results"
+        self.spill = workdir / "spill"  # DuckDB's temporary files past its memory limit
         # The planning connection: holds the audience from ``load_audience`` until ``build``.
         self._planning: duckdb.DuckDBPyConnection | None = None
 
@@ -178,7 +284,7 @@ class PlanFiles:
         self.close()
         schema = audience_schema(self.attributes)
         reader = pa.RecordBatchReader.from_batches(schema, batches)
-        con = _connect()
+        con = _connect(self.spill)
         self._planning = con
         con.register("audience_stream", reader)
         con.execute("CREATE TEMP TABLE audience AS SELECT * FROM audience_stream")
@@ -201,7 +307,7 @@ class PlanFiles:
             shutil.copyfile(snapshot, staged)
             os.replace(staged, self.previous)
             return
-        con = _connect()
+        con = _connect(self.spill)
         try:
             _copy(con, empty_snapshot_sql(), self.previous)
         finally:
@@ -210,7 +316,7 @@ class PlanFiles:
     def previous_from_remote(self, snapshot: Path | None) -> None:
         """What Listrak holds (``remote.parquet``), with ownership as Listrak records it or,
         where it records none, as the snapshot remembers it."""
-        con = _connect()
+        con = _connect(self.spill)
         try:
             if snapshot is not None and snapshot.exists():
                 snap = f"read_parquet({_lit(snapshot)})"
@@ -238,14 +344,72 @@ class PlanFiles:
         con = self._planning
         if con is None:
             raise RuntimeError("no audience to plan: call load_audience() first")
+        previous = f"read_parquet({_lit(self.previous)})"
+        try:
+            # One pass of the join, kept only where the plan keeps rows (1% churn keeps 1% of
+            # the audience): nothing audience-sized is materialised after the audience itself.
+            con.execute(
+                f"""
+                CREATE TEMP TABLE diff AS
+                SELECT * FROM (
+                    SELECT *, {group_sql(groups)}::INTEGER AS grp FROM (
+                    {classify_sql(self.attributes, "audience", previous)}
+                    )
+                ) WHERE {PLANNED}
+                """
+            )
+            found = con.execute(
+                f"""
+                SELECT (SELECT count(*) FROM audience),
+                    count(*), count(*) FILTER (WHERE member AND NOT coalesce(declined, FALSE))
+                FROM {previous}
+                """
+            ).fetchone()
+            audience, before, members = (int(v) for v in found) if found else (0, 0, 0)
+            con.execute("DROP TABLE audience")
+            counts, removals = _counts(con, groups, audience, before)
+            steps, by_kind = self._write_plan(con, groups)
+        finally:
+            self.close()
+        return PlanSummary(counts, steps, removals, members, by_kind)
+
+    def build_from_diff(
+        self,
+        groups: Sequence[StepGroup],
+        planned: Iterable[pa.RecordBatch],
+        counts: dict[str, int],
+        removals: int,
+        members: int,
+    ) -> PlanSummary:
+        """Write ``plan.parquet`` from a diff computed elsewhere (inside Spark): ``planned``
+        holds the rows the plan keeps (``diff_schema``, ``grp`` assigned as :meth:`build`
+        assigns it), streamed into DuckDB (which spills to disk past its memory limit) and cut
+        into parts exactly as :meth:`build` cuts them; ``counts``, ``removals`` and
+        ``members`` are the whole diff's."""
+        self.close()
+        schema = diff_schema(self.attributes)
+        reader = pa.RecordBatchReader.from_batches(
+            schema, (b.select(schema.names).cast(schema) for b in planned)
+        )
+        con = _connect(self.spill)
+        try:
+            con.register("planned_stream", reader)
+            con.execute(f"CREATE TEMP TABLE diff AS SELECT * FROM planned_stream WHERE {PLANNED}")
+            con.unregister("planned_stream")
+            steps, by_kind = self._write_plan(con, groups)
+        finally:
+            con.close()
+        full = dict.fromkeys(CHANGES, 0) | counts
+        return PlanSummary(full, steps, removals, members, by_kind)
+
+    def _write_plan(
+        self, con: duckdb.DuckDBPyConnection, groups: Sequence[StepGroup]
+    ) -> tuple[list[PlannedStep], dict[str, int]]:
+        """Cut the planned rows of table ``diff`` into parts and write ``plan.parquet``."""
         n = self.attributes
-        cases = " ".join(f"WHEN {g.where} THEN {i}" for i, g in enumerate(groups))
-        group_sql = f"CASE {cases} END" if groups else "NULL"
         kinds = " ".join(f"WHEN {i} THEN {_lit(g.kind)}" for i, g in enumerate(groups))
         rows_cap = " ".join(f"WHEN {i} THEN {int(g.max_rows)}" for i, g in enumerate(groups))
         bytes_cap = " ".join(f"WHEN {i} THEN {int(g.max_bytes)}" for i, g in enumerate(groups))
-        removing = [str(i) for i, g in enumerate(groups) if g.removes]
-        removes_sql = f"grp IN ({', '.join(removing)})" if removing else "FALSE"
         # CSV bytes of a row, over-estimated (values quoted, attribute text counted twice for
         # doubled quotes).
         # Parts are cut on cumulative size with the widest row kept in reserve, so no part
@@ -253,74 +417,50 @@ class PlanFiles:
         size = " + ".join(
             ["strlen(key) + 3"] + [f"coalesce(2 * strlen(attr_{i}), 0) + 3" for i in range(n)]
         )
-        try:
-            con.execute(
-                f"""
-                CREATE TEMP TABLE diff AS
-                SELECT *, {group_sql}::INTEGER AS grp FROM (
-                {classify_sql(n, "audience", f"read_parquet({_lit(self.previous)})")}
-                )
-                """
+        con.execute(
+            f"""
+            CREATE TEMP TABLE cut AS
+            SELECT key, grp, dense_rank() OVER (
+                PARTITION BY grp ORDER BY (rn - 1) // (CASE grp {rows_cap} END),
+                    cum // greatest((CASE grp {bytes_cap} END) - widest, 1)) AS part
+            FROM (
+                SELECT key, grp,
+                    row_number() OVER (PARTITION BY grp ORDER BY key) AS rn,
+                    sum(size) OVER (PARTITION BY grp ORDER BY key
+                                    ROWS UNBOUNDED PRECEDING) AS cum,
+                    max(size) OVER (PARTITION BY grp) AS widest
+                FROM (SELECT key, grp, {size} AS size FROM diff WHERE grp IS NOT NULL)
             )
-            con.execute("DROP TABLE audience")
-            con.execute(
-                f"""
-                CREATE TEMP TABLE cut AS
-                SELECT key, grp, dense_rank() OVER (
-                    PARTITION BY grp ORDER BY (rn - 1) // (CASE grp {rows_cap} END),
-                        cum // greatest((CASE grp {bytes_cap} END) - widest, 1)) AS part
-                FROM (
-                    SELECT key, grp,
-                        row_number() OVER (PARTITION BY grp ORDER BY key) AS rn,
-                        sum(size) OVER (PARTITION BY grp ORDER BY key
-                                        ROWS UNBOUNDED PRECEDING) AS cum,
-                        max(size) OVER (PARTITION BY grp) AS widest
-                    FROM (SELECT key, grp, {size} AS size FROM diff WHERE grp IS NOT NULL)
-                )
-                """
-                if groups
-                else "CREATE TEMP TABLE cut AS SELECT NULL::VARCHAR AS key, NULL::INTEGER AS grp,"
-                " NULL::BIGINT AS part WHERE FALSE"
-            )
-            step_expr = (
-                f"(CASE c.grp {kinds} END) || '-' || lpad(c.part::VARCHAR, 4, '0')"
-                if groups
-                else "NULL::VARCHAR"
-            )
-            _copy(
-                con,
-                f"SELECT d.* EXCLUDE (grp), {step_expr} AS step_id"
-                f" FROM (SELECT * FROM diff WHERE {_PLANNED}) d LEFT JOIN cut c ON c.key = d.key",
-                self.plan,
-            )
-            counts = dict.fromkeys(CHANGES, 0)
-            removals = members = 0
-            for change, count, removed, member in con.execute(
-                f"""
-                SELECT change, count(*), count(*) FILTER (WHERE {removes_sql}),
-                    count(*) FILTER (WHERE prev_member AND NOT prev_declined)
-                FROM diff GROUP BY 1
-                """
-            ).fetchall():
-                counts[str(change)] = int(count)
-                removals += int(removed)
-                members += int(member)
-            steps: list[PlannedStep] = []
-            by_kind: dict[str, int] = {}
-            rows = con.execute(
-                "SELECT grp, part, count(*) FROM cut GROUP BY 1, 2 ORDER BY 1, 2"
-            ).fetchall()
-            for grp, part, count in rows:
-                kind = groups[int(grp)].kind
-                steps.append(PlannedStep(f"{kind}-{int(part):04d}", kind, int(count)))
-                by_kind[kind] = by_kind.get(kind, 0) + int(count)
-        finally:
-            self.close()
-        return PlanSummary(counts, steps, removals, members, by_kind)
+            """
+            if groups
+            else "CREATE TEMP TABLE cut AS SELECT NULL::VARCHAR AS key, NULL::INTEGER AS grp,"
+            " NULL::BIGINT AS part WHERE FALSE"
+        )
+        step_expr = (
+            f"(CASE c.grp {kinds} END) || '-' || lpad(c.part::VARCHAR, 4, '0')"
+            if groups
+            else "NULL::VARCHAR"
+        )
+        _copy(
+            con,
+            f"SELECT d.* EXCLUDE (grp), {step_expr} AS step_id"
+            f" FROM (SELECT * FROM diff WHERE {PLANNED}) d LEFT JOIN cut c ON c.key = d.key",
+            self.plan,
+        )
+        steps: list[PlannedStep] = []
+        by_kind: dict[str, int] = {}
+        rows = con.execute(
+            "SELECT grp, part, count(*) FROM cut GROUP BY 1, 2 ORDER BY 1, 2"
+        ).fetchall()
+        for grp, part, count in rows:
+            kind = groups[int(grp)].kind
+            steps.append(PlannedStep(f"{kind}-{int(part):04d}", kind, int(count)))
+            by_kind[kind] = by_kind.get(kind, 0) + int(count)
+        return steps, by_kind
 
     def summary_sample(self, limit: int = 10) -> list[dict[str, Any]]:
         """A few planned rows per change (not ``same``/``rest``), lowest keys first."""
-        con = _connect()
+        con = _connect(self.spill)
         try:
             table = con.sql(
                 f"""
@@ -338,7 +478,7 @@ class PlanFiles:
 
     def step_rows(self, step_id: str) -> pa.Table:
         """The plan rows of one step, ordered by key."""
-        con = _connect()
+        con = _connect(self.spill)
         try:
             return con.sql(
                 f"SELECT * FROM read_parquet({_lit(self.plan)}) WHERE step_id = ? ORDER BY key",
@@ -380,7 +520,7 @@ class PlanFiles:
         """The snapshot after this run, as batches (the connection lives while they stream).
 
         ``defaults``: step id -> (effect, result) for rows a step's results do not list."""
-        con = _connect()
+        con = _connect(self.spill)
         try:
             con.execute(
                 "CREATE TEMP TABLE defaults (step_id VARCHAR, effect VARCHAR, result VARCHAR)"
@@ -441,7 +581,7 @@ class PlanFiles:
         (the effect), ``result`` and ``reason`` — the rows of a destination's audit table.
 
         ``defaults``: as for :meth:`next_snapshot`."""
-        con = _connect()
+        con = _connect(self.spill)
         try:
             con.execute(
                 "CREATE TEMP TABLE defaults (step_id VARCHAR, effect VARCHAR, result VARCHAR)"

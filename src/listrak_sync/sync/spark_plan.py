@@ -1,31 +1,61 @@
 """Planning inside Spark: the audience diffed against the previous snapshot where the data is.
 
-The audience query, its attribute hashes, the previous snapshot (a Parquet folder, or a Delta or
-Iceberg table where the cluster has those formats) and the full outer join that classifies every
-key all run in Spark. Only the keys that changed (``enter``, ``change``, ``leave``) come back to
-the driver, streamed in Arrow batches (the Spark warehouse's ``stream()``: one partition at a
-time), so the driver's memory follows the batch size and the churn, not the audience. The
-classification is ``plan.classify_sql`` transpiled by sqlglot, so a key gets the same change and
-the same attribute hash as in the DuckDB plan. Everything goes through the Warehouse protocol.
+When the warehouse is an embedded Spark, the sync engine plans here (``plan_in_spark``) instead
+of streaming the audience into DuckDB. The audience query runs in Spark; each row's attributes
+are normalised to the text sent to Listrak by the destination's own ``normalize``, run on
+Spark's Python workers (``mapInArrow``); the attribute hashes, the previous snapshot (the run
+folder's ``previous.parquet``, read by Spark in place), the full outer join that classifies
+every key, the step group each row falls in and the counts all run in Spark. Only the rows the
+plan keeps (every row a step takes, and every ``enter``/``change``/``leave``) come back to the
+driver, streamed in Arrow batches (one partition at a time) into ``PlanFiles.build_from_diff``,
+which cuts them into parts and writes ``plan.parquet`` exactly as the DuckDB plan does. From
+there on — journal, resume, results, the next snapshot and its commit — nothing differs.
 
-This is the engine-side half of a plan; the sync engine still builds its plan from the audience
-streamed into DuckDB (``PlanFiles``). See docs/explanation/spark.md.
+The classification, hashes and group conditions are the DuckDB plan's SQL transpiled by sqlglot,
+so a key gets the same change, hash and step on both engines. ``diff_in_spark`` is the
+classification alone (tests and the benchmark compare it with DuckDB's). See
+docs/explanation/spark.md.
 """
 
 from __future__ import annotations
 
+import copy
+import json
 import re
 import uuid
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import sqlglot
 
+from ..audiences.campaigns import GROUP_COLUMN, AudienceUnit
+from ..privacy.suppression import ForgottenSet
 from ..warehouse import Warehouse, WarehouseError
-from .plan import CHANGES, classify_sql, empty_snapshot_sql
+from .plan import (
+    CHANGES,
+    PLANNED,
+    PlanFiles,
+    PlanSummary,
+    as_audience,
+    audience_schema,
+    classify_sql,
+    counts_sql,
+    empty_snapshot_sql,
+    group_sql,
+)
+from .steps import StepGroup
 
-__all__ = ["SENT_BACK", "SparkDiff", "diff_in_spark"]
+if TYPE_CHECKING:
+    from ..warehouse.spark import SparkWarehouse
+    from .destination import SyncDestination
+
+__all__ = ["SENT_BACK", "SparkDiff", "diff_in_spark", "plan_in_spark", "plans_in_spark"]
 
 # What comes back to the driver: every change a step may act on.
 SENT_BACK = ("enter", "change", "leave")
@@ -106,3 +136,193 @@ def diff_in_spark(
         diff.members += int(row["members"])
     diff.counts = counts
     return diff
+
+
+# --- the sync engine's plan ----------------------------------------------------------------
+
+
+def plans_in_spark(warehouse: object) -> bool:
+    """Whether a sync on ``warehouse`` plans inside Spark: an embedded Spark, whose workers
+    read the run folder's ``previous.parquet`` in place. Over Spark Connect the plan is still
+    built in DuckDB from the streamed audience (the server cannot read the run folder)."""
+    from ..warehouse.spark import SparkWarehouse
+
+    return isinstance(warehouse, SparkWarehouse) and warehouse.config.local
+
+
+_STATUS = "_status"
+_COUNTED = "_counted"
+
+
+class _Shape:
+    """What Spark's Python workers run on each audience batch (``mapInArrow``): forgotten
+    people marked, deliverable rows shaped and normalised as the DuckDB plan shapes them, and
+    the rest kept only as (group, status) for the audience report. Pickled to the workers, so
+    it holds plain values and a copy of the destination without its audience unit."""
+
+    def __init__(
+        self,
+        destination: SyncDestination,
+        target: dict[str, Any],
+        columns: list[str],
+        key_name: str,
+        forgotten: ForgottenSet | None,
+        attributes: int,
+    ) -> None:
+        shaper = copy.copy(destination)
+        shaper.unit = None  # type: ignore[assignment]  # normalize() reads the target only
+        self.destination = shaper
+        self.target = target
+        self.columns = columns
+        self.key_name = key_name
+        self.forgotten = forgotten
+        self.schema = audience_schema(attributes)
+
+    def output_schema(self) -> pa.Schema:
+        return self.schema.append(pa.field(_STATUS, pa.string())).append(
+            pa.field(_COUNTED, pa.string())
+        )
+
+    def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        out = self.output_schema()
+        ctx = SimpleNamespace(target=self.target)
+        for batch in batches:
+            if batch.num_rows == 0:
+                continue
+            status = batch.column(_STATUS).cast(pa.string())
+            if self.forgotten is not None:
+                hit = pc.and_(
+                    pc.equal(status, "ok"),
+                    self.forgotten.mask(batch.column(self.key_name), self.key_name),
+                )
+                status = pc.if_else(hit, "forgotten", status)
+            ok = pc.fill_null(pc.equal(status, "ok"), False)
+            good = batch.filter(ok).select(self.columns)
+            if good.num_rows:
+                # Counters a destination keeps while normalising (values a field refuses):
+                # this batch's, sent back with its first row and summed by the driver.
+                counter = getattr(self.destination, "invalid_values", None)
+                if isinstance(counter, Counter):
+                    counter.clear()
+                shaped = as_audience(good, self.schema, lambda b: self._normalize(ctx, b))
+                counted: list[str | None] = [None] * shaped.num_rows
+                if isinstance(counter, Counter) and counter:
+                    counted[0] = json.dumps(dict(counter))
+                yield pa.RecordBatch.from_arrays(
+                    [
+                        *shaped.columns,
+                        pa.repeat("ok", shaped.num_rows).cast(pa.string()),
+                        pa.array(counted, pa.string()),
+                    ],
+                    schema=out,
+                )
+            rest = batch.filter(pc.invert(ok))
+            if rest.num_rows:
+                size = rest.num_rows
+                arrays = [pa.nulls(size, pa.string()) for _ in out.names]
+                arrays[1] = rest.column(GROUP_COLUMN).cast(pa.string())
+                arrays[out.get_field_index(_STATUS)] = pc.filter(status, pc.invert(ok))
+                yield pa.RecordBatch.from_arrays(arrays, schema=out)
+
+    def _normalize(self, ctx: SimpleNamespace, batch: pa.RecordBatch) -> pa.RecordBatch:
+        return self.destination.normalize(ctx, batch)  # type: ignore[arg-type]
+
+
+def plan_in_spark(
+    warehouse: SparkWarehouse,
+    unit: AudienceUnit,
+    destination: SyncDestination,
+    target: dict[str, Any],
+    files: PlanFiles,
+    groups: Sequence[StepGroup],
+    *,
+    batch_size: int = 65_536,
+    progress: Callable[[int], None] | None = None,
+) -> PlanSummary:
+    """Plan ``unit`` inside Spark against ``files.previous`` and write ``files.plan``; fills
+    ``unit.report`` (and the destination's refused-value counts) as streaming it would."""
+    from pyspark import StorageLevel
+
+    rows = unit.rows
+    sql = rows.sql(unit.group)
+    attributes = len(rows.attributes)
+    shape = _Shape(destination, target, unit.columns, rows.key_name, unit.forgotten, attributes)
+    name = f"listrak_sync_plan_{uuid.uuid4().hex[:12]}"
+    audience, previous, diff = f"{name}_audience", f"{name}_previous", f"{name}_diff"
+    kept: list[Any] = []
+    try:
+        shaped = warehouse.frame(sql).mapInArrow(shape, _ddl(shape.output_schema()))
+        # Kept on the executors' disks: the report and the diff read it without running the
+        # audience query and the Python workers twice.
+        shaped = shaped.persist(StorageLevel.DISK_ONLY)
+        kept.append(shaped)
+        shaped.createOrReplaceTempView(audience)
+        _report(warehouse, unit, audience, sql)
+        counter = getattr(destination, "invalid_values", None)
+        if isinstance(counter, Counter):
+            for row in warehouse.query(
+                f"SELECT {_COUNTED} FROM {audience} WHERE {_COUNTED} IS NOT NULL"
+            ).to_pylist():
+                counter.update({str(k): int(v) for k, v in json.loads(row[_COUNTED]).items()})
+        if progress is not None:
+            progress(unit.report.total())
+        warehouse.execute(
+            f"CREATE OR REPLACE TEMPORARY VIEW {previous} USING parquet "
+            f"OPTIONS (path {_literal(str(Path(files.previous)))})"
+        )
+        ok = f"(SELECT * FROM {audience} WHERE {_STATUS} = 'ok')"
+        classified = _spark(
+            f"SELECT *, CAST({group_sql(groups)} AS INTEGER) AS grp "
+            f"FROM ({classify_sql(attributes, ok, previous)})"
+        )
+        joined = warehouse.frame(classified).persist(StorageLevel.DISK_ONLY)
+        kept.append(joined)
+        joined.createOrReplaceTempView(diff)
+        counts = dict.fromkeys(CHANGES, 0)
+        removals = members = 0
+        for row in warehouse.query(_spark(counts_sql(groups, diff))).to_pylist():
+            counts[str(row["change"])] = int(row["n"])
+            removals += int(row["removals"])
+            members += int(row["members"])
+        planned = warehouse.stream(
+            _spark(f"SELECT * FROM {diff} WHERE {PLANNED}"), batch_size=batch_size
+        )
+        return files.build_from_diff(groups, planned, counts, removals, members)
+    finally:
+        for frame in kept:
+            frame.unpersist()
+        for view in (audience, previous, diff):
+            warehouse.execute(f"DROP VIEW IF EXISTS {view}")
+
+
+def _report(warehouse: Warehouse, unit: AudienceUnit, audience: str, sql: str) -> None:
+    """``unit.report`` as ``AudienceUnit.batches()`` fills it: counts per (group, status) and
+    the rejected rows with the lowest customer keys."""
+    report = type(unit.report)(sample_size=unit.report.sample_size)
+    for row in warehouse.query(
+        f"SELECT {GROUP_COLUMN} AS g, {_STATUS} AS s, count(*) AS n FROM {audience} GROUP BY 1, 2"
+    ).to_pylist():
+        report.counts[(str(row["g"]), str(row["s"]))] += int(row["n"])
+    if report.sample_size > 0:
+        key = "`" + unit.rows.campaign.config.warehouse.customer_key.replace("`", "``") + "`"
+        sample = warehouse.query(
+            f"SELECT {key} AS customer_key, {GROUP_COLUMN} AS g, _key_raw, {_STATUS} AS s,"
+            f" _reason FROM ({sql}) u WHERE {_STATUS} <> 'ok'"
+            f" ORDER BY {key} ASC NULLS LAST LIMIT {int(report.sample_size)}"
+        )
+        report.rejected_sample = [
+            {
+                "customer_key": r["customer_key"],
+                "group": r["g"],
+                "raw_key": r["_key_raw"],
+                "status": r["s"],
+                "reason": r["_reason"],
+            }
+            for r in sample.to_pylist()
+        ]
+    unit.report = report
+
+
+def _ddl(schema: pa.Schema) -> str:
+    """The Spark DDL of an all-text schema (what ``_Shape`` yields)."""
+    return ", ".join(f"`{f.name}` STRING" for f in schema)

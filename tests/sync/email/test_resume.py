@@ -15,6 +15,7 @@ import pytest
 from listrak_sync.state import StateStore
 from listrak_sync.sync import Workspace
 from tests.sync.helpers import Person, SyncProject, flags, list_state, people, seed_list
+from tests.sync.spark import on_spark
 
 SMALL_FILES = {"max_import_bytes": 300}  # several imports per step kind
 
@@ -55,11 +56,28 @@ QUICK = {"submitted:add-0001", "journaled:update-0001", "before_commit"}
 def test_sync_killed_at_any_point_resumes_without_resending(
     project: SyncProject, point: str
 ) -> None:
+    _killed_and_resumed(project, point)
+
+
+@pytest.mark.spark
+def test_sync_planned_inside_spark_killed_after_its_plan_resumes(
+    project: SyncProject, spark_engine: str
+) -> None:
+    """The same on ``warehouse.connection: local[*]`` (planned inside Spark), killed when
+    Listrak has an import the journal does not know of."""
+    _killed_and_resumed(project, "submitted:add-0001", spark=True)
+
+
+def _killed_and_resumed(project: SyncProject, point: str, *, spark: bool = False) -> None:
     seed_list(project.emulator)
     project.set_people(people(12))
+    if spark:
+        on_spark(project.root)
     assert project.sync(client=SMALL_FILES).status == "succeeded"
     project.set_people(_changed_audience())
     project.write_config(removal_guard=0.5)
+    if spark:
+        on_spark(project.root)
 
     project.kill_at(point, client=SMALL_FILES)
     killed = _killed_run(project)

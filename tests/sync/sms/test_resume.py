@@ -15,6 +15,7 @@ import pytest
 
 from tests.conftest import SMS_CLIENT
 from tests.sync.helpers import CLI, cli_env, kill_sync_at
+from tests.sync.spark import on_spark
 
 from .conftest import LIST, SECRET_ENV, Person, SmsProject
 
@@ -78,13 +79,30 @@ QUICK = {"halfway:add-0001", "journaled:update-0001"}
     "point", [p if p in QUICK else pytest.param(p, marks=pytest.mark.slow) for p in POINTS]
 )
 def test_sms_sync_killed_at_any_point_resumes(sms_project: SmsProject, point: str) -> None:
+    _killed_and_resumed(sms_project, point)
+
+
+@pytest.mark.spark
+def test_sms_sync_planned_inside_spark_killed_after_its_plan_resumes(
+    sms_project: SmsProject, spark_engine: str
+) -> None:
+    """The same on ``warehouse.connection: local[*]`` (planned inside Spark), killed with the
+    attribute import's id journaled and the import possibly still running."""
+    _killed_and_resumed(sms_project, "journaled:update-0001", spark=True)
+
+
+def _killed_and_resumed(sms_project: SmsProject, point: str, *, spark: bool = False) -> None:
     sms_project.destination = {"removal_guard": 0.5}
     sms_project.write_config()
     _seed(sms_project)
     sms_project.people(_people(changed=False))
+    if spark:
+        on_spark(sms_project.root)
     assert sms_project.sync().status == "succeeded"
     imports_before = len(_imports(sms_project))
     sms_project.people(_people(changed=True))
+    if spark:
+        on_spark(sms_project.root)
 
     _kill_at(sms_project, point)
     finished = subprocess.run(
@@ -92,7 +110,7 @@ def test_sms_sync_killed_at_any_point_resumes(sms_project: SmsProject, point: st
         env=_env(sms_project, None),
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
     )
 
     assert finished.returncode == 0, finished.stderr + finished.stdout

@@ -183,6 +183,10 @@ class SparkWarehouse:
         with translating(self.name, sql):
             return self._session.sql(_scratch_views(sql))
 
+    def frame(self, sql: str) -> DataFrame:
+        """``sql`` as a DataFrame (scratch tables resolved), for planning inside Spark."""
+        return self._sql(sql)
+
     def stream(self, sql: str, *, batch_size: int = 65_536) -> Iterator[pa.RecordBatch]:
         """Run ``sql`` now (errors in the statement raise here) and return an iterator over its
         record batches, each at most ``batch_size`` rows; the driver holds one partition."""

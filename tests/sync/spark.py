@@ -1,0 +1,26 @@
+"""Move a test project onto an embedded Spark: its DuckDB tables copied into the project's
+``spark-warehouse`` folder and ``warehouse.connection: local[*]``, nothing else changed."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+
+from listrak_sync.warehouse import connect
+
+
+def on_spark(root: Path) -> None:
+    """Point ``root``'s project at ``local[*]`` holding a copy of its DuckDB tables (call it
+    again after the DuckDB tables or the project file change). The test process's Spark writes
+    the tables (``spark_engine`` fixture); a sync subprocess starts its own."""
+    config = root / "listrak-sync.yml"
+    text = re.sub(r"(?m)^(\s*connection:) .*$", r"\1 local[*]", config.read_text())
+    config.write_text(text)
+    with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as con:
+        names = [row[0] for row in con.execute("SHOW TABLES").fetchall()]
+        tables = {name: con.table(name).to_arrow_table() for name in names}
+    with connect("local[*]", base_dir=root) as warehouse:
+        for name, table in tables.items():
+            warehouse.write(name, table, mode="replace")
