@@ -54,6 +54,7 @@ from .steps import StepGroup
 if TYPE_CHECKING:
     from ..warehouse.spark import SparkWarehouse
     from .destination import SyncDestination
+    from .target import SyncTarget
 
 __all__ = ["SENT_BACK", "SparkDiff", "diff_in_spark", "plan_in_spark", "plans_in_spark"]
 
@@ -162,8 +163,8 @@ class _Shape:
 
     def __init__(
         self,
-        destination: SyncDestination,
-        target: dict[str, Any],
+        destination: SyncDestination[Any, Any],
+        target: SyncTarget,
         columns: list[str],
         key_name: str,
         forgotten: ForgottenSet | None,
@@ -231,8 +232,8 @@ class _Shape:
 def plan_in_spark(
     warehouse: SparkWarehouse,
     unit: AudienceUnit,
-    destination: SyncDestination,
-    target: dict[str, Any],
+    destination: SyncDestination[Any, Any],
+    target: SyncTarget,
     files: PlanFiles,
     groups: Sequence[StepGroup],
     *,
