@@ -77,12 +77,15 @@ def test_a_newer_count_stops_the_older_one_in_spark(spark_engine: str, tmp_path:
     url = f"{spark_engine}?warehouse_dir={tmp_path}"
 
     def count() -> None:
-        with connect(url) as warehouse, live.running("session:size", warehouse):
-            outcome["started"] = True
-            try:
-                warehouse.query("SELECT count(*) AS n FROM range(1000000000000)")
-            except WarehouseError as exc:
-                outcome["stopped"] = str(exc)
+        try:
+            with connect(url) as warehouse, live.running("session:size", warehouse):
+                outcome["started"] = True
+                try:
+                    warehouse.query("SELECT count(*) AS n FROM range(1000000000000)")
+                except WarehouseError as exc:
+                    outcome["stopped"] = str(exc)
+        except WarehouseError as exc:  # Spark did not start: say why instead of waiting
+            outcome["started"] = outcome["failed"] = str(exc)
 
     thread = threading.Thread(target=count)
     thread.start()
@@ -90,6 +93,7 @@ def test_a_newer_count_stops_the_older_one_in_spark(spark_engine: str, tmp_path:
     while "started" not in outcome:
         assert time.monotonic() < deadline
         time.sleep(0.01)
+    assert "failed" not in outcome, outcome["failed"]
     with connect(url) as newer, live.running("session:size", newer):
         assert newer.query("SELECT 42 AS n").column(0)[0].as_py() == 42
     thread.join(timeout=300)
