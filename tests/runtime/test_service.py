@@ -225,11 +225,17 @@ def test_a_scheduler_killed_mid_run_resumes_it_once_and_keeps_its_failures_and_a
         port = _metrics_port(project, second)
         # The run's record is written before the scheduler counts it: wait for the count too.
         counted = 'listrak_sync_scheduled_runs_total{schedule="nightly",status="succeeded"} 1.0'
-        _wait(
-            lambda: counted in httpx2.get(f"http://127.0.0.1:{port}/metrics").text,
-            "the succeeded run in /metrics",
-            timeout=30,
-        )
+        seen: list[str] = []
+
+        def count_shown() -> bool:
+            text = httpx2.get(f"http://127.0.0.1:{port}/metrics").text
+            seen[:] = [line for line in text.splitlines() if "scheduled_runs_total{" in line]
+            return counted in text
+
+        try:
+            _wait(count_shown, "the succeeded run in /metrics")
+        except AssertionError as exc:  # say what the scheduler did count (a flaky CI failure)
+            raise AssertionError(f"{exc}; /metrics shows {seen}") from None
         assert httpx2.get(f"http://127.0.0.1:{port}/healthz").json()["ok"] is True
         _wait(lambda: len(receiver.requests) == 2, "the recovery message")
     finally:
