@@ -151,6 +151,17 @@ def _scheduler(project: SyncProject, env: dict[str, str]) -> subprocess.Popen[st
     )
 
 
+def _descendants(parent: int) -> list[int]:
+    """Every process below ``parent`` (a worker's own children hold its locks too)."""
+    found: list[int] = []
+    todo = [parent]
+    while todo:
+        below = _children(todo.pop())
+        found += below
+        todo += below
+    return found
+
+
 def _children(parent: int) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
@@ -202,7 +213,7 @@ def test_a_scheduler_killed_mid_run_resumes_it_once_and_keeps_its_failures_and_a
         _wait(pause_file.exists, f"the run to reach {point}")
     finally:
         # As in a host crash: the worker (in its own session) and the scheduler, at once.
-        for pid in _children(first.pid):
+        for pid in _descendants(first.pid):
             os.kill(pid, signal.SIGKILL)
         os.killpg(first.pid, signal.SIGKILL)
         first.wait(30)

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from ..config.schedules import Schedule
+from ..state.store import stale_process
 from ._alerts import Notice, apply_changes, evaluate_run, evaluate_time
 from ._metrics import SchedulerMetrics
 from ._results import RunResult
@@ -443,12 +444,4 @@ def _owner_alive(owner: object, me: str) -> bool:
     if not isinstance(owner, str) or ":" not in owner or owner == me:
         return False
     host, _, pid = owner.rpartition(":")
-    if host != socket.gethostname():
-        return True
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, ValueError):
-        return True
-    return True
+    return not pid.isdigit() or not stale_process(host, int(pid))

@@ -218,4 +218,15 @@ def stale_process(host: str, pid: int) -> bool:
         return True
     except PermissionError:
         return False
-    return False
+    return _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """A killed process whose parent died too waits as a zombie until init reaps it, which a
+    container's init may never do: it holds nothing any more."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    # pid (comm) state ...: comm may hold spaces, so read after its last ")".
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
