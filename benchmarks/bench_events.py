@@ -3,16 +3,18 @@ event.
 
 Run with ``.venv/bin/pytest -m benchmark benchmarks/bench_events.py -s``
 (``BENCH_EVENTS_PROFILE=FILE`` runs ``serve`` under cProfile and writes its stats to FILE). The
-emulator answers every request 20 ms late. ``listrak-sync serve`` runs as its own process; the
-load generator and the emulator share this one. The naive baseline, measured in the same run,
-sends one Listrak call per event (``POST /List/{id}/Contact`` with the field, 16 in flight).
+emulator answers every request 20 ms late and runs in this process; ``listrak-sync serve``
+runs as its own process, and so does the load generator (``benchmarks/events_load.py``), so
+that neither the senders nor the emulator hold back serve. The naive baseline, measured in the
+same run, sends one Listrak call per event (``POST /List/{id}/Contact`` with the field, 16 in
+flight).
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
+import json
 import os
 import signal
 import socket
@@ -21,13 +23,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx2
 import pytest
 import yaml
 from tests.conftest import EMAIL_CLIENT, Emulator, emulator, emulator_server, realism
 
+from benchmarks.events_load import CONTACTS
+from benchmarks.events_load import email as _email
 from listrak_sync.listrak import (
     ClientSettings,
     Contact,
@@ -41,7 +44,6 @@ __all__ = ["emulator", "emulator_server", "realism"]  # fixtures used here
 pytestmark = pytest.mark.benchmark
 
 LIST, FIELD = 7001, 9701
-CONTACTS = 2_000
 KEY = "bench-write-key"
 LATENCY_MS = 20
 # BENCH_EVENTS_PROFILE=FILE: run `serve` under cProfile, its stats written to FILE at exit.
@@ -74,20 +76,6 @@ def _seed(emulator: Emulator) -> None:
             }
         }
     )
-
-
-def _email(i: int) -> str:
-    return f"bench{i % CONTACTS:05d}@example.com"
-
-
-def _event(i: int, tag: str) -> dict[str, Any]:
-    return {
-        "type": "track",
-        "event": "Tier Changed",
-        "userId": f"u{i % CONTACTS}",
-        "properties": {"tier": f"{tag}{i}"},
-        "context": {"traits": {"email": _email(i)}},
-    }
 
 
 def _free_port() -> int:
@@ -142,27 +130,29 @@ def _start(tmp_path: Path, emulator: Emulator) -> tuple[subprocess.Popen[bytes],
         time.sleep(0.1)
 
 
-_AUTH = {"Authorization": "Basic " + base64.b64encode(f"{KEY}:".encode()).decode()}
-
-
-async def _senders(url: str, bodies: list[tuple[str, Any]], concurrency: int) -> list[float]:
-    """Post every body with ``concurrency`` senders; returns each request's latency."""
-    latencies: list[float] = []
-    queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
-    for item in bodies:
-        queue.put_nowait(item)
-    async with httpx2.AsyncClient(base_url=url, headers=_AUTH, timeout=60) as http:
-
-        async def sender() -> None:
-            while not queue.empty():
-                path, body = queue.get_nowait()
-                started = time.perf_counter()
-                answer = await http.post(path, json=body)
-                latencies.append(time.perf_counter() - started)
-                assert answer.status_code == 200, answer.text
-
-        await asyncio.gather(*(sender() for _ in range(concurrency)))
-    return latencies
+async def _load(
+    url: str, serve: int, endpoint: str, tag: str, count: int, concurrency: int
+) -> tuple[float, float, list[float], float, float]:
+    """Runs the load generator (``benchmarks/events_load.py``) in its own process: returns
+    when "go" was given (``perf_counter``), the seconds from then until every request was
+    answered, each request's latency, the generator's CPU seconds, and the CPU seconds
+    process ``serve`` had used at "go"."""
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "benchmarks.events_load", url, KEY, endpoint, tag, str(count),
+        str(concurrency), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        cwd=Path(__file__).parent.parent,
+    )  # fmt: skip
+    assert child.stdin is not None
+    assert child.stdout is not None
+    # The bodies are encoded and the interpreter warm before the clock starts.
+    assert (await child.stdout.readline()).strip() == b"ready"
+    serve_cpu, started = _cpu(serve), time.perf_counter()
+    child.stdin.write(b"go\n")
+    await child.stdin.drain()
+    output, _ = await child.communicate()
+    assert child.returncode == 0, output
+    result = json.loads(output.splitlines()[-1])
+    return started, result["seconds"], result["latencies"], result["cpu"], serve_cpu
 
 
 async def _drained(url: str) -> None:
@@ -212,27 +202,23 @@ async def test_event_throughput_and_latency(emulator: Emulator, tmp_path: Path) 
     try:
         # 1. Batches of 100 (what Segment and the analytics libraries send), 8 senders.
         total = 20_000
-        bodies = [
-            ("/v1/batch", {"batch": [_event(i, "b") for i in range(start, start + 100)]})
-            for start in range(0, total, 100)
-        ]
         load = os.getloadavg()[0]
-        serve_cpu, own_cpu = _cpu(process.pid), time.process_time()
-        started = time.perf_counter()
-        batch_latency = await _senders(url, bodies, 8)
-        accepted = time.perf_counter() - started
+        own_cpu = time.process_time()
+        started, accepted, batch_latency, batch_sender_cpu, serve_cpu = await _load(
+            url, process.pid, "/v1/batch", "b", total, 8
+        )
         intake_cpu = _cpu(process.pid) - serve_cpu
         await _drained(url)
         delivered = time.perf_counter() - started
         serve_cpu, own_cpu = _cpu(process.pid) - serve_cpu, time.process_time() - own_cpu
         # 2. Single track calls, 16 senders: intake latency.
         singles = 3_000
-        bodies = [("/v1/track", _event(i, "s")) for i in range(singles)]
-        started = time.perf_counter()
-        track_latency = await _senders(url, bodies, 16)
-        track_accepted = time.perf_counter() - started
+        started, track_accepted, track_latency, track_sender_cpu, track_serve_cpu = await _load(
+            url, process.pid, "/v1/track", "s", singles, 16
+        )
         await _drained(url)
         track_delivered = time.perf_counter() - started
+        track_serve_cpu = _cpu(process.pid) - track_serve_cpu
         # Everything arrived: the last value of each contact is in Listrak.
         async with httpx2.AsyncClient(base_url=emulator.base_url, timeout=60) as http:
             token = emulator.token()
@@ -263,13 +249,16 @@ async def test_event_throughput_and_latency(emulator: Emulator, tmp_path: Path) 
     print(
         f"serve process CPU: {intake_cpu:.2f} s until accepted, {serve_cpu:.2f} s until delivered"
         f" ({serve_cpu / total * 1e6:.0f} µs per event: {total / serve_cpu:,.0f} events/s per "
-        f"core); test process (senders + emulator) {own_cpu:.2f} s"
+        f"core); load generator {batch_sender_cpu:.2f} s; test process (emulator) "
+        f"{own_cpu:.2f} s"
     )
     print(
         f"track intake: {singles} calls, 16 senders: accepted {singles / track_accepted:,.0f} "
         f"events/s, delivered {singles / track_delivered:,.0f} events/s; p50 "
         f"{statistics.median(track_latency) * 1000:.1f} ms, "
-        f"p99 {_quantile(track_latency, 0.99) * 1000:.1f} ms"
+        f"p99 {_quantile(track_latency, 0.99) * 1000:.1f} ms; serve CPU "
+        f"{track_serve_cpu / singles * 1e6:.0f} µs per event, load generator "
+        f"{track_sender_cpu:.2f} s"
     )
     print(
         f"naive (one upsert per event, 16 in flight): {naive_rate:,.0f} events/s over "
