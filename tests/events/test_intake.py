@@ -6,7 +6,10 @@ import gzip
 import json
 import sqlite3
 
+import pytest
+
 from listrak_sync.events import hash_write_key
+from listrak_sync.events.intake import IntakeError, messages_from
 from tests.conftest import Emulator
 
 from .conftest import (
@@ -234,3 +237,26 @@ def test_answer_comes_after_the_commit(emulator: Emulator, start_server: StartSe
 def test_unknown_route_is_404(emulator: Emulator, start_server: StartServer) -> None:
     server = start_server()
     assert server.post("/v1/alias", {"userId": "a", "previousId": "b"}).status_code == 404
+
+
+def test_event_size_check_is_exact_per_event() -> None:
+    """Batched events are measured one by one as compact UTF-8 JSON (a batch that fits is
+    measured once): UTF-8 bytes, not characters, and the batch's shared context counts."""
+    limit = 32 * 1024
+
+    def event(**properties: object) -> dict[str, object]:
+        return {"type": "track", "event": "E", "userId": "u1", "properties": properties}
+
+    fits = event(blob="x" * 20_000)
+    accented = event(blob="é" * 16_400)  # 16,400 characters, 32,800 bytes
+    near = event(blob="z" * 30_000)  # fits alone, not with the shared context below
+    doc = {"batch": [fits, accented, event(tier="gold"), near], "context": {"pad": "p" * 3_000}}
+    with pytest.raises(IntakeError) as refused:
+        messages_from(doc, None, max_event_bytes=limit)
+    assert refused.value.problems == [
+        "batch[1]: larger than 32768 bytes",
+        "batch[3]: larger than 32768 bytes",
+    ]
+    # Many small events whose total is over the limit: none is refused.
+    small = {"batch": [event(tier="t" * 100) for _ in range(1_000)]}
+    assert len(messages_from(small, None, max_event_bytes=limit)) == 1_000
