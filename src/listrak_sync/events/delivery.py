@@ -47,6 +47,10 @@ __all__ = ["BETA_REFUSED", "Deliverer", "Integration"]
 BETA_REFUSED = "ERROR_INTEGRATION_CANNOT_ACCESS_BETA_ROUTE"
 BETA_RECHECK_SECONDS = 24 * 3600
 _APPLIED = "Updated"
+# Queued updates a list worker holds in memory (at least 4 × max_contacts): the more it holds,
+# the more of each contact's updates one batch coalesces while that contact's previous batch
+# is in flight. 20,000 rows are a few MB.
+BUFFER_ROWS = 20_000
 
 
 @dataclass
@@ -234,7 +238,7 @@ class ListWorker:
                 await asyncio.wait_for(self.changed.wait(), self._wait())
 
     async def _fill(self) -> None:
-        room = 4 * self.settings.batch.max_contacts - len(self.buffer)
+        room = max(4 * self.settings.batch.max_contacts, BUFFER_ROWS) - len(self.buffer)
         if not self.dirty or room <= 0:
             return
         rows = await self.d.queue.call(
