@@ -411,7 +411,10 @@ class ListWorker:
         applied: list[tuple[str, str, int]] = []
         for row in rows:
             try:
-                resolved = [(await self._field(catalog, ref), ref, v) for ref, v in row.fields]
+                resolved = [
+                    (catalog.known(ref) or await self._field(catalog, ref), ref, v)
+                    for ref, v in row.fields
+                ]
             except FieldProblem as exc:
                 outcome.dead.append((row, str(exc)))
                 continue

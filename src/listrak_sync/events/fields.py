@@ -17,7 +17,7 @@ from ..listrak import (
     SegmentationField,
     SegmentationFieldGroup,
 )
-from .mappings import FieldName
+from .mappings import FieldName, FieldRef
 
 __all__ = ["FieldCatalog", "FieldProblem", "checkbox_value"]
 
@@ -86,6 +86,22 @@ class FieldCatalog:
         """Reload at the next lookup: Listrak refused a field we thought existed, or a create's
         answer was lost."""
         self._stale = True
+
+    def known(self, ref: FieldRef) -> tuple[int, str] | None:
+        """Id and data type of ``ref`` from what is loaded, when nothing needs (re)loading;
+        None otherwise (then ask :meth:`resolve` or :meth:`data_type`). Delivery looks up every
+        field of every update: this spares a coroutine per lookup."""
+        if self._stale:
+            return None
+        snapshot = self._snapshot
+        if isinstance(ref, FieldName):
+            field_id = snapshot.by_name.get((ref.group.lower(), ref.name.lower()))
+            if field_id is None:
+                return None
+        else:
+            field_id = ref
+        data_type = snapshot.types.get(field_id)
+        return None if data_type is None else (field_id, data_type)
 
     async def data_type(self, field_id: int) -> str:
         """The field's data type; FieldProblem when the list has no such field."""

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from ..errors import ListrakSyncError
+from .queue import compact_json
 
 __all__ = [
     "MAX_DEPTH",
@@ -157,13 +158,9 @@ def _check(message: dict[str, Any], where: str) -> list[str]:
     return problems
 
 
-# One encoder for every size check: ``json.dumps`` with these arguments builds a new one a call.
-_compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-
-
 def _encoded_size(value: Any) -> int:
     """Bytes of ``value`` as compact UTF-8 JSON (how an event is measured against the limit)."""
-    text = _compact(value)
+    text = compact_json(value)
     return len(text) if text.isascii() else len(text.encode("utf-8"))
 
 

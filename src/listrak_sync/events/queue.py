@@ -28,6 +28,7 @@ __all__ = [
     "Queue",
     "QueuedUpdate",
     "Target",
+    "compact_json",
     "decode_fields",
     "encode_fields",
     "field_key",
@@ -81,6 +82,11 @@ CREATE TABLE IF NOT EXISTS integration (
 Target = tuple[str, int]  # (credential name, list id)
 
 
+compact_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+"""``value`` as compact JSON text, non-ASCII kept: how events and fields are stored and
+measured. One encoder for every call (``json.dumps`` with these arguments builds one a call)."""
+
+
 def encode_fields(fields: Iterable[tuple[FieldRef, str]]) -> str:
     items: list[Any] = []
     for ref, value in fields:
@@ -88,7 +94,7 @@ def encode_fields(fields: Iterable[tuple[FieldRef, str]]) -> str:
             items.append([{"group": ref.group, "name": ref.name, "create": ref.create}, value])
         else:
             items.append([ref, value])
-    return json.dumps(items, separators=(",", ":"), ensure_ascii=False)
+    return compact_json(items)
 
 
 def decode_fields(text: str) -> tuple[tuple[FieldRef, str], ...]:
@@ -216,7 +222,7 @@ class Queue(WalDatabase):
                         r.credential,
                         r.list_id,
                         r.email,
-                        json.dumps(event, separators=(",", ":"), ensure_ascii=False),
+                        compact_json(event),
                         r.reason,
                     )
                     for r, event in rejections
@@ -362,7 +368,7 @@ class Queue(WalDatabase):
                                 rejection.credential,
                                 rejection.list_id,
                                 rejection.email,
-                                json.dumps(event, separators=(",", ":"), ensure_ascii=False),
+                                compact_json(event),
                                 rejection.reason,
                                 item.attempts + 1,
                             ],
