@@ -86,15 +86,19 @@ def key_from_basic(header: str) -> str | None:
 
 def _deeper_than(doc: Any, limit: int) -> bool:
     """Whether arrays and objects in ``doc`` nest more than ``limit`` levels (iteratively: the
-    check itself must not recurse)."""
-    stack: list[tuple[Any, int]] = [(doc, 1)]
-    while stack:
-        node, depth = stack.pop()
+    check itself must not recurse). One level at a time, a list comprehension per container:
+    this runs over every value of every request."""
+    level: list[Any] = [doc]
+    depth = 1
+    while level:
         if depth > limit:
             return True
-        for child in node.values() if isinstance(node, dict) else node:
-            if isinstance(child, dict | list):
-                stack.append((child, depth + 1))
+        deeper: list[Any] = []
+        for node in level:
+            values = node.values() if type(node) is dict else node
+            deeper.extend([child for child in values if isinstance(child, dict | list)])
+        level = deeper
+        depth += 1
     return False
 
 
