@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from listrak_sync.warehouse import Column, TableNotFound, Warehouse, WarehouseError, connect
+from listrak_sync.warehouse import Column, TableNotFound, WarehouseError, connect
 from listrak_sync.warehouse.duckdb import DuckDBConfig, DuckDBWarehouse
 
 
@@ -25,25 +25,6 @@ def batches(count: int, size: int, start: int = 0) -> Iterator[pa.RecordBatch]:
         first = start + k * size
         ids = pa.array(range(first, first + size), pa.int64())
         yield pa.record_batch({"id": ids, "name": pc.cast(ids, pa.string())})
-
-
-def test_implements_the_protocol(wh: DuckDBWarehouse) -> None:
-    assert isinstance(wh, Warehouse)
-    assert wh.dialect == "duckdb"
-
-
-def test_stream_yields_bounded_batches_in_order(wh: DuckDBWarehouse) -> None:
-    wh.execute("CREATE TABLE t AS SELECT range AS i FROM range(10000)")
-    sizes = []
-    seen = 0
-    for batch in wh.stream("SELECT i FROM t ORDER BY i", batch_size=1000):
-        assert isinstance(batch, pa.RecordBatch)
-        assert batch.column(0).to_pylist()[0] == seen
-        sizes.append(batch.num_rows)
-        seen += batch.num_rows
-    assert seen == 10000
-    assert max(sizes) <= 1000
-    assert len(sizes) >= 10
 
 
 def test_stream_is_lazy_and_leaves_the_connection_free(wh: DuckDBWarehouse) -> None:
