@@ -8,9 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from listrak_sync.project import open_warehouse
+from listrak_sync.project.loader import parse_project
+from listrak_sync.project.validate import state_problems
+from listrak_sync.sync import Workspace
 from listrak_sync.warehouse.sample_data import generate
 
-from ..snowflake_server import SnowflakeServer, open_snowflake
+from ..snowflake_server import KEY_USER, SnowflakeServer, open_snowflake
 from .sample_projects import CUSTOMERS, SEED, make_project, point_at, run
 
 
@@ -65,3 +69,38 @@ def test_a_refused_audience_query_is_one_clear_error(
     assert hint in flat
     assert "Traceback" not in output
     assert snowflake_server.password not in output
+
+
+def test_a_relative_key_file_is_found_from_any_working_directory(
+    tmp_path: Path, snowflake_server: SnowflakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``private_key_file`` is relative to the project folder, like every path in the project
+    file, for the warehouse and for ``state.connection`` alike, wherever the command runs."""
+    root = tmp_path / "project"
+    (root / "keys").mkdir(parents=True)
+    snowflake_server.write_key(root / "keys" / "rsa.p8")
+    url = (
+        snowflake_server.url(snowflake_server.create_database(), user=KEY_USER)
+        + "&private_key_file=keys/rsa.p8"
+    )
+    state_url = (
+        snowflake_server.url(snowflake_server.create_database(), user=KEY_USER)
+        + "&private_key_file=keys/rsa.p8"
+    )
+    project = parse_project(
+        f"warehouse:\n  connection: {url}\n"
+        f"state:\n  store: warehouse\n  schema: key_state\n  connection: {state_url}\n",
+        root,
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+
+    assert state_problems(project) == []
+    with open_warehouse(project) as warehouse:
+        assert warehouse.query("SELECT 1 AS one").to_pylist() == [{"one": 1}]
+    store = Workspace.for_project(project).store()
+    try:
+        assert store.runs("sync", "spring/newsletter") == []
+    finally:
+        store.close()

@@ -14,6 +14,7 @@ import contextlib
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import adbc_driver_postgresql.dbapi as pg
@@ -26,7 +27,9 @@ from .exceptions import translating
 __all__ = ["PostgresStateConnection", "connect_state"]
 
 
-def connect_state(config: PostgresConfig) -> PostgresStateConnection:
+def connect_state(config: PostgresConfig, base_dir: Path | None = None) -> PostgresStateConnection:
+    """``base_dir`` is taken for the engines' one signature; a PostgreSQL URL names no file the
+    adapter opens."""
     return PostgresStateConnection(config)
 
 
