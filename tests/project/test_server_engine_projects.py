@@ -19,7 +19,10 @@ from .sample_projects import CUSTOMERS, SEED, comparable, make_project, plan_jso
 # What each engine says, and names, when validate meets a problem.
 WRONG_PASSWORD = {
     "postgres": ["password authentication failed"],
-    "snowflake": ["Incorrect username or password was specified.", "snowflake://LISTRAK_SYNC@"],
+    "snowflake": [
+        "Incorrect username or password was specified.",
+        "snowflake://LISTRAK_SYNC@fakesnow/",
+    ],
 }
 UNKNOWN_COLUMN = {
     "postgres": [r"listrak-sync\.yml:\d+:\d+: .*churn_riks"],
