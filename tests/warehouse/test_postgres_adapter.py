@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pytest
 from pydantic import SecretStr
 
@@ -31,13 +30,6 @@ def wh(postgres_server: PostgresServer, postgres_database: str) -> Iterator[Post
     assert isinstance(warehouse, PostgresWarehouse)
     with warehouse:
         yield warehouse
-
-
-def batches(count: int, size: int, start: int = 0) -> Iterator[pa.RecordBatch]:
-    for k in range(count):
-        first = start + k * size
-        ids = pa.array(range(first, first + size), pa.int64())
-        yield pa.record_batch({"id": ids, "name": pc.cast(ids, pa.string())})
 
 
 def test_numerics_beyond_pythons_precision_read_exactly(wh: PostgresWarehouse) -> None:

@@ -9,7 +9,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pytest
 from pydantic import SecretStr
 from typer.testing import CliRunner
@@ -35,13 +34,6 @@ def wh(snowflake_server: SnowflakeServer) -> Iterator[SnowflakeWarehouse]:
     assert isinstance(warehouse, SnowflakeWarehouse)
     with warehouse:
         yield warehouse
-
-
-def batches(count: int, size: int, start: int = 0) -> Iterator[pa.RecordBatch]:
-    for k in range(count):
-        first = start + k * size
-        ids = pa.array(range(first, first + size), pa.int64())
-        yield pa.record_batch({"id": ids, "name": pc.cast(ids, pa.string())})
 
 
 def test_decimals_and_types_round_trip(wh: SnowflakeWarehouse) -> None:

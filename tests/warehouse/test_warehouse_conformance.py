@@ -10,13 +10,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pytest
 
 from listrak_sync.warehouse import Column, TableNotFound, Warehouse, WarehouseError
 from listrak_sync.warehouse.duckdb import DuckDBConfig, DuckDBWarehouse
 
 from ..server_engines import SERVER_ENGINES, engine_database
+from .batches import batches
 
 ENGINES = ["duckdb", *SERVER_ENGINES]
 
@@ -46,13 +46,6 @@ def wh(engine: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[
         warehouse = engine_database(request, engine).connect()
     with warehouse:
         yield warehouse
-
-
-def batches(count: int, size: int, start: int = 0) -> Iterator[pa.RecordBatch]:
-    for k in range(count):
-        first = start + k * size
-        ids = pa.array(range(first, first + size), pa.int64())
-        yield pa.record_batch({"id": ids, "name": pc.cast(ids, pa.string())})
 
 
 def test_implements_the_protocol(wh: Warehouse, engine: str) -> None:
