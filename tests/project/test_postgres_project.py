@@ -15,8 +15,11 @@ from pydantic import SecretStr
 from listrak_sync.project import ProjectError, open_warehouse
 from listrak_sync.project.loader import Project, parse_project
 from listrak_sync.project.secrets import credential_problems
+from listrak_sync.state.warehouse import WarehouseStateStore
+from listrak_sync.sync import Workspace
 from listrak_sync.warehouse import connect, parse
-from listrak_sync.warehouse.postgres import PostgresConfig
+from listrak_sync.warehouse.postgres import PostgresConfig, PostgresWarehouse
+from listrak_sync.warehouse.postgres.state import PostgresStateConnection
 from listrak_sync.warehouse.sample_data import generate
 
 from ..postgres_server import PostgresServer
@@ -100,3 +103,35 @@ def test_duckdb_takes_no_password(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     project = _project(tmp_path, "  connection: w.duckdb\n  password: {env: SOME_PASSWORD}\n")
     with pytest.raises(ProjectError, match="the duckdb warehouse takes no password"):
         open_warehouse(project)
+
+
+def test_certificate_paths_are_relative_to_the_project_folder(
+    tmp_path: Path,
+    postgres_server: PostgresServer,
+    postgres_database: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``sslrootcert`` (and ``sslcert``, ``sslkey``) in the URL name files relative to the
+    project folder, like every path in the project file, for the warehouse and the state
+    alike; libpq alone would look in the folder the command runs in."""
+    root = tmp_path / "project"
+    url = postgres_server.url(postgres_database) + "&sslrootcert=certs/ca.pem"
+    monkeypatch.setenv("TEST_PG_PASSWORD", postgres_server.password)
+    project = parse_project(
+        f"warehouse:\n  connection: {url}\n  password: {{env: TEST_PG_PASSWORD}}\n"
+        "state:\n  store: warehouse\n  schema: cert_state\n",
+        root,
+    )
+    monkeypatch.chdir(tmp_path)
+    expected = str(root / "certs" / "ca.pem")
+
+    with open_warehouse(project) as warehouse:
+        assert isinstance(warehouse, PostgresWarehouse)
+        assert warehouse.config.sslrootcert == expected
+    store = Workspace.for_project(project).store()
+    try:
+        assert isinstance(store, WarehouseStateStore)
+        assert isinstance(store.connection, PostgresStateConnection)
+        assert store.connection.config.sslrootcert == expected
+    finally:
+        store.close()

@@ -28,9 +28,8 @@ __all__ = ["PostgresStateConnection", "connect_state"]
 
 
 def connect_state(config: PostgresConfig, base_dir: Path | None = None) -> PostgresStateConnection:
-    """``base_dir`` is taken for the engines' one signature; a PostgreSQL URL names no file the
-    adapter opens."""
-    return PostgresStateConnection(config)
+    """Relative certificate paths in the URL resolve against ``base_dir``."""
+    return PostgresStateConnection(config.with_base_dir(base_dir))
 
 
 class PostgresStateConnection:
