@@ -85,6 +85,17 @@ STRICT_BY_DEFAULT = {
     # A JVM per process: a minute each; the realistic emulator adds nothing Spark-specific.
     ("test_resume.py", "test_sync_planned_inside_spark_killed_after_its_plan_resumes"),
     ("test_resume.py", "test_sms_sync_planned_inside_spark_killed_after_its_plan_resumes"),
+    # State in a server warehouse (about 20 s each): what they add is the state backend, and
+    # test_resume.py's kill tests cover resuming against the realistic emulator.
+    ("test_state_in_warehouse.py", "test_killed_sync_is_finished_from_another_working_directory"),
+    (
+        "test_state_in_warehouse.py",
+        "test_sms_sync_killed_is_finished_from_another_working_directory",
+    ),
+    # PostgreSQL's advisory lock and validate's state checks: nothing the emulator's realism
+    # changes (about 20 s each).
+    ("test_state_in_postgres.py", "test_a_second_working_directory_is_refused_while_one_syncs"),
+    ("test_state_in_postgres.py", "test_validate_finds_state_problems_in_place"),
 }
 
 

@@ -19,6 +19,7 @@ from listrak_sync.project.loader import load_project
 from listrak_sync.state.protocol import StateBackend
 from listrak_sync.sync import Workspace
 from tests.postgres_server import PostgresServer
+from tests.server_engines import EngineDatabase
 from tests.snowflake_server import SnowflakeServer, open_snowflake
 
 PASSWORD_ENV = "LSYNC_TEST_STATE_PASSWORD"
@@ -66,13 +67,37 @@ __all__ = [
     "PASSWORD_ENV",
     "SCHEMA",
     "other_working_dir",
+    "records",
     "rows",
     "snowflake_rows",
     "state_tables",
     "store",
     "use_postgres_state",
     "use_snowflake_state",
+    "use_state",
 ]
+
+
+def use_state(root: Path, database: EngineDatabase) -> None:
+    """Point the project in ``root`` at state in ``database``, on either server engine
+    (password from the env; on Snowflake a short lock lease)."""
+    lease = "&lock_lease=10" if database.engine == "snowflake" else ""
+    config_file = root / "listrak-sync.yml"
+    config: dict[str, Any] = yaml.safe_load(config_file.read_text())
+    config["state"] = {
+        "store": "warehouse",
+        "schema": SCHEMA,
+        "connection": database.url + lease,
+        "password": {"env": PASSWORD_ENV},
+    }
+    config_file.write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def records(database: EngineDatabase, sql: str) -> list[dict[str, Any]]:
+    """The rows of ``sql`` in ``database``, as dicts (lower-case names on both engines; quote
+    the state schema, ``"sync_state"``, for Snowflake)."""
+    with database.connect() as warehouse:
+        return list(warehouse.query(sql).to_pylist())
 
 
 def use_snowflake_state(root: Path, server: SnowflakeServer, database: str) -> None:

@@ -7,43 +7,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pytest
 
-from listrak_sync.warehouse import Column, TableNotFound, Warehouse, WarehouseError, connect
+from listrak_sync.warehouse import Column, TableNotFound, WarehouseError, connect
 from listrak_sync.warehouse.duckdb import DuckDBConfig, DuckDBWarehouse
+
+from .batches import batches
 
 
 @pytest.fixture
 def wh(tmp_path: Path) -> Iterator[DuckDBWarehouse]:
     with DuckDBWarehouse(DuckDBConfig(path=str(tmp_path / "w.duckdb"))) as warehouse:
         yield warehouse
-
-
-def batches(count: int, size: int, start: int = 0) -> Iterator[pa.RecordBatch]:
-    for k in range(count):
-        first = start + k * size
-        ids = pa.array(range(first, first + size), pa.int64())
-        yield pa.record_batch({"id": ids, "name": pc.cast(ids, pa.string())})
-
-
-def test_implements_the_protocol(wh: DuckDBWarehouse) -> None:
-    assert isinstance(wh, Warehouse)
-    assert wh.dialect == "duckdb"
-
-
-def test_stream_yields_bounded_batches_in_order(wh: DuckDBWarehouse) -> None:
-    wh.execute("CREATE TABLE t AS SELECT range AS i FROM range(10000)")
-    sizes = []
-    seen = 0
-    for batch in wh.stream("SELECT i FROM t ORDER BY i", batch_size=1000):
-        assert isinstance(batch, pa.RecordBatch)
-        assert batch.column(0).to_pylist()[0] == seen
-        sizes.append(batch.num_rows)
-        seen += batch.num_rows
-    assert seen == 10000
-    assert max(sizes) <= 1000
-    assert len(sizes) >= 10
 
 
 def test_stream_is_lazy_and_leaves_the_connection_free(wh: DuckDBWarehouse) -> None:
@@ -118,18 +93,6 @@ def test_write_with_schema_casts_and_allows_no_batches(wh: DuckDBWarehouse) -> N
     assert wh.write("nothing", iter(()), mode="append") == 0
 
 
-def test_write_replace_keeps_old_table_when_source_fails(wh: DuckDBWarehouse) -> None:
-    wh.write("people", batches(1, 10))
-
-    def broken() -> Iterator[pa.RecordBatch]:
-        yield from batches(1, 100)
-        raise KeyError("source went away")
-
-    with pytest.raises(KeyError, match="source went away"):
-        wh.write("people", broken())
-    assert wh.query("SELECT count(*) AS n FROM people").column("n").to_pylist() == [10]
-
-
 def test_copy_between_warehouses_by_streaming(wh: DuckDBWarehouse, tmp_path: Path) -> None:
     wh.execute("CREATE TABLE src AS SELECT range AS id, range % 7 AS k FROM range(200000)")
     with connect(tmp_path / "other.duckdb") as other:
@@ -156,12 +119,6 @@ def test_tables_and_describe(wh: DuckDBWarehouse) -> None:
     ]
     assert wh.describe("vips") == [Column("customer_id", "VARCHAR", nullable=False)]
     assert wh.describe("mart.orders") == [Column("id", "BIGINT")]
-
-
-def test_describe_missing_table(wh: DuckDBWarehouse) -> None:
-    with pytest.raises(TableNotFound, match="no table or view named 'nope'"):
-        wh.describe("nope")
-    assert not wh.exists("nope")
 
 
 def test_errors_name_the_problem(wh: DuckDBWarehouse) -> None:

@@ -1,5 +1,6 @@
 """SnowflakeWarehouse against fakesnow's server on loopback (the real connector over HTTP):
-streaming, writes, catalog, key-pair and password logins, errors."""
+what only Snowflake does (its types, scratch tables, key-pair and password logins, errors, URLs).
+What every engine does is in test_warehouse_conformance.py."""
 
 from __future__ import annotations
 
@@ -8,13 +9,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pytest
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from listrak_sync.cli import app
-from listrak_sync.warehouse import Column, TableNotFound, Warehouse, WarehouseError, connect, parse
+from listrak_sync.warehouse import TableNotFound, WarehouseError, connect, parse
 from listrak_sync.warehouse.snowflake import SnowflakeConfig, SnowflakeWarehouse
 
 from ..snowflake_server import KEY_USER, SnowflakeServer
@@ -34,40 +34,6 @@ def wh(snowflake_server: SnowflakeServer) -> Iterator[SnowflakeWarehouse]:
     assert isinstance(warehouse, SnowflakeWarehouse)
     with warehouse:
         yield warehouse
-
-
-def batches(count: int, size: int, start: int = 0) -> Iterator[pa.RecordBatch]:
-    for k in range(count):
-        first = start + k * size
-        ids = pa.array(range(first, first + size), pa.int64())
-        yield pa.record_batch({"id": ids, "name": pc.cast(ids, pa.string())})
-
-
-def test_implements_the_protocol(wh: SnowflakeWarehouse) -> None:
-    assert isinstance(wh, Warehouse)
-    assert wh.dialect == "snowflake"
-
-
-def test_stream_yields_bounded_batches_in_order(wh: SnowflakeWarehouse) -> None:
-    wh.write("t", batches(1, 10_000))
-    sizes = []
-    seen = 0
-    for batch in wh.stream("SELECT id FROM t ORDER BY id", batch_size=1000):
-        assert batch.schema.names == ["id"]  # Snowflake's upper-case ID, named as written
-        assert batch.column(0).to_pylist()[0] == seen
-        sizes.append(batch.num_rows)
-        seen += batch.num_rows
-    assert seen == 10_000
-    assert max(sizes) <= 1000
-
-
-def test_other_calls_run_while_a_stream_is_open(wh: SnowflakeWarehouse) -> None:
-    wh.write("t", batches(3, 1000))
-    stream = wh.stream("SELECT id FROM t ORDER BY id", batch_size=100)
-    first = next(stream)
-    wh.execute("CREATE TABLE side AS SELECT 1 AS x")
-    assert wh.query("SELECT count(*) AS n FROM side").column("n").to_pylist() == [1]
-    assert next(stream).column("id")[0].as_py() == first.num_rows
 
 
 def test_decimals_and_types_round_trip(wh: SnowflakeWarehouse) -> None:
@@ -105,62 +71,6 @@ def test_decimals_and_types_round_trip(wh: SnowflakeWarehouse) -> None:
     assert read.column("ts").to_pylist() == table.column("ts").to_pylist()
     streamed = pa.Table.from_batches(list(wh.stream("SELECT v FROM money", batch_size=2)))
     assert streamed.column("v").to_pylist() == values
-
-
-def test_empty_results_keep_their_schema(wh: SnowflakeWarehouse) -> None:
-    wh.write("t", batches(1, 3))
-    empty = wh.query("SELECT id, name FROM t WHERE id < 0")
-    assert empty.num_rows == 0
-    assert empty.schema.names == ["id", "name"]
-    assert list(wh.stream("SELECT id FROM t WHERE id < 0")) == []
-
-
-def test_write_streams_batches_and_replaces(wh: SnowflakeWarehouse) -> None:
-    assert wh.write("t", batches(5, 1000)) == 5000
-    assert wh.write("t", batches(2, 10)) == 20
-    assert wh.query("SELECT count(*) AS n FROM t").column("n").to_pylist() == [20]
-
-
-def test_write_appends_by_name_and_creates_when_missing(wh: SnowflakeWarehouse) -> None:
-    assert wh.write("t", batches(1, 3), mode="append") == 3
-    assert wh.write("t", pa.table({"name": ["x"], "id": [99]}), mode="append") == 1
-    assert wh.write("t", pa.table({"name": ["only"]}), mode="append") == 1
-    rows = wh.query("SELECT id, name FROM t ORDER BY name").to_pylist()
-    assert {"id": 99, "name": "x"} in rows
-    assert {"id": None, "name": "only"} in rows
-    with pytest.raises(WarehouseError, match="has no column 'nope'"):
-        wh.write("t", pa.table({"nope": [1]}), mode="append")
-
-
-def test_replace_leaves_the_old_table_when_the_source_fails(wh: SnowflakeWarehouse) -> None:
-    wh.write("t", batches(1, 10))
-
-    def failing() -> Iterator[pa.RecordBatch]:
-        yield from batches(2, 100)
-        raise RuntimeError("source broke")
-
-    with pytest.raises(RuntimeError, match="source broke"):
-        wh.write("t", failing())
-    assert wh.query("SELECT count(*) AS n FROM t").column("n").to_pylist() == [10]
-    assert wh.tables() == ["t"]  # no load table left behind
-
-
-def test_empty_writes(wh: SnowflakeWarehouse) -> None:
-    assert wh.write("t", iter(()), mode="append") == 0
-    with pytest.raises(WarehouseError, match="without a schema"):
-        wh.write("t", iter(()))
-    schema = pa.schema([("id", pa.int64())])
-    assert wh.write("t", iter(()), schema=schema) == 0
-    assert wh.describe("t") == [Column("id", "BIGINT", True)]
-
-
-def test_catalog(wh: SnowflakeWarehouse) -> None:
-    wh.execute("CREATE TABLE a (x INT); CREATE VIEW v AS SELECT x FROM a; CREATE SCHEMA s")
-    wh.execute("CREATE TABLE s.b (y VARCHAR NOT NULL)")
-    assert wh.tables() == ["a", "s.b", "v"]
-    assert wh.describe("s.b") == [Column("y", "VARCHAR", False)]
-    with pytest.raises(TableNotFound, match="no table or view named 'nope'"):
-        wh.describe("nope")
 
 
 def test_scratch_tables_are_temporary(wh: SnowflakeWarehouse) -> None:
@@ -252,7 +162,7 @@ def test_unreachable_account() -> None:
     assert "pw-7d1e" not in message
 
 
-def test_missing_table_and_column(wh: SnowflakeWarehouse) -> None:
+def test_missing_table_and_column_in_snowflake_words(wh: SnowflakeWarehouse) -> None:
     wh.execute("CREATE TABLE t (x INT)")
     with pytest.raises(TableNotFound) as missing:
         wh.query("SELECT * FROM nope")

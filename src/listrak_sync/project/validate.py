@@ -85,7 +85,7 @@ def state_problems(project: Project) -> list[Problem]:
         return []
     where = ("state", "connection") if config.connection is not None else ("state", "store")
     try:
-        connection = connect_state(state_target(project))
+        connection = connect_state(state_target(project), base_dir=project.root)
     except ProjectError as exc:
         return exc.problems
     except WarehouseError as exc:

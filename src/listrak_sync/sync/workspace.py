@@ -36,10 +36,11 @@ FORGET_MARK = ("forget", "forgets_people")
 @dataclass(frozen=True)
 class StateLocation:
     """Where state goes with ``store: warehouse``: a database (its typed config, password
-    resolved) and the schema there."""
+    resolved), the schema there, and the folder its relative paths (a key file) start from."""
 
     target: BaseModel
     schema: str
+    base_dir: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,8 @@ class Workspace:
         if config.store == "local":
             return cls.in_project(project.root)
         return cls(
-            project.root / STATE_FOLDER, StateLocation(state_target(project), config.schema_)
+            project.root / STATE_FOLDER,
+            StateLocation(state_target(project), config.schema_, project.root),
         )
 
     @property
@@ -88,7 +90,7 @@ class Workspace:
         from ..state.warehouse import WarehouseStateStore
         from ..warehouse import connect_state  # the engine's driver loads only when used
 
-        connection = connect_state(self.shared.target)
+        connection = connect_state(self.shared.target, base_dir=self.shared.base_dir)
         try:
             return WarehouseStateStore(connection, self.shared.schema)
         except BaseException:

@@ -89,11 +89,14 @@ def connect(target: str | Path | BaseModel, *, base_dir: Path | None = None) -> 
 
 
 class _StateFactory(Protocol):
-    def connect_state(self, config: BaseModel) -> StateConnection: ...
+    def connect_state(self, config: BaseModel, base_dir: Path | None = None) -> StateConnection: ...
 
 
-def connect_state(target: str | Path | BaseModel) -> StateConnection:
-    """A connection for the sync's state tables in the database ``target`` names; a
+def connect_state(
+    target: str | Path | BaseModel, *, base_dir: Path | None = None
+) -> StateConnection:
+    """A connection for the sync's state tables in the database ``target`` names (relative
+    file paths, such as a key file, resolve against ``base_dir`` as in ``connect``); a
     WarehouseError for an engine that cannot keep them."""
     config = parse(target)
     engine = getattr(config, "engine", None)
@@ -110,4 +113,4 @@ def connect_state(target: str | Path | BaseModel) -> StateConnection:
             "snowflake:// URL, or use "
             "state.store: local"
         ) from None
-    return cast(_StateFactory, module).connect_state(config)
+    return cast(_StateFactory, module).connect_state(config, base_dir)

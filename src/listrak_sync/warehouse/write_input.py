@@ -1,14 +1,73 @@
-"""What server engines' ``write()`` does with its input: one Arrow reader over a table or an
-iterable of batches (cast to a given schema), the exception the caller's iterator raised kept
-aside, and columns put in a table's order. Shared by the PostgreSQL and Snowflake adapters."""
+"""What server engines' ``write()`` does with its input: its arguments checked, one Arrow reader
+over a table or an iterable of batches (cast to a given schema), the exception the caller's
+iterator raised kept aside and raised instead of the driver's report of it, an append's columns
+checked against the table's, and columns put in a table's order. Shared by the PostgreSQL and
+Snowflake adapters; each keeps its own SQL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 
 import pyarrow as pa
 
-__all__ = ["chain", "input_reader", "reordered"]
+from .base import WarehouseError
+
+__all__ = [
+    "chain",
+    "check_append_columns",
+    "input_reader",
+    "reordered",
+    "source_failure_first",
+    "write_input",
+]
+
+
+def write_input(
+    table: str, data: pa.Table | Iterable[pa.RecordBatch], mode: str, schema: pa.Schema | None
+) -> tuple[pa.RecordBatchReader, list[BaseException]] | None:
+    """``input_reader`` after the checks every ``write()`` makes: a known mode, and a schema when
+    ``replace`` gets no batches. ``None`` when an append has nothing to write (0 rows)."""
+    if mode not in ("replace", "append"):
+        raise WarehouseError(f"unknown write mode {mode!r} (replace or append)")
+    reader, source_error = input_reader(data, schema)
+    if reader is None:
+        if mode == "append":
+            return None
+        raise WarehouseError(f"cannot create {table!r} from no batches without a schema")
+    return reader, source_error
+
+
+def check_append_columns(
+    connection: str,
+    table: str,
+    incoming: Sequence[str],
+    present: Sequence[str],
+    *,
+    fold_case: bool = False,
+) -> None:
+    """Refuse an append whose input has a column ``table`` lacks (``fold_case``: names compared
+    case-insensitively, as Snowflake's unquoted names are)."""
+
+    def key(name: str) -> str:
+        return name.lower() if fold_case else name
+
+    have = {key(name) for name in present}
+    missing = [name for name in incoming if key(name) not in have]
+    if missing:
+        raise WarehouseError(f"{connection}: {table!r} has no column {missing[0]!r}")
+
+
+@contextmanager
+def source_failure_first(source_error: list[BaseException]) -> Iterator[None]:
+    """Inside the block, a failure while the caller's input had failed is that input's
+    exception (the driver reports it only as text, or as its own error), not the driver's."""
+    try:
+        yield
+    except BaseException:
+        if source_error:
+            raise source_error[0] from None
+        raise
 
 
 def input_reader(

@@ -28,7 +28,7 @@ import sqlglot
 from sqlglot import exp
 
 from ..base import SCRATCH_CATALOG, Column, TableNotFound, WarehouseError, WriteMode
-from ..write_input import input_reader, reordered
+from ..write_input import check_append_columns, reordered, source_failure_first, write_input
 from .configuration import PostgresConfig
 from .exceptions import translate, translating
 
@@ -217,21 +217,16 @@ class PostgresWarehouse:
         ``schema`` casts the input to those types (and is needed to create a table from zero
         batches).
         """
-        if mode not in ("replace", "append"):
-            raise WarehouseError(f"unknown write mode {mode!r} (replace or append)")
+        prepared = write_input(table, data, mode, schema)
+        if prepared is None:
+            return 0
+        reader, source_error = prepared
         target = quote_table(table)
         parts = table.split(".")
-        reader, source_error = input_reader(data, schema)
-        if reader is None:
-            if mode == "append":
-                return 0
-            raise WarehouseError(f"cannot create {table!r} from no batches without a schema")
         create: str | None = None
         if mode == "append" and self.exists(table):
             columns = [c.name for c in self.describe(table)]
-            missing = [n for n in reader.schema.names if n not in columns]
-            if missing:
-                raise WarehouseError(f"{self.name}: {table!r} has no column {missing[0]!r}")
+            check_append_columns(self.name, table, reader.schema.names, columns)
             reader = reordered(reader, columns)
         else:
             # Our own CREATE TABLE, so decimals keep their precision and scale (the driver
@@ -240,24 +235,22 @@ class PostgresWarehouse:
                 f"DROP TABLE IF EXISTS {target}; CREATE TABLE {target} ({_columns(reader.schema)})"
             )
         statement = f"COPY {target} FROM STDIN (FORMAT binary)"
-        with self._lock:
-            try:
-                with self._transaction(create or statement) as cursor:
-                    if create is not None:
-                        cursor.executescript(create)
-                    written = cursor.adbc_ingest(
-                        parts[-1],
-                        reader,
-                        mode="append",
-                        db_schema_name=parts[0] if len(parts) == 2 else None,
-                    )
-                    # Fresh statistics: without them the planner guesses a just-loaded table is
-                    # tiny and picks nested loops that take minutes instead of milliseconds.
-                    cursor.execute(f"ANALYZE {target}")
-            except WarehouseError:
-                if source_error:  # the input failed, not the server: raise that
-                    raise source_error[0] from None
-                raise
+        with (
+            self._lock,
+            source_failure_first(source_error),
+            self._transaction(create or statement) as cursor,
+        ):
+            if create is not None:
+                cursor.executescript(create)
+            written = cursor.adbc_ingest(
+                parts[-1],
+                reader,
+                mode="append",
+                db_schema_name=parts[0] if len(parts) == 2 else None,
+            )
+            # Fresh statistics: without them the planner guesses a just-loaded table is tiny
+            # and picks nested loops that take minutes instead of milliseconds.
+            cursor.execute(f"ANALYZE {target}")
         return int(written) if written is not None and written >= 0 else 0
 
     def scratch_table(self, name: str) -> str:

@@ -8,6 +8,7 @@ The URL never carries the password (project files are meant for git): it comes f
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
@@ -63,6 +64,18 @@ class PostgresConfig(BaseModel):
 
     def with_password(self, password: SecretStr | None) -> PostgresConfig:
         return self.model_copy(update={"password": password})
+
+    def with_base_dir(self, base_dir: Path | None) -> PostgresConfig:
+        """The config with relative ``sslcert``, ``sslkey`` and ``sslrootcert`` paths resolved
+        against ``base_dir`` (the project folder; libpq would take the working directory)."""
+        if base_dir is None:
+            return self
+        update: dict[str, str] = {}
+        for name in ("sslcert", "sslkey", "sslrootcert"):
+            value = getattr(self, name)
+            if value is not None and not Path(value).expanduser().is_absolute():
+                update[name] = str(base_dir / value)
+        return self.model_copy(update=update) if update else self
 
     def libpq_uri(self) -> str:
         """The URI handed to libpq (through ADBC), password included: never log it."""

@@ -9,7 +9,8 @@ from contextlib import contextmanager
 
 import adbc_driver_manager
 
-from ..base import TableNotFound, WarehouseError
+from ..base import WarehouseError
+from ..server_errors import masked, server_error
 
 __all__ = ["translate", "translating"]
 
@@ -48,10 +49,7 @@ def translate(
     secrets: tuple[str, ...] = (),
 ) -> WarehouseError:
     """The WarehouseError for an ADBC error on ``connection`` (its display form)."""
-    message = _message(exc)
-    for secret in secrets:
-        if secret:
-            message = message.replace(secret, "***")
+    message = masked(_message(exc), secrets)
     state = getattr(exc, "sqlstate", None) or ""
     hint = _HINTS.get(state)
     if not state and ("Connection refused" in message or "could not connect" in message.lower()):
@@ -60,12 +58,7 @@ def translate(
         hint = _HINTS["28P01"]
     if not state and "timeout expired" in message:
         hint = "the server did not answer within connect_timeout; is the host reachable?"
-    text = f"{connection}: {message}"
-    if hint:
-        text += f"\nHint: {hint}"
-    if state == "42P01":
-        return TableNotFound(text, statement=statement)
-    return WarehouseError(text, statement=statement)
+    return server_error(connection, message, hint, not_found=state == "42P01", statement=statement)
 
 
 @contextmanager

@@ -20,4 +20,4 @@ def config_from_url(url: str) -> PostgresConfig:
 def open_warehouse(config: PostgresConfig, base_dir: Path | None = None) -> PostgresWarehouse:
     from .adapter import PostgresWarehouse  # the ADBC driver loads when a warehouse is opened
 
-    return PostgresWarehouse(config)
+    return PostgresWarehouse(config.with_base_dir(base_dir))

@@ -14,6 +14,7 @@ import contextlib
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import adbc_driver_postgresql.dbapi as pg
@@ -26,8 +27,9 @@ from .exceptions import translating
 __all__ = ["PostgresStateConnection", "connect_state"]
 
 
-def connect_state(config: PostgresConfig) -> PostgresStateConnection:
-    return PostgresStateConnection(config)
+def connect_state(config: PostgresConfig, base_dir: Path | None = None) -> PostgresStateConnection:
+    """Relative certificate paths in the URL resolve against ``base_dir``."""
+    return PostgresStateConnection(config.with_base_dir(base_dir))
 
 
 class PostgresStateConnection:

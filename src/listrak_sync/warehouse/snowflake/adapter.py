@@ -37,7 +37,7 @@ from snowflake.connector import errors
 from snowflake.connector.constants import FIELD_ID_TO_NAME
 
 from ..base import SCRATCH_CATALOG, Column, TableNotFound, WarehouseError, WriteMode
-from ..write_input import input_reader
+from ..write_input import check_append_columns, source_failure_first, write_input
 from .configuration import SnowflakeConfig
 from .exceptions import translating
 
@@ -325,43 +325,37 @@ class SnowflakeWarehouse:
         was. ``append`` matches columns by name and creates the table when it does not exist.
         ``schema`` casts the input (and is needed to create a table from zero batches).
         """
-        if mode not in ("replace", "append"):
-            raise WarehouseError(f"unknown write mode {mode!r} (replace or append)")
+        prepared = write_input(table, data, mode, schema)
+        if prepared is None:
+            return 0
+        reader, source_error = prepared
         scratch = _SCRATCH.match(table) is not None
         bare = _SCRATCH.sub("", table)
         # A scratch table unquoted, as the SQL that reads it names it (one case on Snowflake
         # and on fakesnow).
         target = bare if scratch and _PLAIN.match(bare) else quote_table(bare)
-        reader, source_error = input_reader(data, schema)
-        if reader is None:
-            if mode == "append":
-                return 0
-            raise WarehouseError(f"cannot create {table!r} from no batches without a schema")
         columns = _columns(reader.schema)
         with self._lock:
             if scratch:
                 self.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {target} ({columns})")
                 load = target
             elif mode == "append" and self.exists(table):
-                present = {c.name.lower() for c in self.describe(table)}
-                missing = [n for n in reader.schema.names if n.lower() not in present]
-                if missing:
-                    raise WarehouseError(f"{self.name}: {table!r} has no column {missing[0]!r}")
+                present = [c.name for c in self.describe(table)]
+                check_append_columns(self.name, table, reader.schema.names, present, fold_case=True)
                 load = target
             else:
                 parts = table.split(".")
                 load = quote_table(".".join([*parts[:-1], f"{parts[-1]}__listrak_sync_load"]))
                 self.execute(f"CREATE OR REPLACE TABLE {load} ({columns})")
             try:
-                # Scratch rows (phones to normalise) are few; fakesnow's COPY cannot see a
-                # temporary table, so they go by INSERT.
-                written = self._insert(load, reader) if scratch else self._load(load, reader)
+                with source_failure_first(source_error):
+                    # Scratch rows (phones to normalise) are few; fakesnow's COPY cannot see a
+                    # temporary table, so they go by INSERT.
+                    written = self._insert(load, reader) if scratch else self._load(load, reader)
             except BaseException:
                 if load != target:
                     with contextlib.suppress(WarehouseError):
                         self.execute(f"DROP TABLE IF EXISTS {load}")
-                if source_error:  # the input failed, not the server: raise that
-                    raise source_error[0] from None
                 raise
             if load != target:
                 self.execute(f"DROP TABLE IF EXISTS {target}")

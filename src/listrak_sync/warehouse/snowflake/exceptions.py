@@ -9,7 +9,8 @@ from contextlib import contextmanager
 
 from snowflake.connector import errors
 
-from ..base import TableNotFound, WarehouseError
+from ..base import WarehouseError
+from ..server_errors import masked, server_error
 
 __all__ = ["translate", "translating"]
 
@@ -49,10 +50,7 @@ def translate(
     secrets: tuple[str, ...] = (),
 ) -> WarehouseError:
     """The WarehouseError for a connector error on ``connection`` (its display form)."""
-    message = _message(exc)
-    for secret in secrets:
-        if secret:
-            message = message.replace(secret, "***")
+    message = masked(_message(exc), secrets)
     code = exc.errno if isinstance(exc.errno, int) else -1
     hint = _HINTS.get(code)
     if hint is None and code in _UNREACHABLE:
@@ -60,12 +58,8 @@ def translate(
             "could not reach Snowflake: check the account identifier in warehouse.connection "
             "(orgname-accountname or locator.region) and the network"
         )
-    text = f"{connection}: {message}"
-    if hint:
-        text += f"\nHint: {hint}"
-    if code == 2003 or exc.sqlstate == "42S02":
-        return TableNotFound(text, statement=statement)
-    return WarehouseError(text, statement=statement)
+    not_found = code == 2003 or exc.sqlstate == "42S02"
+    return server_error(connection, message, hint, not_found=not_found, statement=statement)
 
 
 @contextmanager

@@ -1,5 +1,6 @@
-"""``pull`` into a PostgreSQL warehouse: the same tables, merges and views as on DuckDB, written
-with COPY."""
+"""``pull`` into a server warehouse, over each engine (PostgreSQL written with COPY, Snowflake on
+fakesnow loaded with PUT and COPY INTO): the same tables, merges and views as on DuckDB
+(test_email_pull.py, test_sms_pull.py)."""
 
 from __future__ import annotations
 
@@ -7,38 +8,35 @@ import shutil
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 
-from listrak_sync.warehouse import parse
-from listrak_sync.warehouse.postgres import PostgresConfig
 from tests.conftest import EMAIL_CLIENT, SMS_CLIENT, Emulator
 
-from ..postgres_server import PostgresServer
+from ..server_engines import SERVER_ENGINES, EngineDatabase, engine_database
 from .conftest import SourceProject, email_source, seed_email, seed_sms, sms_source
 from .test_sms_pull import stored
 
 TABLE = "listrak_news_contacts"
+PASSWORD_ENV = "TEST_WH_PASSWORD"
 
 
-@pytest.fixture
-def project(
-    tmp_path: Path, emulator: Emulator, postgres_server: PostgresServer, postgres_database: str
-) -> SourceProject:
-    url = postgres_server.url(postgres_database)
-    target = parse(url)
-    assert isinstance(target, PostgresConfig)
+def server_project(tmp_path: Path, emulator: Emulator, database: EngineDatabase) -> SourceProject:
     env = {
         "TEST_EMAIL_SECRET": EMAIL_CLIENT[1],
         "TEST_SMS_SECRET": SMS_CLIENT[1],
-        "TEST_PG_PASSWORD": postgres_server.password,
+        PASSWORD_ENV: database.password,
     }
     return SourceProject(
         tmp_path,
         emulator,
         env,
-        warehouse={"connection": url, "password": {"env": "TEST_PG_PASSWORD"}},
-        target=target.with_password(SecretStr(postgres_server.password)),
+        warehouse={"connection": database.url, "password": {"env": PASSWORD_ENV}},
+        target=database.config(),
     )
+
+
+@pytest.fixture(params=SERVER_ENGINES)
+def project(request: pytest.FixtureRequest, tmp_path: Path, emulator: Emulator) -> SourceProject:
+    return server_project(tmp_path, emulator, engine_database(request, request.param))
 
 
 def test_email_pull_full_then_incremental(project: SourceProject) -> None:
@@ -73,14 +71,22 @@ def test_sms_pull_builds_the_opt_status_view(project: SourceProject) -> None:
         )
     )
     assert status == {stored(1): "opted_in", stored(7): "opted_out"}
+    # Every phone has a date its status was last seen or changed (the consent rule needs it).
+    assert project.query(
+        "SELECT count(*) AS n FROM listrak_sms_opt_status WHERE updated_at IS NULL"
+    ) == [(0,)]
 
 
 def test_with_state_in_postgres_a_pull_needs_no_state_folder(
-    project: SourceProject, monkeypatch: pytest.MonkeyPatch
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    emulator: Emulator,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """``state: {store: warehouse}``: runs, incremental cursors and the identify snapshot are
     in the warehouse, so a pull on a runner without ``.listrak-sync/`` reads only changes."""
-    monkeypatch.setenv("TEST_PG_PASSWORD", project.env["TEST_PG_PASSWORD"])  # for runs()
+    project = server_project(tmp_path, emulator, engine_database(request, "postgres"))
+    monkeypatch.setenv(PASSWORD_ENV, project.env[PASSWORD_ENV])  # for runs()
     project.state = {"store": "warehouse", "schema": "pull_state"}
     seed_email(project.emulator, 300)
     events = {"sink": {"type": "jsonl", "path": "events/news.jsonl"}, "user_id_field": 103}
