@@ -143,9 +143,10 @@ def diff_in_spark(
 
 
 def plans_in_spark(warehouse: object) -> bool:
-    """Whether a sync on ``warehouse`` plans inside Spark: an embedded Spark, whose workers
-    read the run folder's ``previous.parquet`` in place. Over Spark Connect the plan is still
-    built in DuckDB from the streamed audience (the server cannot read the run folder)."""
+    """Whether a sync on ``warehouse`` plans inside Spark against the run folder's
+    ``previous.parquet``: an embedded Spark, whose workers read it in place. Over Spark Connect
+    the server cannot read the run folder: it plans inside Spark only against a snapshot kept
+    in its catalog (``spark_snapshots``), else in DuckDB from the streamed audience."""
     from ..warehouse.spark import SparkWarehouse
 
     return isinstance(warehouse, SparkWarehouse) and warehouse.config.local
@@ -239,10 +240,18 @@ def plan_in_spark(
     *,
     batch_size: int = 65_536,
     progress: Callable[[int], None] | None = None,
+    previous_table: str | None = None,
 ) -> PlanSummary:
-    """Plan ``unit`` inside Spark against ``files.previous`` and write ``files.plan``; fills
-    ``unit.report`` (and the destination's refused-value counts) as streaming it would."""
+    """Plan ``unit`` inside Spark against ``files.previous`` (or, over Spark Connect, the
+    cluster's ``previous_table``: the same snapshot, kept in its catalog) and write
+    ``files.plan``; fills ``unit.report`` (and the destination's refused-value counts) as
+    streaming it would."""
     from pyspark import StorageLevel
+
+    from .spark_snapshots import check_workers
+
+    if not warehouse.config.local:
+        check_workers(warehouse)
 
     rows = unit.rows
     sql = rows.sql(unit.group)
@@ -267,10 +276,19 @@ def plan_in_spark(
                 counter.update({str(k): int(v) for k, v in json.loads(row[_COUNTED]).items()})
         if progress is not None:
             progress(unit.report.total())
-        warehouse.execute(
-            f"CREATE OR REPLACE TEMPORARY VIEW {previous} USING parquet "
-            f"OPTIONS (path {_literal(str(Path(files.previous)))})"
-        )
+        if previous_table is None:
+            warehouse.execute(
+                f"CREATE OR REPLACE TEMPORARY VIEW {previous} USING parquet "
+                f"OPTIONS (path {_literal(str(Path(files.previous)))})"
+            )
+        else:
+            kept_previous = warehouse.frame(f"SELECT * FROM {previous_table}")
+            if unit.forgotten is not None:
+                # As the host drops them from previous.parquet: forgotten people leave the
+                # comparison (the workers hash each key with the project's keyed hasher).
+                forget = _Forget(unit.forgotten, rows.key_name)
+                kept_previous = kept_previous.mapInArrow(forget, kept_previous.schema)
+            kept_previous.createOrReplaceTempView(previous)
         ok = f"(SELECT * FROM {audience} WHERE {_STATUS} = 'ok')"
         classified = _spark(
             f"SELECT *, CAST({group_sql(groups)} AS INTEGER) AS grp "
@@ -294,6 +312,18 @@ def plan_in_spark(
             frame.unpersist()
         for view in (audience, previous, diff):
             warehouse.execute(f"DROP VIEW IF EXISTS {view}")
+
+
+class _Forget:
+    """Drops forgotten people's rows from a snapshot batch (run by Spark's Python workers)."""
+
+    def __init__(self, forgotten: ForgottenSet, kind: str) -> None:
+        self.forgotten = forgotten
+        self.kind = kind
+
+    def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            yield batch.filter(pc.invert(self.forgotten.mask(batch.column("key"), self.kind)))
 
 
 def _report(warehouse: Warehouse, unit: AudienceUnit, audience: str, sql: str) -> None:
