@@ -20,10 +20,12 @@ from listrak_sync.emulator.cli import sample_seed
 from listrak_sync.project.loader import load_project
 from listrak_sync.state import StateStore
 from listrak_sync.sync import SyncOptions, Workspace, sync_campaign
+from listrak_sync.sync.spark_snapshots import snapshot_table
 from listrak_sync.warehouse import connect
 from listrak_sync.warehouse.sample_data import generate
 
 from ..sync.helpers import FAST
+from ..sync.spark import snapshot_tables
 from .test_postgres_project import CUSTOMERS, SEED, comparable, make_project, plan_json, run
 
 pytestmark = pytest.mark.spark
@@ -132,18 +134,20 @@ def _edit(on_duckdb: Path, on_spark: Path, *statements: str) -> None:
     with duckdb.connect(str(on_duckdb / "warehouse.duckdb")) as con:
         for statement in statements:
             con.execute(statement)
-        tables = {t: con.table(t).to_arrow_table() for t in ("merged_customers", "customer_360")}
+        edited = ("merged_customers", "customer_360", "orders")
+        tables = {t: con.table(t).to_arrow_table() for t in edited}
     with connect("local[*]", base_dir=on_spark) as warehouse:
         for name, table in tables.items():
             warehouse.write(name, table, mode="replace")
 
 
-# Before the second run some customers move into North America (``enter``: without this edit
-# nobody did, so the second run had no enters), some move out (``leave``) and some first names
-# change (``change``); the first run's plan is all ``enter``.
+# Before the second run some customers become recent buyers (their orders completed
+# yesterday: ``enter``), some move out of North America (``leave``) and some first names change
+# (``change``); the first run's plan is all ``enter``. (Moving people into North America made no
+# enters: of the sample's 300 customers a single recent buyer lives elsewhere.)
 CHANGES = (
-    "UPDATE customer_360 SET country = 'US' WHERE country NOT IN ('US', 'USA', 'us', 'CA',"
-    " 'Canada', 'ca') AND hash(customer_id) % 3 = 0",
+    "UPDATE orders SET status = 'Completed', order_date = current_date - INTERVAL 1 DAY"
+    " WHERE hash(customer_id) % 6 = 0",
     "UPDATE customer_360 SET country = 'FR' WHERE hash(customer_id) % 7 = 0",
     "UPDATE merged_customers SET first_name = first_name || 'e' WHERE hash(customer_id) % 5 = 0",
 )
@@ -240,11 +244,9 @@ def test_spark_connect_plans_in_the_cluster_the_same_rows_as_duckdb(
     assert min(email["enter"], email["change"], email["leave"]) > 0, email
 
     # One table per destination is left: the second run's (the first run's was dropped).
-    with connect(spark_connect_url) as warehouse:
-        tables = warehouse.query(f"SHOW TABLES IN {namespace}").column("tableName").to_pylist()
-    runs = _latest_runs(on_connect)
-    assert sorted(tables) == sorted(
-        f"listrak_snapshot_{t.replace('/', '__')}__{r}".lower() for t, r in runs.items()
+    assert snapshot_tables(spark_connect_url, namespace) == sorted(
+        snapshot_table(namespace, target, run_id)
+        for target, run_id in _latest_runs(on_connect).items()
     )
 
 

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from ..state.protocol import StateBackend
     from ..warehouse.spark import SparkWarehouse
 
-__all__ = ["RECORD", "CatalogSnapshots"]
+__all__ = ["RECORD", "CatalogSnapshots", "check_workers", "snapshot_table"]
 
 RECORD = "spark_snapshot"  # the run detail naming the table a committed run wrote
 _PREFIX = "listrak_snapshot_"
@@ -40,6 +40,15 @@ _COMMITTED = ("succeeded", "partial")
 
 def _safe(text: str) -> str:
     return _UNSAFE.sub("_", text.lower()).strip("_")
+
+
+def _stem(target: str) -> str:
+    return f"{_PREFIX}{_safe(target.replace('/', '__'))}__"
+
+
+def snapshot_table(namespace: str, target: str, run_id: str) -> str:
+    """The table holding ``target``'s snapshot as run ``run_id`` committed it."""
+    return f"{namespace}.{_stem(target)}{_safe(run_id)}"
 
 
 @dataclass(frozen=True)
@@ -63,10 +72,10 @@ class CatalogSnapshots:
 
     @property
     def _stem(self) -> str:
-        return f"{_PREFIX}{_safe(self.target.replace('/', '__'))}__"
+        return _stem(self.target)
 
     def table(self, run_id: str) -> str:
-        return f"{self.namespace}.{self._stem}{_safe(run_id)}"
+        return snapshot_table(self.namespace, self.target, run_id)
 
     def previous(self, store: StateBackend, snapshot: Path) -> str | None:
         """The committed snapshot's table, or None when the cluster holds none that is certainly
