@@ -90,7 +90,10 @@ class SparkSnapshots(BaseModel):
 
     model_config = _STRICT
 
+    # The database (``listrak_sync``) or ``catalog.schema`` (``main.listrak_sync``) holding the
+    # snapshot tables; it must exist. Its location decides where their files go.
     namespace: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
+    # The tables' format: Delta and Iceberg need their Spark packages on the cluster.
     format: Literal["parquet", "delta", "iceberg"] = "parquet"
 
 
@@ -118,8 +121,8 @@ class WarehouseConfig(BaseModel):
     default_region: str = Field(default="US", pattern=r"^[A-Z]{2}$")
     email_opt_status: EmailOptStatus = Field(default_factory=EmailOptStatus)
     sms_opt_status: SmsOptStatus = Field(default_factory=SmsOptStatus)
-    # Spark only: snapshots kept in the cluster's catalog, so a Spark Connect (Databricks) sync
-    # plans inside Spark; without it such a sync plans in this process's DuckDB.
+    # Spark Connect only: snapshots kept in the cluster's catalog, so a sync (Databricks) plans
+    # inside Spark; without it such a sync plans in this process's DuckDB.
     snapshots: SparkSnapshots | None = None
 
     @field_validator("connection")
@@ -133,9 +136,12 @@ class WarehouseConfig(BaseModel):
 
     @model_validator(mode="after")
     def _snapshots_on_spark(self) -> WarehouseConfig:
-        engine = getattr(parse_warehouse(self.connection), "engine", "")
-        if self.snapshots is not None and engine != "spark":
-            raise ValueError("snapshots: only a Spark warehouse (local[*] or sc://) keeps them")
+        remote = getattr(parse_warehouse(self.connection), "remote", None)
+        if self.snapshots is not None and remote is None:
+            raise ValueError(
+                "snapshots: only a Spark Connect warehouse (sc://) keeps them in its catalog "
+                "(an embedded Spark reads the state folder's)"
+            )
         return self
 
 

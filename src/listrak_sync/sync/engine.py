@@ -373,7 +373,7 @@ class UnitSync:
                     ctx.files,
                     groups,
                     progress=lambda n: self.reporter.audience_rows(self.target, n),
-                    previous_table=in_cluster if not plans_in_spark(warehouse) else None,
+                    previous_table=in_cluster,
                 )
         try:
             with self._phase(ctx, "audience", "reading the audience"):

@@ -66,8 +66,8 @@ class CatalogSnapshots:
     ) -> CatalogSnapshots | None:
         from ..warehouse.spark import SparkWarehouse
 
-        if config is None or not isinstance(warehouse, SparkWarehouse):
-            return None
+        if config is None or not isinstance(warehouse, SparkWarehouse) or warehouse.config.local:
+            return None  # an embedded Spark reads the run folder's previous.parquet itself
         return cls(warehouse, config.namespace, config.format, target)
 
     @property
