@@ -85,6 +85,7 @@ STRICT_BY_DEFAULT = {
     # A JVM per process: a minute each; the realistic emulator adds nothing Spark-specific.
     ("test_resume.py", "test_sync_planned_inside_spark_killed_after_its_plan_resumes"),
     ("test_resume.py", "test_sms_sync_planned_inside_spark_killed_after_its_plan_resumes"),
+    ("test_resume.py", "test_sync_planned_in_a_spark_connect_cluster_killed_resumes"),
 }
 
 
