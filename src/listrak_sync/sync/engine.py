@@ -56,7 +56,7 @@ from .plan import (
 )
 from .refusals import ADDRESS, PERMANENT_OUTCOMES, classify, snake_case
 from .report import Reporter, UnitOutcome
-from .spark_plan import plan_in_spark, plans_in_spark
+from .spark_plan import plan_in_spark, plans_in_spark, without_forgotten
 from .spark_snapshots import RECORD, CatalogSnapshots
 from .workspace import FORGET_MARK, Workspace
 
@@ -227,6 +227,7 @@ class UnitSync:
         # directory can finish a killed run, and each commit writes the audit table.
         self.shared = store if isinstance(store, WarehouseStateStore) else None
         self._holder = f"pid-{os.getpid()}"  # the name of the locks held; a run id once known
+        self._planned_against: str | None = None  # the cluster's table a plan was made against
         # Snapshots also kept in a Spark cluster's catalog (warehouse.snapshots), where a sync
         # over Spark Connect plans against them.
         self.catalog = CatalogSnapshots.configured(
@@ -351,6 +352,7 @@ class UnitSync:
         if self.catalog is not None and compared_with == "snapshot" and snapshot is not None:
             # The cluster's copy of the committed snapshot, when it certainly is that one.
             in_cluster = await asyncio.to_thread(self.catalog.previous, self.store, snapshot)
+        self._planned_against = in_cluster
         groups = self.destination.step_groups(ctx)
         summary = await asyncio.to_thread(self._diff, ctx, groups, in_cluster)
         return summary, compared_with
@@ -487,7 +489,11 @@ class UnitSync:
             summary, compared_with = await self._plan(ctx)
             self.store.update_run(
                 run.run_id,
-                details={"listrak": ctx.target.journal(), "compared_with": compared_with},
+                details={
+                    "listrak": ctx.target.journal(),
+                    "compared_with": compared_with,
+                    "planned_against": self._planned_against,
+                },
             )
             await asyncio.to_thread(self._record_rejections, run.run_id)
             audience = self.unit.report.as_dict()
@@ -681,9 +687,7 @@ class UnitSync:
             if self.catalog is not None:
                 # The cluster's copy, a table of this run's own: named in the run's record
                 # below, it becomes the previous snapshot only when the run finishes.
-                committed = self.snapshots.local(self.snapshot_name, ctx.workdir)
-                assert committed is not None
-                in_cluster[RECORD] = await asyncio.to_thread(self.catalog.write, run_id, committed)
+                in_cluster[RECORD] = await asyncio.to_thread(self._write_to_catalog, ctx, defaults)
         hooks.checkpoint("committed")
         counts, details = self._totals(run_id, steps, summary)
         status = "partial" if counts.get("failed", 0) else "succeeded"
@@ -712,6 +716,28 @@ class UnitSync:
         if declined:
             outcome.warnings.append(declined)
         return outcome
+
+    def _write_to_catalog(
+        self, ctx: RunContext, defaults: dict[str, tuple[str | None, str | None]]
+    ) -> dict[str, Any]:
+        """This run's snapshot as a table of the cluster. Planned against the cluster's
+        previous table (still there): the planned keys' rows are uploaded and the others
+        carried over from that table in the cluster; otherwise the whole committed snapshot is
+        uploaded."""
+        assert self.catalog is not None
+        against = self.store.run(ctx.run_id).details.get("planned_against")
+        if isinstance(against, str) and self.catalog.warehouse.exists(against):
+            forgotten, kind = self.unit.forgotten, self.unit.rows.key_name
+            return self.catalog.write_carried(
+                ctx.run_id,
+                against,
+                ctx.files.next_snapshot(defaults, ctx.run_id, unplanned=False),
+                ctx.files.planned_keys(),
+                lambda frame: without_forgotten(frame, forgotten, kind),
+            )
+        committed = self.snapshots.local(self.snapshot_name, ctx.workdir)
+        assert committed is not None
+        return self.catalog.write(ctx.run_id, committed)
 
     def _clean_catalog(self, keep: str) -> None:
         """Drop the cluster's older snapshot tables; the run is committed whatever happens here

@@ -56,7 +56,14 @@ if TYPE_CHECKING:
     from .destination import SyncDestination
     from .target import SyncTarget
 
-__all__ = ["SENT_BACK", "SparkDiff", "diff_in_spark", "plan_in_spark", "plans_in_spark"]
+__all__ = [
+    "SENT_BACK",
+    "SparkDiff",
+    "diff_in_spark",
+    "plan_in_spark",
+    "plans_in_spark",
+    "without_forgotten",
+]
 
 # What comes back to the driver: every change a step may act on.
 SENT_BACK = ("enter", "change", "leave")
@@ -282,13 +289,10 @@ def plan_in_spark(
                 f"OPTIONS (path {_literal(str(Path(files.previous)))})"
             )
         else:
-            kept_previous = warehouse.frame(f"SELECT * FROM {previous_table}")
-            if unit.forgotten is not None:
-                # As the host drops them from previous.parquet: forgotten people leave the
-                # comparison (the workers hash each key with the project's keyed hasher).
-                forget = _Forget(unit.forgotten, rows.key_name)
-                kept_previous = kept_previous.mapInArrow(forget, kept_previous.schema)
-            kept_previous.createOrReplaceTempView(previous)
+            frame = warehouse.frame(f"SELECT * FROM {previous_table}")
+            without_forgotten(frame, unit.forgotten, rows.key_name).createOrReplaceTempView(
+                previous
+            )
         ok = f"(SELECT * FROM {audience} WHERE {_STATUS} = 'ok')"
         classified = _spark(
             f"SELECT *, CAST({group_sql(groups)} AS INTEGER) AS grp "
@@ -312,6 +316,15 @@ def plan_in_spark(
             frame.unpersist()
         for view in (audience, previous, diff):
             warehouse.execute(f"DROP VIEW IF EXISTS {view}")
+
+
+def without_forgotten(frame: Any, forgotten: ForgottenSet | None, kind: str) -> Any:
+    """A snapshot ``frame`` (a Spark DataFrame) without forgotten people's rows, as the host
+    drops them from ``previous.parquet``: Spark's Python workers hash each key with the
+    project's keyed hasher."""
+    if forgotten is None:
+        return frame
+    return frame.mapInArrow(_Forget(forgotten, kind), frame.schema)
 
 
 class _Forget:

@@ -15,7 +15,9 @@ Parquet; see docs/explanation/spark.md ("The snapshot in the cluster").
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import reduce
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +27,8 @@ import pyarrow.parquet as pq
 from ..warehouse import WarehouseError
 
 if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
     from ..config.models import SparkSnapshots
     from ..state.protocol import StateBackend
     from ..warehouse.spark import SparkWarehouse
@@ -110,6 +114,32 @@ class CatalogSnapshots:
             empty = session.createDataFrame(source.schema_arrow.empty_table())
             empty.write.format(self.format).mode("overwrite").saveAsTable(table)
         return {"table": table, "rows": rows}
+
+    def write_carried(
+        self,
+        run_id: str,
+        previous: str,
+        planned: Iterable[pa.RecordBatch],
+        keys: Iterable[pa.RecordBatch],
+        forget: Callable[[DataFrame], DataFrame],
+    ) -> dict[str, Any]:
+        """This run's table built in the cluster: the ``planned`` keys' new rows (computed on
+        the host, a churn-sized upload) and the rows of ``previous`` (the table the run planned
+        against, ``forget`` applied) whose key the plan does not hold, carried over there."""
+        table = self.table(run_id)
+        session = self.warehouse.session
+        uploaded = [session.createDataFrame(pa.Table.from_batches([b])) for b in keys]
+        carried = forget(self.warehouse.frame(f"SELECT * FROM {previous}"))
+        if uploaded:
+            taken = reduce(lambda a, b: a.unionByName(b), uploaded)
+            carried = carried.join(taken, on="key", how="left_anti")
+        carried.write.format(self.format).mode("overwrite").saveAsTable(table)
+        for batch in planned:
+            if batch.num_rows:
+                frame = session.createDataFrame(pa.Table.from_batches([batch]))
+                frame.write.format(self.format).mode("append").saveAsTable(table)
+        rows = self.warehouse.query(f"SELECT count(*) AS n FROM {table}").column("n")[0]
+        return {"table": table, "rows": int(rows.as_py())}
 
     def clean(self, keep: str) -> None:
         """Drop this target's tables other than ``keep`` (older commits, killed attempts)."""
