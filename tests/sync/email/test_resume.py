@@ -73,7 +73,11 @@ def test_sync_planned_inside_spark_killed_after_its_plan_resumes(
 
 
 @pytest.mark.spark
-@pytest.mark.parametrize("point", ["planned", "committed"])
+@pytest.mark.parametrize(
+    # After the plan is the embedded Spark test's point too (above): behind -m slow here.
+    "point",
+    [pytest.param("planned", marks=pytest.mark.slow), "committed"],
+)
 def test_sync_planned_in_a_spark_connect_cluster_killed_resumes(
     project: SyncProject, spark_connect_url: str, point: str
 ) -> None:
