@@ -96,6 +96,7 @@ STRICT_BY_DEFAULT = {
     # changes (about 20 s each).
     ("test_state_in_postgres.py", "test_a_second_working_directory_is_refused_while_one_syncs"),
     ("test_state_in_postgres.py", "test_validate_finds_state_problems_in_place"),
+    ("test_resume.py", "test_sync_planned_in_a_spark_connect_cluster_killed_resumes"),
 }
 
 

@@ -29,7 +29,8 @@ def _free_port() -> int:
 class SparkConnectServer:
     """``with SparkConnectServer() as server: connect(server.url)``."""
 
-    def __init__(self, startup_timeout: float = 240.0) -> None:
+    def __init__(self, startup_timeout: float = 240.0, python: str | None = None) -> None:
+        self.python = python or sys.executable
         self.port = _free_port()
         self.url = f"sc://127.0.0.1:{self.port}"
         self._timeout = startup_timeout
@@ -51,8 +52,9 @@ class SparkConnectServer:
         for key, value in settings.items():
             command += ["--conf", f"{key}={value}"]
         command.append("spark-internal")
-        # The server's Python workers (Arrow streams) must have pyarrow: this interpreter.
-        env = {**os.environ, "SPARK_HOME": str(home), "PYSPARK_PYTHON": sys.executable}
+        # The server's Python workers (Arrow streams, and the plan's normalize) must import
+        # pyarrow and listrak_sync: this interpreter, where both are installed.
+        env = {**os.environ, "SPARK_HOME": str(home), "PYSPARK_PYTHON": self.python}
         log = (self._folder / "server.log").open("wb")
         self._process = subprocess.Popen(
             command, cwd=self._folder, env=env, stdout=log, stderr=subprocess.STDOUT

@@ -190,3 +190,25 @@ def test_a_good_file_loads_with_defaults(tmp_path: Path) -> None:
     assert news.type == "listrak_email"
     assert [a.target for a in news.attributes] == ["a", "B"]
     assert config.campaigns["c"].send_groups == "together"
+
+
+def test_spark_snapshots_need_spark_connect_and_a_known_format(tmp_path: Path) -> None:
+    found = problems(
+        """
+        warehouse:
+          connection: local[*]
+          snapshots: {namespace: main.listrak_sync}
+        """,
+        tmp_path,
+    )
+    assert "only a Spark Connect warehouse (sc://) keeps them" in at(found, 2, 3).message
+    found = problems(
+        """
+        warehouse:
+          connection: sc://spark.internal:15002
+          snapshots: {namespace: "main; DROP", format: orc}
+        """,
+        tmp_path,
+    )
+    assert [p.line for p in found] == [3, 3]
+    assert any("delta" in p.message for p in found), [str(p) for p in found]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import uuid
 from pathlib import Path
 
 import duckdb
@@ -17,11 +18,14 @@ from listrak_sync.emulator import EmulatorServer
 from listrak_sync.emulator.admin_client import EmulatorAdmin
 from listrak_sync.emulator.cli import sample_seed
 from listrak_sync.project.loader import load_project
+from listrak_sync.state import StateStore
 from listrak_sync.sync import SyncOptions, Workspace, sync_campaign
+from listrak_sync.sync.spark_snapshots import snapshot_table
 from listrak_sync.warehouse import connect
 from listrak_sync.warehouse.sample_data import generate
 
 from ..sync.helpers import FAST
+from ..sync.spark import snapshot_tables
 from .test_postgres_project import CUSTOMERS, SEED, comparable, make_project, plan_json, run
 
 pytestmark = pytest.mark.spark
@@ -130,15 +134,20 @@ def _edit(on_duckdb: Path, on_spark: Path, *statements: str) -> None:
     with duckdb.connect(str(on_duckdb / "warehouse.duckdb")) as con:
         for statement in statements:
             con.execute(statement)
-        tables = {t: con.table(t).to_arrow_table() for t in ("merged_customers", "customer_360")}
+        edited = ("merged_customers", "customer_360", "orders")
+        tables = {t: con.table(t).to_arrow_table() for t in edited}
     with connect("local[*]", base_dir=on_spark) as warehouse:
         for name, table in tables.items():
             warehouse.write(name, table, mode="replace")
 
 
-# Before the second run some customers move out of North America (``leave``) and some first
-# names change (``change``); the first run's plan is all ``enter``.
+# Before the second run some customers become recent buyers (their orders completed
+# yesterday: ``enter``), some move out of North America (``leave``) and some first names change
+# (``change``); the first run's plan is all ``enter``. (Moving people into North America made no
+# enters: of the sample's 300 customers a single recent buyer lives elsewhere.)
 CHANGES = (
+    "UPDATE orders SET status = 'Completed', order_date = current_date - INTERVAL 1 DAY"
+    " WHERE hash(customer_id) % 6 = 0",
     "UPDATE customer_360 SET country = 'FR' WHERE hash(customer_id) % 7 = 0",
     "UPDATE merged_customers SET first_name = first_name || 'e' WHERE hash(customer_id) % 5 = 0",
 )
@@ -166,6 +175,94 @@ def test_spark_plans_the_same_rows_as_duckdb_over_two_runs(
     plans = {target: plan for target, (plan, _) in second[on_duckdb].items()}
     email = plans["spring_sale/newsletter"]["counts"]
     assert isinstance(email, dict)
+    assert email["enter"] > 0, email
     assert email["change"] > 0, email
     assert email["leave"] > 0, email
     assert plans["spring_sale/sms_marketing"]["steps"], plans
+
+
+# --- Spark Connect: planning inside the cluster against the snapshot kept in its catalog -------
+
+
+def point_at_spark_connect(project: Path, url: str, namespace: str) -> None:
+    """``warehouse.connection: sc://...`` with ``warehouse.snapshots`` in ``namespace``; the
+    project's DuckDB tables copied into the server's catalog (its default database)."""
+    config = project / "listrak-sync.yml"
+    text, count = re.subn(
+        r"(?m)^  connection: .*$",
+        f"  connection: {url}\n  snapshots: {{namespace: {namespace}, format: parquet}}",
+        config.read_text(),
+    )
+    assert count == 1
+    config.write_text(text)
+    _copy_to_connect(project, url)
+
+
+def _copy_to_connect(project: Path, url: str) -> None:
+    with duckdb.connect(str(project / "warehouse.duckdb"), read_only=True) as con:
+        names = [row[0] for row in con.execute("SHOW TABLES").fetchall()]
+        tables = {name: con.table(name).to_arrow_table() for name in names}
+    with connect(url) as warehouse:
+        for name, table in tables.items():
+            warehouse.write(name, table, mode="replace")
+
+
+def test_spark_connect_plans_in_the_cluster_the_same_rows_as_duckdb(
+    tmp_path: Path, sandbox: str, spark_connect_url: str
+) -> None:
+    """Over Spark Connect with ``warehouse.snapshots``: the first run plans on the host (the
+    cluster holds no snapshot yet) and leaves its snapshot in the catalog; the second, after the
+    data changed, plans inside Spark against that table. Both plans equal DuckDB's."""
+    on_duckdb = make_project(tmp_path / "duckdb", sandbox)
+    on_connect = tmp_path / "connect"
+    shutil.copytree(on_duckdb, on_connect)
+    namespace = f"snapshots_{uuid.uuid4().hex[:8]}"
+    with connect(spark_connect_url) as warehouse:
+        warehouse.execute(f"CREATE DATABASE {namespace}")
+    point_at_spark_connect(on_connect, spark_connect_url, namespace)
+
+    first = {}
+    for project in (on_duckdb, on_connect):
+        _reset(sandbox)
+        first[project] = _sync_and_plans(project)
+    assert first[on_connect] == first[on_duckdb]
+    assert _planned_where(on_connect) == {"host"}
+
+    with duckdb.connect(str(on_duckdb / "warehouse.duckdb")) as con:
+        for statement in CHANGES:
+            con.execute(statement)
+    shutil.copyfile(on_duckdb / "warehouse.duckdb", on_connect / "warehouse.duckdb")
+    _copy_to_connect(on_connect, spark_connect_url)
+    second = {}
+    for project in (on_duckdb, on_connect):
+        _reset(sandbox)
+        second[project] = _sync_and_plans(project)
+    assert second[on_connect] == second[on_duckdb]
+    assert _planned_where(on_connect) == {"spark"}
+    email = second[on_duckdb]["spring_sale/newsletter"][0]["counts"]
+    assert isinstance(email, dict)
+    assert min(email["enter"], email["change"], email["leave"]) > 0, email
+
+    # One table per destination is left: the second run's (the first run's was dropped).
+    assert snapshot_tables(spark_connect_url, namespace) == sorted(
+        snapshot_table(namespace, target, run_id)
+        for target, run_id in _latest_runs(on_connect).items()
+    )
+
+
+def _latest_runs(project: Path) -> dict[str, str]:
+    with StateStore(Workspace.for_project(load_project(project)).state_path) as store:
+        return {
+            t: store.runs("sync", t, limit=1)[0].run_id
+            for t in ("spring_sale/newsletter", "spring_sale/sms_marketing")
+        }
+
+
+def _planned_where(project: Path) -> set[str]:
+    """Where each destination's latest run planned: the host reads the audience (its timings
+    have ``audience``), Spark does not."""
+    with StateStore(Workspace.for_project(load_project(project)).state_path) as store:
+        timings = [
+            store.run(run_id).details["timings"] for run_id in _latest_runs(project).values()
+        ]
+    return {"host" if "audience" in t else "spark" for t in timings}

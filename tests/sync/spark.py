@@ -24,3 +24,32 @@ def on_spark(root: Path) -> None:
     with connect("local[*]", base_dir=root) as warehouse:
         for name, table in tables.items():
             warehouse.write(name, table, mode="replace")
+
+
+def on_spark_connect(root: Path, url: str, namespace: str) -> None:
+    """Point ``root``'s project at the Spark Connect server ``url`` holding a copy of its
+    DuckDB tables (its default database), with ``warehouse.snapshots`` in ``namespace``: the
+    cluster plans against the snapshot kept there (call it again after the tables or the
+    project file change)."""
+    config = root / "listrak-sync.yml"
+    text = re.sub(
+        r"(?m)^(\s*)connection: .*$",
+        rf"\1connection: {url}\n\1snapshots: {{namespace: {namespace}}}",
+        config.read_text(),
+    )
+    config.write_text(text)
+    with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as con:
+        names = [row[0] for row in con.execute("SHOW TABLES").fetchall()]
+        tables = {name: con.table(name).to_arrow_table() for name in names}
+    with connect(url) as warehouse:
+        warehouse.execute(f"CREATE DATABASE IF NOT EXISTS {namespace}")
+        for name, table in tables.items():
+            warehouse.write(name, table, mode="replace")
+
+
+def snapshot_tables(url: str, namespace: str) -> list[str]:
+    """The tables in ``namespace`` of the Spark Connect server ``url``, qualified and sorted
+    (``SHOW TABLES`` adds the session's temporary views: left out)."""
+    with connect(url) as warehouse:
+        found = warehouse.query(f"SHOW TABLES IN {namespace}").to_pylist()
+    return sorted(f"{namespace}.{t['tableName']}" for t in found if not t["isTemporary"])

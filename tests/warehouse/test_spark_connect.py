@@ -3,15 +3,20 @@ its own catalog holding the tables, writes by ``saveAsTable``, reads as Arrow ov
 
 from __future__ import annotations
 
+import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
 
+from listrak_sync.sync.spark_snapshots import check_workers
 from listrak_sync.warehouse import TableNotFound, Warehouse, WarehouseError, connect
 from listrak_sync.warehouse.base import SCRATCH_CATALOG
 from listrak_sync.warehouse.spark import SparkWarehouse
+
+from ..spark_connect_server import SparkConnectServer
 
 pytestmark = pytest.mark.spark
 
@@ -72,3 +77,34 @@ def test_an_unreachable_server_is_a_warehouse_error() -> None:
         connect("sc://127.0.0.1:9") as warehouse,
     ):
         warehouse.query("SELECT 1")
+
+
+def test_the_workers_run_this_listrak_sync(wh: SparkWarehouse) -> None:
+    check_workers(wh)  # the test server's workers run this interpreter
+
+
+@pytest.mark.slow
+def test_workers_without_listrak_sync_are_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cluster whose Python workers lack listrak-sync (no wheel installed): a server of its
+    own whose worker interpreter finds a ``listrak_sync`` that cannot be imported, as on a
+    cluster without it. The sync would stop before planning, saying what to install."""
+    for mark in ("SPARK_CONNECT_MODE_ENABLED", "SPARK_REMOTE"):
+        monkeypatch.delenv(mark, raising=False)  # put back after the test (see conftest)
+    shadow = tmp_path / "shadow" / "listrak_sync"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'listrak_sync'\", name='listrak_sync')\n"
+    )
+    python = tmp_path / "python"
+    python.write_text(
+        f'#!/bin/sh\nPYTHONPATH={shadow.parent} exec {sys.executable} "$@"\n', "utf-8"
+    )
+    python.chmod(0o755)
+    with SparkConnectServer(python=str(python)) as server, connect(server.url) as warehouse:
+        assert isinstance(warehouse, SparkWarehouse)
+        with pytest.raises(WarehouseError) as caught:
+            check_workers(warehouse)
+    assert "Spark's Python workers cannot import listrak_sync" in str(caught.value)
+    assert "cluster library" in str(caught.value)

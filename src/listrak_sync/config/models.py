@@ -83,6 +83,20 @@ class EmailOptStatus(BaseModel):
     unsubscribed_values: list[str] = Field(default_factory=lambda: ["unsubscribed"], min_length=1)
 
 
+class SparkSnapshots(BaseModel):
+    """Where a Spark warehouse keeps the last-synced snapshots so the cluster plans against them
+    (docs/explanation/spark.md, "The snapshot in the cluster"): managed tables in ``namespace``
+    (a database, or ``catalog.schema`` on Unity Catalog), one per committed run, in ``format``."""
+
+    model_config = _STRICT
+
+    # The database (``listrak_sync``) or ``catalog.schema`` (``main.listrak_sync``) holding the
+    # snapshot tables; it must exist. Its location decides where their files go.
+    namespace: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
+    # The tables' format: Delta and Iceberg need their Spark packages on the cluster.
+    format: Literal["parquet", "delta", "iceberg"] = "parquet"
+
+
 class WarehouseConfig(BaseModel):
     """Where customer data lives and which tables play which role."""
 
@@ -107,6 +121,9 @@ class WarehouseConfig(BaseModel):
     default_region: str = Field(default="US", pattern=r"^[A-Z]{2}$")
     email_opt_status: EmailOptStatus = Field(default_factory=EmailOptStatus)
     sms_opt_status: SmsOptStatus = Field(default_factory=SmsOptStatus)
+    # Spark Connect only: snapshots kept in the cluster's catalog, so a sync (Databricks) plans
+    # inside Spark; without it such a sync plans in this process's DuckDB.
+    snapshots: SparkSnapshots | None = None
 
     @field_validator("connection")
     @classmethod
@@ -116,6 +133,16 @@ class WarehouseConfig(BaseModel):
         except WarehouseError as exc:
             raise ValueError(str(exc)) from None
         return value
+
+    @model_validator(mode="after")
+    def _snapshots_on_spark(self) -> WarehouseConfig:
+        remote = getattr(parse_warehouse(self.connection), "remote", None)
+        if self.snapshots is not None and remote is None:
+            raise ValueError(
+                "snapshots: only a Spark Connect warehouse (sc://) keeps them in its catalog "
+                "(an embedded Spark reads the state folder's)"
+            )
+        return self
 
 
 class StateConfig(BaseModel):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import os
 import shutil
 import tempfile
@@ -55,7 +56,8 @@ from .plan import (
 )
 from .refusals import ADDRESS, PERMANENT_OUTCOMES, classify, snake_case
 from .report import Reporter, UnitOutcome
-from .spark_plan import plan_in_spark, plans_in_spark
+from .spark_plan import plan_in_spark, plans_in_spark, without_forgotten
+from .spark_snapshots import RECORD, CatalogSnapshots
 from .workspace import FORGET_MARK, Workspace
 
 __all__ = ["SyncError", "plan_campaign", "snake_case", "sync_campaign", "sync_campaign_async"]
@@ -225,6 +227,12 @@ class UnitSync:
         # directory can finish a killed run, and each commit writes the audit table.
         self.shared = store if isinstance(store, WarehouseStateStore) else None
         self._holder = f"pid-{os.getpid()}"  # the name of the locks held; a run id once known
+        self._planned_against: str | None = None  # the cluster's table a plan was made against
+        # Snapshots also kept in a Spark cluster's catalog (warehouse.snapshots), where a sync
+        # over Spark Connect plans against them.
+        self.catalog = CatalogSnapshots.configured(
+            unit.rows.campaign.warehouse, unit.rows.campaign.config.warehouse.snapshots, self.target
+        )
 
     def _outcome(self, status: str, **values: Any) -> UnitOutcome:
         return UnitOutcome(
@@ -340,15 +348,23 @@ class UnitSync:
         ctx.has_snapshot = not first
         with self._phase(ctx, "previous", "reading the previous state"):
             compared_with = await self._previous(ctx, snapshot, first)
+        in_cluster = None
+        if self.catalog is not None and compared_with == "snapshot" and snapshot is not None:
+            # The cluster's copy of the committed snapshot, when it certainly is that one.
+            in_cluster = await asyncio.to_thread(self.catalog.previous, self.store, snapshot)
+        self._planned_against = in_cluster
         groups = self.destination.step_groups(ctx)
-        summary = await asyncio.to_thread(self._diff, ctx, groups)
+        summary = await asyncio.to_thread(self._diff, ctx, groups, in_cluster)
         return summary, compared_with
 
-    def _diff(self, ctx: RunContext, groups: list[StepGroup]) -> PlanSummary:
+    def _diff(
+        self, ctx: RunContext, groups: list[StepGroup], in_cluster: str | None = None
+    ) -> PlanSummary:
         """Read the audience into the planning connection and plan against it, in one thread
-        (the connection never crosses threads)."""
+        (the connection never crosses threads). ``in_cluster``: the previous snapshot's table
+        in the Spark catalog, planned against inside Spark (Spark Connect)."""
         warehouse = self.unit.rows.campaign.warehouse
-        if plans_in_spark(warehouse):
+        if plans_in_spark(warehouse) or in_cluster is not None:
             # The audience, its hashes and the diff stay in Spark; only planned rows come back.
             with self._phase(ctx, "plan", "planning inside Spark"):
                 return plan_in_spark(
@@ -359,6 +375,7 @@ class UnitSync:
                     ctx.files,
                     groups,
                     progress=lambda n: self.reporter.audience_rows(self.target, n),
+                    previous_table=in_cluster,
                 )
         try:
             with self._phase(ctx, "audience", "reading the audience"):
@@ -472,7 +489,11 @@ class UnitSync:
             summary, compared_with = await self._plan(ctx)
             self.store.update_run(
                 run.run_id,
-                details={"listrak": ctx.target.journal(), "compared_with": compared_with},
+                details={
+                    "listrak": ctx.target.journal(),
+                    "compared_with": compared_with,
+                    "planned_against": self._planned_against,
+                },
             )
             await asyncio.to_thread(self._record_rejections, run.run_id)
             audience = self.unit.report.as_dict()
@@ -662,6 +683,11 @@ class UnitSync:
                 ctx.files.next_snapshot(defaults, run_id),
                 SNAPSHOT_SCHEMA,
             )
+            in_cluster: dict[str, Any] = {}
+            if self.catalog is not None:
+                # The cluster's copy, a table of this run's own: named in the run's record
+                # below, it becomes the previous snapshot only when the run finishes.
+                in_cluster[RECORD] = await asyncio.to_thread(self._write_to_catalog, ctx, defaults)
         hooks.checkpoint("committed")
         counts, details = self._totals(run_id, steps, summary)
         status = "partial" if counts.get("failed", 0) else "succeeded"
@@ -669,8 +695,10 @@ class UnitSync:
             run_id,
             "partial" if status == "partial" else "succeeded",
             counts,
-            details={**details, "phase": "finished", "timings": self._timings(ctx)},
+            details={**details, **in_cluster, "phase": "finished", "timings": self._timings(ctx)},
         )
+        if self.catalog is not None:
+            await asyncio.to_thread(self._clean_catalog, in_cluster[RECORD]["table"])
         if self.shared is not None:
             self.shared.drop_run_files(run_id)
         if not self.options.keep_work:
@@ -688,6 +716,37 @@ class UnitSync:
         if declined:
             outcome.warnings.append(declined)
         return outcome
+
+    def _write_to_catalog(
+        self, ctx: RunContext, defaults: dict[str, tuple[str | None, str | None]]
+    ) -> dict[str, Any]:
+        """This run's snapshot as a table of the cluster. Planned against the cluster's
+        previous table (still there): the planned keys' rows are uploaded and the others
+        carried over from that table in the cluster; otherwise the whole committed snapshot is
+        uploaded."""
+        assert self.catalog is not None
+        against = self.store.run(ctx.run_id).details.get("planned_against")
+        if isinstance(against, str) and self.catalog.warehouse.exists(against):
+            forgotten, kind = self.unit.forgotten, self.unit.rows.key_name
+            return self.catalog.write_carried(
+                ctx.run_id,
+                against,
+                ctx.files.next_snapshot(defaults, ctx.run_id, unplanned=False),
+                ctx.files.planned_keys(),
+                lambda frame: without_forgotten(frame, forgotten, kind),
+            )
+        committed = self.snapshots.local(self.snapshot_name, ctx.workdir)
+        assert committed is not None
+        return self.catalog.write(ctx.run_id, committed)
+
+    def _clean_catalog(self, keep: str) -> None:
+        """Drop the cluster's older snapshot tables; the run is committed whatever happens here
+        (the next commit tries again)."""
+        assert self.catalog is not None
+        try:
+            self.catalog.clean(keep)
+        except Exception as exc:
+            logging.getLogger(__name__).warning("old snapshot tables were not dropped: %s", exc)
 
     def _timings(self, ctx: RunContext) -> dict[str, float]:
         """Seconds per phase; a resumed run adds its own to those of the killed process."""

@@ -515,11 +515,17 @@ class PlanFiles:
         )
 
     def next_snapshot(
-        self, defaults: dict[str, tuple[str | None, str | None]], run_id: str
+        self,
+        defaults: dict[str, tuple[str | None, str | None]],
+        run_id: str,
+        *,
+        unplanned: bool = True,
     ) -> Iterator[pa.RecordBatch]:
         """The snapshot after this run, as batches (the connection lives while they stream).
 
-        ``defaults``: step id -> (effect, result) for rows a step's results do not list."""
+        ``defaults``: step id -> (effect, result) for rows a step's results do not list.
+        ``unplanned=False``: only the rows of planned keys (the rest is the previous snapshot
+        as it was: a cluster holding it carries them over itself, ``spark_snapshots``)."""
         con = _connect(self.spill)
         try:
             con.execute(
@@ -530,6 +536,15 @@ class PlanFiles:
                     "INSERT INTO defaults VALUES (?, ?, ?)",
                     [[k, e, r] for k, (e, r) in defaults.items()],
                 )
+            # Rows the plan leaves out are unchanged: their previous row, as the plan would
+            # have carried it over.
+            carried = f"""
+                UNION ALL
+                SELECT key, attr_hash, coalesce(member, FALSE), coalesce(owned, FALSE),
+                    coalesce(declined, FALSE), state, run_id
+                FROM read_parquet({_lit(self.previous)}) s
+                ANTI JOIN (SELECT key FROM read_parquet({_lit(self.plan)})) p ON p.key = s.key
+            """
             query = f"""
                 WITH r AS ({self._results_sql()}),
                 x AS (
@@ -559,19 +574,18 @@ class PlanFiles:
                     OR (eff IS NULL AND change = 'leave')
                     OR (eff IS NULL AND change IN ('enter', 'change') AND NOT prev_exists),
                     FALSE)
-                UNION ALL
-                -- Rows the plan leaves out are unchanged: their previous row, as the plan
-                -- would have carried it over.
-                SELECT key, attr_hash, coalesce(member, FALSE), coalesce(owned, FALSE),
-                    coalesce(declined, FALSE), state, run_id
-                FROM read_parquet({_lit(self.previous)}) s
-                ANTI JOIN (SELECT key FROM read_parquet({_lit(self.plan)})) p ON p.key = s.key
+                {carried if unplanned else ""}
             """
             reader = con.sql(query, params=[run_id]).to_arrow_reader(65_536)
             for batch in reader:
                 yield batch.cast(SNAPSHOT_SCHEMA)
         finally:
             con.close()
+
+    def planned_keys(self) -> Iterator[pa.RecordBatch]:
+        """The key of every row in the plan (one column, ``key``)."""
+        plan = pq.ParquetFile(self.plan)
+        yield from plan.iter_batches(batch_size=262_144, columns=["key"])
 
     def changes(
         self, defaults: dict[str, tuple[str | None, str | None]]

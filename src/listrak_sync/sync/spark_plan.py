@@ -56,7 +56,14 @@ if TYPE_CHECKING:
     from .destination import SyncDestination
     from .target import SyncTarget
 
-__all__ = ["SENT_BACK", "SparkDiff", "diff_in_spark", "plan_in_spark", "plans_in_spark"]
+__all__ = [
+    "SENT_BACK",
+    "SparkDiff",
+    "diff_in_spark",
+    "plan_in_spark",
+    "plans_in_spark",
+    "without_forgotten",
+]
 
 # What comes back to the driver: every change a step may act on.
 SENT_BACK = ("enter", "change", "leave")
@@ -143,9 +150,10 @@ def diff_in_spark(
 
 
 def plans_in_spark(warehouse: object) -> bool:
-    """Whether a sync on ``warehouse`` plans inside Spark: an embedded Spark, whose workers
-    read the run folder's ``previous.parquet`` in place. Over Spark Connect the plan is still
-    built in DuckDB from the streamed audience (the server cannot read the run folder)."""
+    """Whether a sync on ``warehouse`` plans inside Spark against the run folder's
+    ``previous.parquet``: an embedded Spark, whose workers read it in place. Over Spark Connect
+    the server cannot read the run folder: it plans inside Spark only against a snapshot kept
+    in its catalog (``spark_snapshots``), else in DuckDB from the streamed audience."""
     from ..warehouse.spark import SparkWarehouse
 
     return isinstance(warehouse, SparkWarehouse) and warehouse.config.local
@@ -239,10 +247,18 @@ def plan_in_spark(
     *,
     batch_size: int = 65_536,
     progress: Callable[[int], None] | None = None,
+    previous_table: str | None = None,
 ) -> PlanSummary:
-    """Plan ``unit`` inside Spark against ``files.previous`` and write ``files.plan``; fills
-    ``unit.report`` (and the destination's refused-value counts) as streaming it would."""
+    """Plan ``unit`` inside Spark against ``files.previous`` (or, over Spark Connect, the
+    cluster's ``previous_table``: the same snapshot, kept in its catalog) and write
+    ``files.plan``; fills ``unit.report`` (and the destination's refused-value counts) as
+    streaming it would."""
     from pyspark import StorageLevel
+
+    from .spark_snapshots import check_workers
+
+    if not warehouse.config.local:
+        check_workers(warehouse)
 
     rows = unit.rows
     sql = rows.sql(unit.group)
@@ -267,10 +283,16 @@ def plan_in_spark(
                 counter.update({str(k): int(v) for k, v in json.loads(row[_COUNTED]).items()})
         if progress is not None:
             progress(unit.report.total())
-        warehouse.execute(
-            f"CREATE OR REPLACE TEMPORARY VIEW {previous} USING parquet "
-            f"OPTIONS (path {_literal(str(Path(files.previous)))})"
-        )
+        if previous_table is None:
+            warehouse.execute(
+                f"CREATE OR REPLACE TEMPORARY VIEW {previous} USING parquet "
+                f"OPTIONS (path {_literal(str(Path(files.previous)))})"
+            )
+        else:
+            frame = warehouse.frame(f"SELECT * FROM {previous_table}")
+            without_forgotten(frame, unit.forgotten, rows.key_name).createOrReplaceTempView(
+                previous
+            )
         ok = f"(SELECT * FROM {audience} WHERE {_STATUS} = 'ok')"
         classified = _spark(
             f"SELECT *, CAST({group_sql(groups)} AS INTEGER) AS grp "
@@ -294,6 +316,27 @@ def plan_in_spark(
             frame.unpersist()
         for view in (audience, previous, diff):
             warehouse.execute(f"DROP VIEW IF EXISTS {view}")
+
+
+def without_forgotten(frame: Any, forgotten: ForgottenSet | None, kind: str) -> Any:
+    """A snapshot ``frame`` (a Spark DataFrame) without forgotten people's rows, as the host
+    drops them from ``previous.parquet``: Spark's Python workers hash each key with the
+    project's keyed hasher."""
+    if forgotten is None:
+        return frame
+    return frame.mapInArrow(_Forget(forgotten, kind), frame.schema)
+
+
+class _Forget:
+    """Drops forgotten people's rows from a snapshot batch (run by Spark's Python workers)."""
+
+    def __init__(self, forgotten: ForgottenSet, kind: str) -> None:
+        self.forgotten = forgotten
+        self.kind = kind
+
+    def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            yield batch.filter(pc.invert(self.forgotten.mask(batch.column("key"), self.kind)))
 
 
 def _report(warehouse: Warehouse, unit: AudienceUnit, audience: str, sql: str) -> None:

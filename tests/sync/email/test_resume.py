@@ -8,14 +8,18 @@ run, and every import of the killed run must have been started exactly once.
 from __future__ import annotations
 
 import json
+import uuid
 from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from listrak_sync.state import StateStore
 from listrak_sync.sync import Workspace
+from listrak_sync.sync.spark_snapshots import snapshot_table
 from tests.sync.helpers import Person, SyncProject, flags, list_state, people, seed_list
-from tests.sync.spark import on_spark
+from tests.sync.spark import on_spark, on_spark_connect, snapshot_tables
 
 SMALL_FILES = {"max_import_bytes": 300}  # several imports per step kind
 
@@ -65,19 +69,53 @@ def test_sync_planned_inside_spark_killed_after_its_plan_resumes(
 ) -> None:
     """The same on ``warehouse.connection: local[*]`` (planned inside Spark), killed when
     Listrak has an import the journal does not know of."""
-    _killed_and_resumed(project, "submitted:add-0001", spark=True)
+    _killed_and_resumed(project, "submitted:add-0001", on_spark)
 
 
-def _killed_and_resumed(project: SyncProject, point: str, *, spark: bool = False) -> None:
+@pytest.mark.spark
+@pytest.mark.parametrize(
+    # After the plan is the embedded Spark test's point too (above): behind -m slow here.
+    "point",
+    [pytest.param("planned", marks=pytest.mark.slow), "committed"],
+)
+def test_sync_planned_in_a_spark_connect_cluster_killed_resumes(
+    project: SyncProject, spark_connect_url: str, point: str
+) -> None:
+    """Over Spark Connect with ``warehouse.snapshots``: the second run plans inside the cluster
+    against the first run's snapshot table, and is killed after its plan or once its snapshot
+    is written (the state store's file and the cluster's table) but before the run is finished.
+    The resumed run finishes it; the run after plans inside the cluster against the resumed
+    run's table and finds nothing to do; only its own table is left."""
+    namespace = f"snapshots_{uuid.uuid4().hex[:8]}"
+
+    def move(root: Path) -> None:
+        on_spark_connect(root, spark_connect_url, namespace)
+
+    killed = _killed_and_resumed(project, point, move)
+    with StateStore(Workspace.in_project(project.root).state_path) as store:
+        fresh, resumed, first = store.runs("sync", "spring/newsletter", limit=3)
+    assert resumed.run_id == killed
+    # Only the first run read the audience into the host: the others planned in the cluster,
+    # the run after the resume against the table the resumed run recorded.
+    planned_on_host = ["audience" in r.details["timings"] for r in (fresh, resumed, first)]
+    assert planned_on_host == [False, False, True]
+    assert snapshot_tables(spark_connect_url, namespace) == [
+        snapshot_table(namespace, "spring/newsletter", fresh.run_id)
+    ]
+
+
+def _killed_and_resumed(
+    project: SyncProject, point: str, move: Callable[[Path], None] | None = None
+) -> str:
     seed_list(project.emulator)
     project.set_people(people(12))
-    if spark:
-        on_spark(project.root)
+    if move:
+        move(project.root)
     assert project.sync(client=SMALL_FILES).status == "succeeded"
     project.set_people(_changed_audience())
     project.write_config(removal_guard=0.5)
-    if spark:
-        on_spark(project.root)
+    if move:
+        move(project.root)
 
     project.kill_at(point, client=SMALL_FILES)
     killed = _killed_run(project)
@@ -114,6 +152,7 @@ def _killed_and_resumed(project: SyncProject, point: str, *, spark: bool = False
     assert run.counts["enter"] == 8
     assert run.counts["leave"] == 3
     assert run.counts["change"] == 2
+    return killed
 
 
 def test_a_run_killed_while_planning_is_marked_interrupted(project: SyncProject) -> None:
