@@ -25,6 +25,7 @@ a time, in arrival order:
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,12 +37,16 @@ import pyarrow as pa
 
 from ..state import EmulatorState
 
-__all__ = ["CreateBatcher", "CreateRows"]
+__all__ = ["BATCH_ENV", "CreateBatcher", "CreateRows"]
 
 # A batch stops growing once this many requests joined it, or once a turn of the event loop
 # brought no new request (each request needs a few turns to reach this point, hence three).
 _MAX_BATCH = 512
 _QUIET_TURNS = 3
+
+# "0" turns batching off (every create takes the one-request path): the baseline that
+# benchmarks/bench_emulator_sms.py measures in the same run.
+BATCH_ENV = "LISTRAK_EMULATOR_BATCH_WRITES"
 
 _PERSON_COLUMNS = ("phone", "email_address", "first_name", "last_name", "birthday", "postal_code")
 _SUBSCRIPTION_COLUMNS = ("list", "phone", "state", "subscribed", "pending", "double", "age")
@@ -76,11 +81,15 @@ class CreateBatcher:
         self._queued: list[_Queued] = []
         self._phones: set[str] = set()
         self._timer = False
+        self.enabled = os.environ.get(BATCH_ENV, "1").strip() != "0"
         state.before_access(self.flush)
 
     async def create(self, rows: CreateRows, one_request: Callable[[], None]) -> None:
         """Apply a create whose rows assume nothing about the number exists; raises what
         ``one_request`` (the exact one-request path) raises when that is wrong."""
+        if not self.enabled:
+            one_request()
+            return
         if rows.phone in self._phones:
             # The same number twice: the second must see what the first wrote.
             self.flush()
