@@ -9,11 +9,23 @@ measured in the same run: what HTTP, routing, auth and the client cost by themse
 Client and emulator share this process, as in the other benchmarks.
 Run: .venv/bin/pytest -m benchmark benchmarks/bench_emulator_sms.py -s
 (``BENCH_SMS_CALLS`` sets the calls per operation, default 500).
+
+``test_emulator_cpu_per_write_in_flight`` measures instead what the emulator's own process
+spends (CPU from ``/proc/<pid>/stat``) per Create Contact and per Subscribe with 8 and 32
+requests in flight, as an SMS sync sends them: the emulator in its own process
+(``listrak-sync emulator``), once with its batched creates and once without
+(``LISTRAK_EMULATOR_BATCH_WRITES=0``, the one-request path), in alternation in the same run.
+``BENCH_SMS_WRITES`` sets the writes per measurement (default 2000).
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,10 +36,14 @@ import pytest
 import yaml
 
 from listrak_sync.emulator import EmulatorServer
+from listrak_sync.emulator.admin_client import EmulatorAdmin
+from listrak_sync.emulator.sms.batch import BATCH_ENV
 
 pytestmark = pytest.mark.benchmark
 
 CALLS = int(os.environ.get("BENCH_SMS_CALLS", "500"))
+WRITES = int(os.environ.get("BENCH_SMS_WRITES", "2000"))
+CLI = str(Path(sys.executable).parent / "listrak-sync")
 BULK = 100_000
 SEED = Path(__file__).parents[1] / "src/listrak_sync/emulator/sample_seed.yml"
 CLIENT = ("demo-sms", "demo-sms-secret")
@@ -139,3 +155,127 @@ def test_sms_per_contact_calls() -> None:
             assert counts.json()["nextPageCursor"]
     _report("sample sandbox (15 contacts)", small)
     _report(f"with a {BULK:,}-contact sender code (seeded in {seeded:.1f} s)", large)
+
+
+def _process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a process, from ``/proc/<pid>/stat``."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class _Emulator:
+    """``listrak-sync emulator`` in its own process, seeded with the sample sandbox."""
+
+    def __init__(self, tmp_path: Path, *, batched: bool) -> None:
+        tmp_path.mkdir(parents=True, exist_ok=True)
+        seed_file = tmp_path / "seed.json"
+        seed_file.write_text(json.dumps(yaml.safe_load(SEED.read_text())))
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+        self.url = f"http://127.0.0.1:{port}"
+        env = {**os.environ, BATCH_ENV: "1" if batched else "0"}
+        self.process = subprocess.Popen(
+            [CLI, "emulator", "--port", str(port), "--seed", str(seed_file)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with EmulatorAdmin(self.url) as admin:
+                    admin.state()
+                return
+            except Exception:
+                assert self.process.poll() is None, "the emulator exited"
+                assert time.monotonic() < deadline, "the emulator did not start"
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+async def _writes(url: str, pid: int, in_flight: int, exchange: str) -> tuple[float, float]:
+    """Emulator CPU ms per Create Contact, then per Subscribe (to the double opt-in list), for
+    ``WRITES`` new numbers with ``in_flight`` requests at a time."""
+    token = httpx2.post(
+        f"{url}/OAuth2/Token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": CLIENT[0],
+            "client_secret": CLIENT[1],
+        },
+    ).json()["access_token"]
+    phones = [f"1267{exchange}{i:04d}" for i in range(WRITES)]
+    limits = httpx2.Limits(max_connections=in_flight, max_keepalive_connections=in_flight)
+    async with httpx2.AsyncClient(
+        base_url=url, headers={"Authorization": f"Bearer {token}"}, limits=limits, timeout=120
+    ) as http:
+        operations = _operations_async(http)
+        per_write: list[float] = []
+        for name in ("Create Contact", "Subscribe"):
+            call = operations[name]
+            queue = iter(phones)
+
+            async def worker() -> None:
+                for phone in queue:  # noqa: B023 - each operation's own queue and call
+                    answer = await call(phone)  # noqa: B023
+                    assert answer.status_code < 300, (name, phone, answer.text)  # noqa: B023
+
+            before = _process_cpu(pid)
+            await asyncio.gather(*(worker() for _ in range(in_flight)))
+            per_write.append((_process_cpu(pid) - before) / WRITES * 1000)
+    return per_write[0], per_write[1]
+
+
+def _operations_async(http: httpx2.AsyncClient) -> dict[str, Callable[[str], Any]]:
+    return {
+        "Create Contact": lambda phone: http.post(
+            f"{BASE}/PhoneList/{MARKETING}/Contact",
+            json={
+                "phoneNumber": phone,
+                "firstName": "Bench",
+                "segmentationFieldValues": [
+                    {"segmentationFieldId": 7003, "value": "Gold"},
+                    {"segmentationFieldId": 7004, "value": "12.50"},
+                ],
+            },
+        ),
+        "Subscribe": lambda phone: http.post(f"{BASE}/Contact/{phone}/PhoneList/{VIP}"),
+    }
+
+
+def test_emulator_cpu_per_write_in_flight(tmp_path: Path) -> None:
+    emulators = {
+        "one request at a time": _Emulator(tmp_path / "one", batched=False),
+        "batched": _Emulator(tmp_path / "batched", batched=True),
+    }
+    try:
+        figures: dict[tuple[str, int], list[tuple[float, float]]] = {}
+        for round_ in range(2):  # in alternation, best of two
+            for in_flight in (8, 32):
+                for number, (name, emulator) in enumerate(emulators.items()):
+                    exchange = f"7{round_}{number * 2 + (in_flight == 32)}"
+                    figures.setdefault((name, in_flight), []).append(
+                        asyncio.run(
+                            _writes(emulator.url, emulator.process.pid, in_flight, exchange)
+                        )
+                    )
+    finally:
+        for emulator in emulators.values():
+            emulator.stop()
+    load = os.getloadavg()
+    print(f"\nemulator CPU per write, {WRITES} writes each, best of two (load {load[0]:.1f})")
+    for in_flight in (8, 32):
+        base = figures[("one request at a time", in_flight)]
+        best_base = (min(c for c, _ in base), min(s for _, s in base))
+        for name in emulators:
+            runs = figures[(name, in_flight)]
+            create, subscribe = min(c for c, _ in runs), min(s for _, s in runs)
+            print(
+                f"  {in_flight:2d} in flight, {name:22s} Create Contact {create:5.2f} ms "
+                f"(x{best_base[0] / create:4.1f})  Subscribe {subscribe:5.2f} ms "
+                f"(x{best_base[1] / subscribe:4.1f})"
+            )

@@ -12,6 +12,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .admin import PREFIX, admin_routes
+from .answers import Ticket
 from .auth import token_route
 from .errors import error_response
 from .modules import ApiModule
@@ -163,11 +164,20 @@ class FaultMiddleware:
         if scope["type"] != "http" or scope["path"].startswith(PREFIX):
             await self.app(scope, receive, send)
             return
+        # The ticket keeps answers in arrival order while some wait for a batch (answers.py).
+        ticket = self.state.answers.arrive()
+        try:
+            await self._answer(scope, receive, send, ticket)
+        finally:
+            self.state.answers.finish(ticket)
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send, ticket: Ticket) -> None:
         client_id = self._client_id(scope)
         decision = self.state.faults.decide(client_id, scope["method"], scope["path"])
         if decision.delay:
             await asyncio.sleep(decision.delay)
         if decision.drop == "before":
+            await ticket.wait_for_earlier()
             await _drop(send)
             return
         if decision.reject_status is not None:
@@ -189,6 +199,7 @@ class FaultMiddleware:
                     "ERROR_UNHANDLED_EXCEPTION",
                     "An unexpected error occurred. Our development team has been notified.",
                 )
+            await ticket.wait_for_earlier()
             await response(scope, receive, send)
             return
         if decision.drop == "after":
@@ -197,9 +208,16 @@ class FaultMiddleware:
                 return None
 
             await self.app(scope, receive, swallow)
+            await ticket.wait_for_earlier()
             await _drop(send)
             return
-        await self.app(scope, receive, send)
+
+        async def in_order(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                await ticket.wait_for_earlier()
+            await send(message)
+
+        await self.app(scope, receive, in_order)
 
     def _client_id(self, scope: Scope) -> str | None:
         for name, value in scope.get("headers", []):

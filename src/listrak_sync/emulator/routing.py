@@ -152,6 +152,11 @@ def _dispatch(
                 request.state.body = validate_body(
                     op.integration, op.operation_id, await json_body(request)
                 )
+                # Again once the body is in: the integration may have been paused (or the token
+                # expired) meanwhile, and a one-at-a-time server decides on the request as a
+                # whole when it takes it. From here to the handler's decision nothing waits, so
+                # no request arriving later is decided or answered first (answers.py).
+                client = authorize(state, request, op.integration)
             return await op.handler(request, client)
         except ListrakHTTPError as exc:
             return exc.response()

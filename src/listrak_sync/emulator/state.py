@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 import duckdb
 
+from .answers import AnswerOrder
 from .faults import FaultSet
 from .realism import Realism, realism_from_env
 
@@ -107,12 +108,14 @@ class EmulatorState:
     clients: dict[str, Client] = field(default_factory=dict)
     tokens: dict[str, Token] = field(default_factory=dict)
     faults: FaultSet = field(default_factory=FaultSet)
+    answers: AnswerOrder = field(default_factory=AnswerOrder)
     request_counts: Counter[str] = field(default_factory=Counter)
-    db: duckdb.DuckDBPyConnection = field(init=False)
+    _db: duckdb.DuckDBPyConnection = field(init=False)
     lock: threading.RLock = field(default_factory=threading.RLock)
     _schemas: list[str] = field(default_factory=list)
     _reset_hooks: list[Callable[[EmulatorState], Any]] = field(default_factory=list)
     _request_hooks: list[Callable[[EmulatorState], Any]] = field(default_factory=list)
+    _access_hooks: list[Callable[[], None]] = field(default_factory=list)
     clock: Callable[[], float] = time.time
     realism: Realism = field(default_factory=realism_from_env)
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
@@ -120,7 +123,7 @@ class EmulatorState:
 
     def __post_init__(self) -> None:
         self._initial = (self.realism, self.max_request_bytes)
-        self.db = duckdb.connect(str(self.state_file) if self.state_file else ":memory:")
+        self._db = duckdb.connect(str(self.state_file) if self.state_file else ":memory:")
         self.db.execute(_CLIENT_TABLE)
         for row in self.db.execute("SELECT * FROM emu_client").fetchall():
             self.clients[row[0]] = Client(row[0], row[1], row[2], row[3], row[4], row[5])
@@ -139,6 +142,28 @@ class EmulatorState:
     def before_request(self, hook: Callable[[EmulatorState], Any]) -> None:
         """Run ``hook`` before every Listrak route answers (e.g. to finish due work)."""
         self._request_hooks.append(hook)
+
+    def before_access(self, hook: Callable[[], None]) -> None:
+        """Run ``hook`` before anything reads or writes the database through :attr:`db` or
+        :meth:`cursor`: a module that holds writes back (``sms/batch.py``) commits them first, so
+        whoever looks next sees the state a one-request-at-a-time server would have."""
+        self._access_hooks.append(hook)
+
+    @property
+    def db(self) -> duckdb.DuckDBPyConnection:
+        """The database, with every held-back write committed (see :meth:`before_access`)."""
+        for hook in self._access_hooks:
+            hook()
+        return self._db
+
+    @contextmanager
+    def held_back_cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor that commits nothing held back first: for the module committing it."""
+        cur = self._db.cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
 
     def run_request_hooks(self) -> None:
         for hook in self._request_hooks:
@@ -231,4 +256,4 @@ class EmulatorState:
         return self.clients.get(token.client_id)
 
     def close(self) -> None:
-        self.db.close()
+        self.db.close()  # commits what is held back first

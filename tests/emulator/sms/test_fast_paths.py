@@ -7,7 +7,10 @@ whenever something about the number already exists.
 
 from __future__ import annotations
 
+import asyncio
+
 import duckdb
+import httpx2
 import pytest
 
 from listrak_sync.emulator.sms.fields import DATA_TYPES, plain_value, value_sql
@@ -187,3 +190,125 @@ def test_resubscribe_and_pending_after_blind_attempts(emulator: Emulator) -> Non
             "12155550501",
             "12155550502",
         }
+
+
+async def test_concurrent_creates_answer_as_one_at_a_time(emulator: Emulator) -> None:
+    """Creates that arrive together are applied in one batch (batch.py); a batch that a number
+    known before, or the same number twice, breaks is decided one request at a time."""
+    seed(emulator, [{"phoneNumber": "2155550601"}])
+    headers = {"Authorization": f"Bearer {emulator.token(SMS_CLIENT)}"}
+    new = [f"21555507{i:02d}" for i in range(30)]
+    first = [
+        (MAIN, {"phoneNumber": phone, "segmentationFieldValues": _values(i)})
+        for i, phone in enumerate(new)
+    ]
+    first.append((DOUBLE, {"phoneNumber": "2155550802"}))
+    second = [
+        (MAIN, {"phoneNumber": "2155550601"}),  # exists on the sender code
+        (MAIN, {"phoneNumber": "2155550801", "firstName": "Twice"}),
+        (MAIN, {"phoneNumber": "2155550801", "firstName": "Twice"}),
+        (MAIN, {"phoneNumber": "2155550803", "firstName": "Else"}),
+    ]
+    async with httpx2.AsyncClient(base_url=emulator.base_url, headers=headers) as http:
+        answers = []
+        for burst in (first, second):
+            answers += await asyncio.gather(
+                *(http.post(f"{BASE}/PhoneList/{lst}/Contact", json=body) for lst, body in burst)
+            )
+    statuses = [a.status_code for a in answers]
+    assert statuses[:31] == [201] * 31, [a.text for a in answers if a.status_code != 201]
+    assert error(answers[31]) == "ERROR_PHONE_NUMBER_FOUND"
+    assert sorted(statuses[32:34]) == [201, 400]
+    assert error(next(a for a in answers[32:34] if a.status_code == 400)) == (
+        "ERROR_PHONE_NUMBER_FOUND"
+    )
+    assert statuses[34] == 201
+    with emulator.http(SMS_CLIENT) as http:
+        for i, phone in enumerate(new):
+            got = http.get(f"{BASE}/Contact/{phone}").json()["data"]
+            assert got["firstName"] == f"Ada{i}"
+            assert got["segmentationFieldValues"] == [
+                {"segmentationFieldId": 11, "value": "gold"},
+                {"segmentationFieldId": 12, "value": str(i)},
+            ]
+            lists = http.get(f"{BASE}/Contact/{phone}/PhoneList").json()["data"]
+            assert [(s["phoneListId"], s["subscriptionState"]) for s in lists] == [
+                (MAIN, "Subscribed")
+            ]
+        twice = http.get(f"{BASE}/Contact/2155550801").json()["data"]
+        assert twice["firstName"] == "Twice"
+        assert http.get(f"{BASE}/Contact/2155550803").json()["data"]["firstName"] == "Else"
+        pending = http.get(f"{BASE}/Contact/2155550802/PhoneList").json()["data"]
+        assert (pending[0]["subscriptionState"], pending[0]["pendingDoubleOptIn"]) == (
+            "Pending",
+            True,
+        )
+        known = http.get(f"{BASE}/Contact/2155550601/PhoneList").json()["data"]
+        assert known == []  # the refused create subscribed nothing
+
+
+def _values(i: int) -> list[dict[str, object]]:
+    return [
+        {"segmentationFieldId": 15, "value": f"Ada{i}"},  # the first name, a system field
+        {"segmentationFieldId": 11, "value": "gold"},
+        {"segmentationFieldId": 12, "value": str(i)},
+        {"segmentationFieldId": 13, "value": ""},  # empty: nothing stored
+    ]
+
+
+async def test_a_pause_mid_batch_is_answered_after_the_batch(emulator: Emulator) -> None:
+    """Creates held back for a batch are answered before any request that arrived after them.
+
+    The reverted first batch answered a request that arrived once the integration was paused
+    at once, while the earlier creates still waited for their batch: the client saw "paused"
+    before their 201s and, as the SMS sync does, gave up on creates Listrak had applied."""
+    seed(emulator)
+    state = emulator.server.state
+    trigger: dict[str, int] = {}
+
+    def pause_mid_batch(_: object) -> None:
+        # Pauses the integration when a request arrives while creates wait for their batch.
+        if trigger.get("armed") and state.answers.held:
+            trigger.update(armed=0, held=state.answers.held)
+            state.update_client(SMS_CLIENT[0], paused=True)
+
+    state.before_request(pause_mid_batch)
+    headers = {"Authorization": f"Bearer {emulator.token(SMS_CLIENT)}"}
+    limits = httpx2.Limits(max_connections=16, max_keepalive_connections=16)
+    answered: list[tuple[str, int]] = []  # in the order the answers came
+    async with httpx2.AsyncClient(
+        base_url=emulator.base_url, headers=headers, limits=limits, timeout=60
+    ) as http:
+
+        async def create(phone: str) -> None:
+            response = await http.post(
+                f"{BASE}/PhoneList/{MAIN}/Contact", json={"phoneNumber": phone}
+            )
+            answered.append((phone, response.status_code))
+
+        try:
+            for attempt in range(10):  # a loaded machine may send too slowly to form a batch
+                # Open the connections first, so the creates arrive together.
+                await asyncio.gather(*(http.get(f"{BASE}/PhoneList/{MAIN}") for _ in range(16)))
+                answered.clear()
+
+                trigger["armed"] = 1
+                phones = [f"2155{attempt:02d}09{i:02d}" for i in range(16)]
+                await asyncio.gather(*(create(phone) for phone in phones))
+                if "held" in trigger:
+                    break
+                state.update_client(SMS_CLIENT[0], paused=False)
+        finally:
+            trigger["armed"] = 0
+            state.update_client(SMS_CLIENT[0], paused=False)
+    assert "held" in trigger, "no create was ever held for a batch"
+    statuses = [status for _, status in answered]
+    assert 201 in statuses, answered
+    assert 401 in statuses, answered
+    # Every create that was applied was answered before the first "paused".
+    first_refusal = statuses.index(401)
+    assert 201 not in statuses[first_refusal:], str(answered)
+    with emulator.http(SMS_CLIENT) as check:
+        for phone, status in answered:
+            found = check.get(f"{BASE}/Contact/{phone}").status_code
+            assert found == (200 if status == 201 else 404), (phone, status)

@@ -14,6 +14,7 @@ from ..parsing import query_bool, query_datetime
 from ..responses import created, listrak_time, paged, resource, updated
 from ..routing import OperationTable, body
 from ..state import Client, EmulatorState
+from .batch import CreateBatcher, CreateRows
 from .fields import field_map
 from .lookups import ContactFacts, look_up
 from .paging import encode_cursor, page_request
@@ -25,11 +26,13 @@ from .profiles import (
     contact_resources,
     has_custom_values,
     parse_profile,
+    profile_rows,
     profile_writes,
 )
 from .sender_codes import SenderCode, find_sender_code, now
 from .subscriptions import (
     contact_or_404,
+    new_subscription,
     own_subscriptions,
     path_phone,
     refuse_banned,
@@ -80,8 +83,42 @@ def _create_writes(
     ]
 
 
+def _create_one(
+    state: EmulatorState,
+    sender: SenderCode,
+    phone_list: PhoneList,
+    change: ProfileChange,
+    phone: str,
+    at: datetime,
+) -> None:
+    """Create Contact for one request, deciding exactly; raises the request's refusal."""
+    with state.lock, state.cursor() as cur:
+        # Blind first, as if nothing about the number existed yet (see writes.py).
+        try:
+            apply_writes(cur, _create_writes(sender, phone_list, change, at, ContactFacts(phone)))
+            return
+        except duckdb.ConstraintException:
+            pass
+        facts = look_up(
+            cur,
+            phone,
+            sender_code_id=sender.sender_code_id,
+            person=True,
+            subscription=phone_list,
+            values=has_custom_values(change),
+        )
+        if facts.contact is not None:
+            raise ListrakHTTPError(
+                400,
+                "ERROR_PHONE_NUMBER_FOUND",
+                f"The phoneNumber {phone} already exists on sender code {sender.sender_code_id}.",
+            )
+        apply_writes(cur, _create_writes(sender, phone_list, change, at, facts))
+
+
 def install_contacts(state: EmulatorState, table: OperationTable) -> None:
     base = "/sms/v1/ShortCode/{senderCodeId}"
+    batcher = CreateBatcher(state)
 
     @table.operation(
         "GET", f"{base}/PhoneList/{{phoneListId}}/Contact", "Contact_GetContactCollection", "sms"
@@ -142,31 +179,22 @@ def install_contacts(state: EmulatorState, table: OperationTable) -> None:
                 "optedOut", "Create Contact subscribes the contact; it cannot create an opt-out."
             )
         change = parse_profile(state, doc)
-        with state.lock, state.cursor() as cur:
-            at = now(state)
-            # Blind first, as if nothing about the number existed yet (see writes.py).
-            unknown = ContactFacts(phone)
-            try:
-                apply_writes(cur, _create_writes(sender, phone_list, change, at, unknown))
-                return created(phone)
-            except duckdb.ConstraintException:
-                pass
-            facts = look_up(
-                cur,
-                phone,
-                sender_code_id=sender.sender_code_id,
-                person=True,
-                subscription=phone_list,
-                values=has_custom_values(change),
-            )
-            if facts.contact is not None:
-                raise ListrakHTTPError(
-                    400,
-                    "ERROR_PHONE_NUMBER_FOUND",
-                    f"The phoneNumber {phone} already exists on sender code "
-                    f"{sender.sender_code_id}.",
-                )
-            apply_writes(cur, _create_writes(sender, phone_list, change, at, facts))
+        at = now(state)
+        # Blind, as if nothing about the number existed yet (see writes.py), together with the
+        # other creates that arrived at the same time (batch.py); the batch takes the exact path
+        # below when that is wrong.
+        person, custom = profile_rows(change)
+        blind = CreateRows(
+            sender_code_id=sender.sender_code_id,
+            phone=phone,
+            at=at,
+            person=person,
+            values=[(field_id, value) for field_id, value in custom.items() if value],
+            subscription=new_subscription(phone_list, phone, at),
+        )
+        await batcher.create(
+            blind, lambda: _create_one(state, sender, phone_list, change, phone, at)
+        )
         return created(phone)
 
     @table.operation("GET", f"{base}/Contact/{{phoneNumber}}", "Contact_GetContactResource", "sms")

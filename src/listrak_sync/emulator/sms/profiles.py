@@ -28,6 +28,7 @@ __all__ = [
     "contact_resources",
     "has_custom_values",
     "parse_profile",
+    "profile_rows",
     "profile_writes",
 ]
 
@@ -76,13 +77,9 @@ def has_custom_values(change: ProfileChange) -> bool:
     return any(field.system_column is None for field, _ in change[1])
 
 
-def profile_writes(phone: str, change: ProfileChange, facts: ContactFacts) -> list[Statement]:
-    """The statements that apply a checked profile change for ``phone``.
-
-    ``facts`` must hold the person and, when the change has custom values, the stored values:
-    knowing what exists lets new rows be plain INSERTs, which DuckDB runs several times faster
-    than INSERT OR REPLACE.
-    """
+def profile_rows(change: ProfileChange) -> tuple[dict[str, Any], dict[int, str]]:
+    """A change as the person columns it sets and the custom values it writes (field id →
+    value; an empty value clears)."""
     person, values = change
     person = dict(person)
     for field, value in values:
@@ -90,6 +87,19 @@ def profile_writes(phone: str, change: ProfileChange, facts: ContactFacts) -> li
             person["birthday"] = datetime.fromisoformat(value) if value else None
         elif field.system_column is not None:
             person[field.system_column] = value or None
+    # A field named twice keeps its last value, as when each value was written in turn.
+    custom = {field.field_id: value for field, value in values if field.system_column is None}
+    return person, custom
+
+
+def profile_writes(phone: str, change: ProfileChange, facts: ContactFacts) -> list[Statement]:
+    """The statements that apply a checked profile change for ``phone``.
+
+    ``facts`` must hold the person and, when the change has custom values, the stored values:
+    knowing what exists lets new rows be plain INSERTs, which DuckDB runs several times faster
+    than INSERT OR REPLACE.
+    """
+    person, custom = profile_rows(change)
     statements: list[Statement] = []
     if facts.person is None:
         columns = ", ".join(["phone", *person])
@@ -102,8 +112,6 @@ def profile_writes(phone: str, change: ProfileChange, facts: ContactFacts) -> li
         statements.append(
             (f"UPDATE sms_person SET {assignments} WHERE phone = ?", [*person.values(), phone])
         )
-    # A field named twice keeps its last value, as when each value was written in turn.
-    custom = {field.field_id: value for field, value in values if field.system_column is None}
     cleared = [key for key, value in custom.items() if not value and key in facts.values]
     if cleared:
         marks = ", ".join(["?"] * len(cleared))

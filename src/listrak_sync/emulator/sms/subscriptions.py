@@ -29,6 +29,7 @@ from .writes import Statement, apply_writes
 __all__ = [
     "contact_or_404",
     "install_subscriptions",
+    "new_subscription",
     "own_subscriptions",
     "path_phone",
     "refuse_banned",
@@ -90,11 +91,11 @@ def refuse_unless_subscribable(contact: Contact) -> None:
         )
 
 
-# A subscription row, from the parameters of _new_subscription plus $phone.
+# A subscription row, from the parameters of new_subscription plus $phone.
 _ROW = "$list, $phone, $state, $subscribed, NULL, $pending, $double, $age"
 
 
-def _new_subscription(phone_list: PhoneList, phone: str, at: datetime) -> dict[str, Any]:
+def new_subscription(phone_list: PhoneList, phone: str, at: datetime) -> dict[str, Any]:
     """A new member of ``phone_list``: subscribed, or pending when the list asks for consent."""
     pending = phone_list.require_double_opt_in or phone_list.require_age_gate
     return {
@@ -130,7 +131,7 @@ def subscription_write(
     verb = "INSERT" if current is None else "INSERT OR REPLACE"
     return (
         f"{verb} INTO sms_subscription VALUES ({_ROW})",
-        _new_subscription(phone_list, phone, at),
+        new_subscription(phone_list, phone, at),
     )
 
 
@@ -148,7 +149,7 @@ def _subscribe_blind(
             f"INSERT INTO sms_subscription SELECT {_ROW} FROM sms_contact "
             "WHERE sender_code_id = $sender AND phone = $phone "
             "AND status = 'Active' AND NOT opted_out",
-            {**_new_subscription(phone_list, phone, at), "sender": sender.sender_code_id},
+            {**new_subscription(phone_list, phone, at), "sender": sender.sender_code_id},
         ).fetchall()
     except duckdb.ConstraintException:  # already on the list, in some state
         return False
