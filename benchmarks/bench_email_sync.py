@@ -113,8 +113,12 @@ def _churn(root: Path) -> None:
         )
 
 
+CPU_SECONDS: list[float] = []  # user + system CPU of each _sync's process, in order
+
+
 def _sync(root: Path) -> tuple[float, float, dict[str, object]]:
-    """Run ``listrak-sync sync`` in a subprocess: (seconds, peak RSS in MB, JSON document)."""
+    """Run ``listrak-sync sync`` in a subprocess: (seconds, peak RSS in MB, JSON document);
+    its CPU time (user + system, every thread) is appended to ``CPU_SECONDS``."""
     env = {
         **os.environ,
         SECRET_ENV: EMAIL_CLIENT[1],
@@ -131,6 +135,7 @@ def _sync(root: Path) -> tuple[float, float, dict[str, object]]:
     # wait4 reports the resources of this child alone (stdout is small: read after).
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - started
+    CPU_SECONDS.append(usage.ru_utime + usage.ru_stime)
     out = process.stdout.read() if process.stdout else ""
     err = process.stderr.read() if process.stderr else ""
     assert os.waitstatus_to_exitcode(status) == 0, err
@@ -177,6 +182,7 @@ def test_email_sync_million(emulator: Emulator, tmp_path: Path) -> None:
     initial_s, initial_mb, initial = _sync(root)
     _churn(root)
     churn_s, churn_mb, churned = _sync(root)
+    initial_cpu, churn_cpu = CPU_SECONDS[-2:]
 
     state = emulator.admin.state()
     newsletter = next(x for x in state["email"]["lists"] if x["listId"] == 1001)
@@ -200,10 +206,11 @@ def test_email_sync_million(emulator: Emulator, tmp_path: Path) -> None:
     print(f"members: {MEMBERS:,}, added latency {LATENCY_MS} ms")
     print(
         f"initial sync: {initial_s:.1f} s ({MEMBERS / initial_s:,.0f} members/s), "
-        f"peak RSS {initial_mb:,.0f} MB, imports {len(first_unit['plan']['steps'])}"
+        f"CPU {initial_cpu:.1f} s, peak RSS {initial_mb:,.0f} MB, "
+        f"imports {len(first_unit['plan']['steps'])}"
     )
     print(
-        f"1% churn sync: {churn_s:.1f} s, peak RSS {churn_mb:,.0f} MB, "
+        f"1% churn sync: {churn_s:.1f} s, CPU {churn_cpu:.1f} s, peak RSS {churn_mb:,.0f} MB, "
         f"imports {len(churn_unit['plan']['steps'])}"
     )
     for label, unit in (("initial", first_unit), ("churn", churn_unit)):
@@ -214,7 +221,10 @@ def test_email_sync_million(emulator: Emulator, tmp_path: Path) -> None:
             text=True,
             check=True,
         )
-        print(f"{label} phases (s): {json.loads(shown.stdout)['details'].get('timings')}")
+        details = json.loads(shown.stdout)["details"]
+        print(f"{label} phases (s): {details.get('timings')}")
+        print(f"{label} phases (CPU s): {details.get('cpu_seconds')}")
+        print(f"{label} peak RSS at each phase's end (MB): {details.get('peak_rss_mb')}")
     print(
         f"per-contact baseline: {per_contact_rate:,.0f} members/s on {SAMPLE:,} members "
         f"-> {baseline_full:,.0f} s for the initial sync ({baseline_full / initial_s:,.0f}x), "

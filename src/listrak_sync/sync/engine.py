@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import resource
 import shutil
 import tempfile
 import time
@@ -322,14 +323,22 @@ class UnitSync:
 
     @contextmanager
     def _phase(self, ctx: RunContext, key: str, text: str) -> Iterator[None]:
-        """Report a phase and add its wall time to ``ctx.timings[key]`` (seconds)."""
+        """Report a phase and add its wall time to ``ctx.timings[key]`` and this process's CPU
+        time (every thread's, DuckDB's included) to ``ctx.cpu[key]`` (seconds); note the
+        process's peak RSS so far in ``ctx.peak_rss_mb[key]``, which tells which phase raised it
+        (wall time says little on a shared machine, CPU time and RSS hold under load)."""
         self.reporter.phase(self.target, text)
         started = time.perf_counter()
+        cpu = time.process_time()
         try:
             yield
         finally:
             spent = time.perf_counter() - started
             ctx.timings[key] = round(ctx.timings.get(key, 0.0) + spent, 3)
+            ctx.cpu[key] = round(ctx.cpu.get(key, 0.0) + time.process_time() - cpu, 3)
+            # ru_maxrss is in KiB on Linux (the platforms this runs on).
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+            ctx.peak_rss_mb[key] = max(ctx.peak_rss_mb.get(key, 0), peak)
 
     async def _plan(self, ctx: RunContext) -> tuple[PlanSummary, str]:
         """Prepare, read the audience and the previous state, and write the plan."""
@@ -519,6 +528,8 @@ class UnitSync:
                 run.run_id,
                 details={
                     "timings": dict(ctx.timings),
+                    "cpu_seconds": dict(ctx.cpu),
+                    "peak_rss_mb": dict(ctx.peak_rss_mb),
                     "phase": "planned",
                     "plan": summary.as_dict(),
                     "audience": audience,
@@ -669,7 +680,13 @@ class UnitSync:
             run_id,
             "partial" if status == "partial" else "succeeded",
             counts,
-            details={**details, "phase": "finished", "timings": self._timings(ctx)},
+            details={
+                **details,
+                "phase": "finished",
+                "timings": self._summed(ctx, "timings", ctx.timings),
+                "cpu_seconds": self._summed(ctx, "cpu_seconds", ctx.cpu),
+                "peak_rss_mb": dict(ctx.peak_rss_mb),
+            },
         )
         if self.shared is not None:
             self.shared.drop_run_files(run_id)
@@ -689,13 +706,13 @@ class UnitSync:
             outcome.warnings.append(declined)
         return outcome
 
-    def _timings(self, ctx: RunContext) -> dict[str, float]:
+    def _summed(self, ctx: RunContext, name: str, mine: dict[str, float]) -> dict[str, float]:
         """Seconds per phase; a resumed run adds its own to those of the killed process."""
         if not ctx.resumed:
-            return dict(ctx.timings)
-        before = self.store.run(ctx.run_id).details.get("timings") or {}
-        return {k: round(float(before.get(k, 0.0)) + v, 3) for k, v in ctx.timings.items()} | {
-            k: float(v) for k, v in before.items() if k not in ctx.timings
+            return dict(mine)
+        before = self.store.run(ctx.run_id).details.get(name) or {}
+        return {k: round(float(before.get(k, 0.0)) + v, 3) for k, v in mine.items()} | {
+            k: float(v) for k, v in before.items() if k not in mine
         }
 
     def _completion(

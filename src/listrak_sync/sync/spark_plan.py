@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import sys
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -146,9 +147,12 @@ def plans_in_spark(warehouse: object) -> bool:
     """Whether a sync on ``warehouse`` plans inside Spark: an embedded Spark, whose workers
     read the run folder's ``previous.parquet`` in place. Over Spark Connect the plan is still
     built in DuckDB from the streamed audience (the server cannot read the run folder)."""
-    from ..warehouse.spark import SparkWarehouse
-
-    return isinstance(warehouse, SparkWarehouse) and warehouse.config.local
+    # A Spark warehouse was opened only if its module is loaded: looking it up otherwise would
+    # import pyspark and pandas (about half a second) into every DuckDB or PostgreSQL sync.
+    adapter = sys.modules.get("listrak_sync.warehouse.spark.adapter")
+    if adapter is None:
+        return False
+    return isinstance(warehouse, adapter.SparkWarehouse) and warehouse.config.local
 
 
 _STATUS = "_status"
