@@ -77,13 +77,13 @@ def test_connect_accepts_a_config(tmp_path: Path) -> None:
         warehouse.close()
 
 
-def test_a_warehouse_without_a_memory_limit_gets_one_gigabyte(tmp_path: Path) -> None:
+def test_a_warehouse_without_a_memory_limit_gets_512_megabytes(tmp_path: Path) -> None:
     # DuckDB's own default (80% of the machine) let a 10M-member sync's audience query take
-    # 2 GB beside the planner's 1 GB; bounded, DuckDB spills instead.
+    # 2 GB beside the planner's budget; bounded, DuckDB spills instead.
     warehouse = connect(DuckDBConfig(path="w.duckdb"), base_dir=tmp_path)
     try:
         limit = warehouse.query("SELECT current_setting('memory_limit') AS m").column("m")[0]
-        assert str(limit) == "953.6 MiB"  # 1GB (10^9 bytes) as DuckDB shows it
+        assert str(limit) == "488.2 MiB"  # 512MB (512 * 10^6 bytes) as DuckDB shows it
     finally:
         warehouse.close()
 

@@ -17,7 +17,7 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
-DEFAULT_MEMORY_LIMIT = "1GB"
+DEFAULT_MEMORY_LIMIT = "512MB"
 
 
 class DuckDBConfig(BaseModel):
@@ -70,8 +70,8 @@ class DuckDBConfig(BaseModel):
         if self.threads is not None:
             settings["threads"] = self.threads
         # DuckDB's own default is 80% of the machine's memory: the audience query of a
-        # 10-million-member sync (its dedupe window) then held 2 GB beside the planner's 1 GB.
-        # A bound keeps a sync's peak near 1.5 GB wherever it runs; past it DuckDB spills.
+        # 10-million-member sync (its dedupe window) then held 2 GB beside the planner's
+        # budget (sync/plan.py). Bounded, a sync stays under 1.5 GB; past it DuckDB spills.
         limit = self.memory_limit if self.memory_limit is not None else DEFAULT_MEMORY_LIMIT
         settings["memory_limit"] = limit.replace(" ", "")
         return settings
