@@ -77,6 +77,17 @@ def test_connect_accepts_a_config(tmp_path: Path) -> None:
         warehouse.close()
 
 
+def test_a_warehouse_without_a_memory_limit_gets_512_megabytes(tmp_path: Path) -> None:
+    # DuckDB's own default (80% of the machine) let a 10M-member sync's audience query take
+    # 2 GB beside the planner's budget; bounded, DuckDB spills instead.
+    warehouse = connect(DuckDBConfig(path="w.duckdb"), base_dir=tmp_path)
+    try:
+        limit = warehouse.query("SELECT current_setting('memory_limit') AS m").column("m")[0]
+        assert str(limit) == "488.2 MiB"  # 512MB (512 * 10^6 bytes) as DuckDB shows it
+    finally:
+        warehouse.close()
+
+
 def _open_elsewhere(path: Path, read_only: bool) -> subprocess.CompletedProcess[str]:
     """Open ``path`` in another process (DuckDB's file lock is per process)."""
     code = (

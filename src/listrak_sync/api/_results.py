@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ExitCode, ListrakSyncError, status_error
-from ..source.pull import PullResult
 from ..sync.report import UnitOutcome, worst_exit
+
+if TYPE_CHECKING:
+    # Only named in annotations: importing the puller would load the source modules (and
+    # their config models) into every `sync`, which never pulls.
+    from ..source.pull import PullResult
 
 __all__ = ["PullReport", "SourceFailure", "SyncResult"]
 

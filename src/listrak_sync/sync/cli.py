@@ -434,6 +434,9 @@ def _show_run(detail: api.RunDetail, as_json: bool, *, show_pii: bool = False) -
     timings = run.details.get("timings") or {}
     if timings:
         console.print("seconds: " + ", ".join(f"{k} {float(v):.1f}" for k, v in timings.items()))
+    cpu = run.details.get("cpu_seconds") or {}
+    if cpu:
+        console.print("CPU seconds: " + ", ".join(f"{k} {float(v):.1f}" for k, v in cpu.items()))
     if steps:
         rows = [
             [

@@ -34,6 +34,8 @@ class RunContext(Generic[TargetT]):
     # What prepare() returned (on resume: what the run journaled); read it as ``target``.
     prepared: TargetT | None = None
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
+    cpu: dict[str, float] = field(default_factory=dict)  # process CPU seconds per phase
+    peak_rss_mb: dict[str, int] = field(default_factory=dict)  # peak RSS at each phase's end
     has_snapshot: bool = True  # a previous run's snapshot exists (set before remote() is read)
 
     @property

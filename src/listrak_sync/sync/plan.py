@@ -232,7 +232,10 @@ def _counts(
 # The planner's DuckDB budget: past it, joins and temporary tables spill to ``spill`` (the
 # run's folder) rather than grow the process. Insertion order is not kept: every query that
 # needs an order says it, and an unordered CREATE TABLE AS streams with less memory.
-MEMORY_LIMIT = "1GB"
+# While the audience streams in, a DuckDB warehouse's query holds its own budget (512MB by
+# default, warehouse/duckdb/configuration.py) beside this one: both, plus the process itself,
+# stay under 1.5 GB (a 10M-member sync peaked at 1.84 GB with 1GB each).
+MEMORY_LIMIT = "768MB"
 
 
 def _connect(spill: Path | None = None) -> duckdb.DuckDBPyConnection:

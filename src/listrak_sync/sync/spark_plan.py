@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import sys
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -154,9 +155,12 @@ def plans_in_spark(warehouse: object) -> bool:
     ``previous.parquet``: an embedded Spark, whose workers read it in place. Over Spark Connect
     the server cannot read the run folder: it plans inside Spark only against a snapshot kept
     in its catalog (``spark_snapshots``), else in DuckDB from the streamed audience."""
-    from ..warehouse.spark import SparkWarehouse
-
-    return isinstance(warehouse, SparkWarehouse) and warehouse.config.local
+    # A Spark warehouse was opened only if its module is loaded: looking it up otherwise would
+    # import pyspark and pandas (about half a second) into every DuckDB or PostgreSQL sync.
+    adapter = sys.modules.get("listrak_sync.warehouse.spark.adapter")
+    if adapter is None:
+        return False
+    return isinstance(warehouse, adapter.SparkWarehouse) and warehouse.config.local
 
 
 _STATUS = "_status"

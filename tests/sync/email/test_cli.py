@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 
 import duckdb
@@ -230,3 +231,42 @@ def test_ctrl_c_during_sync_exits_130_and_says_how_to_resume(project: SyncProjec
     done = project.cli("sync", project.campaign)
     assert done.returncode == 0, done.stderr
     assert "finished interrupted run" in done.stdout
+
+
+def test_a_duckdb_sync_loads_only_what_it_uses(project: SyncProject) -> None:
+    # A fresh interpreter, as the command line starts: a DuckDB sync never loads Spark (nor
+    # the pandas it brings), pyarrow's Acero engine (Table.group_by) or the puller.
+    seed_list(project.emulator)
+    project.set_people(people(5))
+    probe = (
+        "import contextlib, json, sys\n"
+        "from listrak_sync.cli import app\n"
+        "with contextlib.redirect_stdout(sys.stderr):\n"
+        "    try:\n"
+        f"        app(['sync', 'spring', '-p', {str(project.root)!r}])\n"
+        "    except SystemExit as exit:\n"
+        "        assert exit.code in (0, None), exit.code\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    env = {
+        **os.environ,
+        SECRET_ENV: EMAIL_CLIENT[1],
+        "LISTRAK_SYNC_CLIENT_SETTINGS": json.dumps(FAST),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    imported = set(json.loads(done.stdout.splitlines()[-1]))
+    assert "duckdb" in imported  # the sync did run
+    assert not imported & {"pyspark", "pyarrow.acero", "pyarrow.dataset"}
+    assert "listrak_sync.source.pull" not in imported
+
+    # The run record holds each phase's CPU seconds and the peak RSS at its end.
+    code, out = _run(project, "runs", "--json")
+    assert code == 0, out
+    run_id = json.loads(out)[0]["run_id"]
+    code, out = _run(project, "runs", run_id, "--json")
+    details = json.loads(out)["details"]
+    assert set(details["cpu_seconds"]) == set(details["timings"])
+    assert details["peak_rss_mb"]["commit"] >= details["peak_rss_mb"]["prepare"] > 0

@@ -17,6 +17,9 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
+DEFAULT_MEMORY_LIMIT = "512MB"
+
+
 class DuckDBConfig(BaseModel):
     """An embedded DuckDB database: a file (created if missing) or ``:memory:``."""
 
@@ -33,7 +36,10 @@ class DuckDBConfig(BaseModel):
         "reading) before giving up with WarehouseBusy.",
     )
     memory_limit: str | None = Field(
-        None, pattern=r"^\s*\d+(\.\d+)?\s*[KMGT]i?B\s*$", description="e.g. '2GB', '512MiB'."
+        None,
+        pattern=r"^\s*\d+(\.\d+)?\s*[KMGT]i?B\s*$",
+        description=f"e.g. '2GB', '512MiB' (default {DEFAULT_MEMORY_LIMIT}: larger sorts and "
+        "joins spill to '<file>.tmp').",
     )
 
     @model_validator(mode="after")
@@ -63,8 +69,11 @@ class DuckDBConfig(BaseModel):
         }
         if self.threads is not None:
             settings["threads"] = self.threads
-        if self.memory_limit is not None:
-            settings["memory_limit"] = self.memory_limit.replace(" ", "")
+        # DuckDB's own default is 80% of the machine's memory: the audience query of a
+        # 10-million-member sync (its dedupe window) then held 2 GB beside the planner's
+        # budget (sync/plan.py). Bounded, a sync stays under 1.5 GB; past it DuckDB spills.
+        limit = self.memory_limit if self.memory_limit is not None else DEFAULT_MEMORY_LIMIT
+        settings["memory_limit"] = limit.replace(" ", "")
         return settings
 
     @classmethod
