@@ -68,9 +68,11 @@ class CatalogSnapshots:
     def configured(
         cls, warehouse: object, config: SparkSnapshots | None, target: str
     ) -> CatalogSnapshots | None:
+        if config is None:
+            return None  # checked first: looking at the warehouse's type imports pyspark
         from ..warehouse.spark import SparkWarehouse
 
-        if config is None or not isinstance(warehouse, SparkWarehouse) or warehouse.config.local:
+        if not isinstance(warehouse, SparkWarehouse) or warehouse.config.local:
             return None  # an embedded Spark reads the run folder's previous.parquet itself
         return cls(warehouse, config.namespace, config.format, target)
 
