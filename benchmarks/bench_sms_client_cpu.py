@@ -208,7 +208,7 @@ def _sync(tmp_path: Path, upstream: Upstream, members: int, *, profile: bool) ->
     options = SyncOptions(client={"max_concurrency": CONCURRENCY})
     project = load_project(root)
     before = _counts(upstream).get("create", 0)
-    profiler = cProfile.Profile() if profile else None
+    profiler = cProfile.Profile(time.process_time) if profile else None
     cpu, wall = time.process_time(), time.perf_counter()
     if profiler is not None:
         profiler.enable()

@@ -19,6 +19,8 @@ from typing import Any
 
 import aiohttp
 import httpx2
+from aiohttp.helpers import get_env_proxy_for_url
+from yarl import URL
 
 __all__ = ["AiohttpTransport"]
 
@@ -30,6 +32,9 @@ _DROPPED = frozenset({b"host", b"transfer-encoding", b"connection"})
 _SKIP_AUTO = frozenset({"Accept-Encoding", "User-Agent", "Accept"})
 
 
+_Proxy = tuple[URL | None, aiohttp.BasicAuth | None]
+
+
 class AiohttpTransport(httpx2.AsyncBaseTransport):
     """Sends httpx2 requests over one aiohttp keep-alive pool (HTTP/1.1, TLS verified as
     httpx2 would: system and certifi roots, ``SSL_CERT_FILE`` and ``SSL_CERT_DIR``)."""
@@ -39,6 +44,7 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
         self._ssl = verify
         self._session: aiohttp.ClientSession | None = None
         self._timeouts: dict[tuple[Any, ...], aiohttp.ClientTimeout] = {}
+        self._proxies: dict[tuple[bytes, bytes, int | None], _Proxy] = {}
 
     def _open(self) -> aiohttp.ClientSession:
         # Made on first use: aiohttp binds its pool to the running event loop.
@@ -50,8 +56,8 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
             connector=connector,
             auto_decompress=False,
             skip_auto_headers=_SKIP_AUTO,
-            # Proxies from HTTP(S)_PROXY / NO_PROXY, as httpx2 honoured them.
-            trust_env=True,
+            # httpx2 keeps the cookies (it reads Set-Cookie from the responses handed back).
+            cookie_jar=aiohttp.DummyCookieJar(),
             timeout=aiohttp.ClientTimeout(total=None),
         )
         # aiohttp re-sends an idempotent request once, unseen, when a reused connection drops.
@@ -76,8 +82,22 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
             self._timeouts[key] = timeout
         return timeout
 
+    def _proxy(self, url: httpx2.URL) -> _Proxy:
+        # HTTP(S)_PROXY and NO_PROXY, as httpx2 honoured them, looked up once per server:
+        # aiohttp's own trust_env looks them up (and ~/.netrc) in a thread on every request.
+        key = (url.raw_scheme, url.raw_host, url.port)
+        found = self._proxies.get(key)
+        if found is None:
+            try:
+                found = get_env_proxy_for_url(URL(str(url.copy_with(path="/", query=None))))
+            except LookupError:
+                found = (None, None)
+            self._proxies[key] = found
+        return found
+
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         session = self._session or self._open()
+        proxy, proxy_auth = self._proxy(request.url)
         headers = [
             (name.decode("latin-1"), value.decode("latin-1"))
             for name, value in request.headers.raw
@@ -95,6 +115,8 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
                 headers=headers,
                 data=body,
                 allow_redirects=False,
+                proxy=proxy,
+                proxy_auth=proxy_auth,
                 timeout=self._timeout(request.extensions),
             ) as answer:
                 content = await answer.read()
