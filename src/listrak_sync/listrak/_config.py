@@ -131,9 +131,9 @@ class ClientSettings(BaseModel):
         if value is not None:
             # FutureWarning: shown by default, unlike DeprecationWarning, to whoever set it.
             warnings.warn(
-                "listrak.http2 is deprecated and ignored: the Listrak client sends every request "
-                "over HTTP/1.1 with keep-alive connections (aiohttp), which costs a fraction of "
-                "the CPU of HTTP/2 through httpx2; remove the setting "
+                "ClientSettings.http2 is deprecated and ignored: the Listrak client sends every "
+                "request over HTTP/1.1 with keep-alive connections (aiohttp), which costs a "
+                "fraction of the CPU of HTTP/2 through httpx2; remove the setting "
                 "(see docs/explanation/http-client.md)",
                 FutureWarning,
                 stacklevel=2,
