@@ -39,7 +39,7 @@ from ..state.private import private_file, private_folder
 from ..state.protocol import StateBackend
 from ..state.warehouse import WarehouseStateStore
 from ..warehouse import Warehouse
-from . import event_loop, hooks, registry
+from . import hooks, registry
 from .context import RunContext as TypedContext
 from .destination import Effect, StepGroup, StepResult, SyncDestination
 from .errors import StepStopped, SyncError
@@ -80,7 +80,7 @@ def sync_campaign(
     """Sync (or with ``options.dry_run`` only plan) every audience unit of ``campaign``.
 
     Runs its own event loop; inside a running one, await :func:`sync_campaign_async`."""
-    return event_loop.run(
+    return asyncio.run(
         sync_campaign_async(
             project,
             campaign,
