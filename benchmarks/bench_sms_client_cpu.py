@@ -9,14 +9,18 @@ of new members (one Create Contact each, with two attributes) are measured, of 1
 the size: the difference of their CPU over the difference of their changes is the cost per
 change without the fixed start (warehouse query, plan, snapshot).
 
-Each is measured twice: over plain HTTP/1.1 (a pool of keep-alive connections) and over HTTP/2
-with TLS on loopback (one multiplexed connection, a self-signed certificate made by the
-benchmark and trusted through ``SSL_CERT_FILE``), which is what production's httpx2 client
-negotiates with Listrak's servers.
+Each is measured twice: over plain HTTP/1.1 (a pool of keep-alive connections) and over
+HTTP/1.1 with TLS on loopback (a self-signed certificate made by the benchmark and trusted
+through ``SSL_CERT_FILE``), which is what production's client (httpx2's types over aiohttp)
+speaks to Listrak's servers.
 
-The baseline, in the same run, is the least any Python client can spend per request: a raw
-``httpx2.AsyncClient`` loop posting the same JSON bodies with the same 32 requests in flight,
-over the same protocol. The floor is requests × latency ÷ concurrency.
+The baselines, in the same run, post the same JSON bodies with the same 32 requests in flight
+over the same protocol: a raw ``httpx2.AsyncClient`` loop (the client's cost before it went to
+aiohttp) and a raw ``aiohttp.ClientSession`` loop (the least its wire can spend). The floor is
+requests × latency ÷ concurrency.
+
+``BENCH_SMS_CPU_WALL=1`` is the wall-time run for a quiet machine: one sync of 100,000 members
+(or ``BENCH_SMS_CPU_MEMBERS``) over HTTP/1.1 + TLS, its wall time against the floor.
 """
 
 from __future__ import annotations
