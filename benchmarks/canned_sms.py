@@ -4,8 +4,9 @@
 enough of the SMS API (token, sender code, list, profile fields, empty member and opt-out pages,
 Create Contact, Subscribe, Unsubscribe, Contact Update Imports) for an SMS sync of new members,
 each answer a fixed byte string after ``latency-ms``. Without a certificate it speaks HTTP/1.1
-keep-alive over plain asyncio streams; with one, HTTP/2 over TLS (ALPN ``h2``, what Listrak's
-servers and production's httpx2 client negotiate), through the ``h2`` state machine that httpx2
+keep-alive over plain asyncio streams; with one and ``--http1``, the same over TLS (what the
+client speaks to Listrak since it went to aiohttp); with one alone, HTTP/2 over TLS (ALPN
+``h2``, what the earlier httpx2 client negotiated), through the ``h2`` state machine that httpx2
 itself uses. Either way the server's own cost is small and in its own process, so the client's
 CPU is what a benchmark of the sync process measures. It keeps per-operation request counts,
 read back with ``GET /counts``.
@@ -207,8 +208,19 @@ class _H2(asyncio.Protocol):
         self.transport = None
 
 
-async def _main(port: int, latency_ms: float, cert: str | None, key: str | None) -> None:
+async def _main(
+    port: int, latency_ms: float, cert: str | None, key: str | None, http1: bool
+) -> None:
     canned = Canned(latency_ms / 1000)
+    if cert is not None and http1:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, key)
+        context.set_alpn_protocols(["http/1.1"])
+        tls_server = await asyncio.start_server(
+            canned.serve, "127.0.0.1", port, ssl=context, backlog=256
+        )
+        async with tls_server:
+            await tls_server.serve_forever()
     if cert is not None:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(cert, key)
@@ -230,5 +242,10 @@ if __name__ == "__main__":
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--cert", help="PEM certificate: serve HTTP/2 over TLS")
     parser.add_argument("--key", help="PEM private key of --cert")
+    parser.add_argument(
+        "--http1", action="store_true", help="with --cert: HTTP/1.1 over TLS instead of HTTP/2"
+    )
     arguments = parser.parse_args()
-    asyncio.run(_main(arguments.port, arguments.latency_ms, arguments.cert, arguments.key))
+    asyncio.run(
+        _main(arguments.port, arguments.latency_ms, arguments.cert, arguments.key, arguments.http1)
+    )

@@ -9,6 +9,7 @@ from types import TracebackType
 
 import httpx2
 
+from ._aiohttp import AiohttpTransport
 from ._auth import TokenSource
 from ._config import ClientSettings, Credentials, PacingPolicy
 from ._data import DataApi
@@ -85,15 +86,16 @@ class ListrakClient:
         self.settings = settings or ClientSettings()
         self.metrics = Metrics()
         s = self.settings
+        # Every request goes over aiohttp's keep-alive pool (see _aiohttp.py); a test's
+        # ``transport`` stands in for the network itself.
+        wire = transport or AiohttpTransport(max_connections=3 * s.max_concurrency + 2)
         self._http = httpx2.AsyncClient(
-            http2=s.http2,
-            transport=transport,
+            transport=wire,
             timeout=httpx2.Timeout(s.timeout, connect=s.connect_timeout),
-            limits=httpx2.Limits(
-                max_connections=3 * s.max_concurrency + 2,
-                max_keepalive_connections=3 * s.max_concurrency + 2,
-            ),
             follow_redirects=False,
+            # Proxies from the environment are aiohttp's to use (trust_env there); httpx2 would
+            # mount its own proxy transports around ours.
+            trust_env=False,
         )
         self._sessions: dict[str, Session] = {}
         for integration, credentials in (

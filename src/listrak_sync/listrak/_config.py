@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+import warnings
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 __all__ = [
     "DEFAULT_API_URL",
@@ -101,7 +103,10 @@ class ClientSettings(BaseModel):
 
     auth_url: str = DEFAULT_AUTH_URL
     api_url: str = DEFAULT_API_URL
-    http2: bool = True
+    http2: bool | None = Field(
+        default=None,
+        description="deprecated and ignored: the client speaks HTTP/1.1 with keep-alive",
+    )
     timeout: float = Field(default=120.0, gt=0, description="read/write timeout in seconds")
     connect_timeout: float = Field(default=10.0, gt=0)
     max_concurrency: int = Field(default=8, ge=1, description="requests in flight per integration")
@@ -119,6 +124,21 @@ class ClientSettings(BaseModel):
         default=50_000_000, ge=1, description="JSON body size per Data API call (limit 250 MB)"
     )
     data_max_records: int = Field(default=10_000, ge=1)
+
+    @field_validator("http2")
+    @classmethod
+    def _http2_is_deprecated(cls, value: bool | None) -> bool | None:
+        if value is not None:
+            # FutureWarning: shown by default, unlike DeprecationWarning, to whoever set it.
+            warnings.warn(
+                "ClientSettings.http2 is deprecated and ignored: the Listrak client sends every "
+                "request over HTTP/1.1 with keep-alive connections (aiohttp), which costs a "
+                "fraction of the CPU of HTTP/2 through httpx2; remove the setting "
+                "(see docs/explanation/http-client.md)",
+                FutureWarning,
+                stacklevel=2,
+            )
+        return value
 
     @classmethod
     def for_base_url(cls, base_url: str, **changes: object) -> ClientSettings:
