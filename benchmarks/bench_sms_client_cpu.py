@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import cProfile
 import io
-import ipaddress
 import json
 import os
 import pstats
@@ -39,7 +38,6 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -48,10 +46,7 @@ import duckdb
 import httpx2
 import pytest
 import yaml
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from tests.loopback_tls import loopback_tls
 
 from listrak_sync.project.loader import load_project
 from listrak_sync.sync import SyncOptions, sync_campaign
@@ -79,40 +74,6 @@ class Upstream:
     verify: ssl.SSLContext | bool
 
 
-def _self_signed(directory: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1 and localhost, and its key (PEM files)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "canned SMS upstream")])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "canned.pem", directory / "canned.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
 @pytest.fixture(params=[p for p in ("h1", "tls") if not WALL or p == "tls"])
 def upstream(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -122,13 +83,13 @@ def upstream(
     verify: ssl.SSLContext | bool = True
     scheme = "http"
     if request.param == "tls":
-        cert, key = _self_signed(tmp_path)
-        tls = ["--cert", str(cert), "--key", str(key), "--http1"]
-        verify = ssl.create_default_context(cafile=str(cert))
+        made = loopback_tls(tmp_path, "canned")
+        tls = ["--cert", str(made.cert_file), "--key", str(made.key_file), "--http1"]
+        verify = made.client_context()
         scheme = "https"
         # The sync's own client trusts what the environment says, as in production behind a
         # corporate proxy: the benchmark's certificate only.
-        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+        monkeypatch.setenv("SSL_CERT_FILE", str(made.ca_file))
     process = subprocess.Popen(
         [
             *(sys.executable, "-m", "benchmarks.canned_sms"),

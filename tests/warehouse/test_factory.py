@@ -161,3 +161,18 @@ def test_scratch_tables_are_kept_between_connections(tmp_path: Path) -> None:
             "e164"
         )
         assert cached.to_pylist() == ["+16175550101"]
+
+
+def test_a_query_over_the_memory_limit_says_which_setting_to_raise(tmp_path: Path) -> None:
+    # One 350 MB string under a 32 MB limit: an aggregate state cannot spill to disk.
+    with (
+        connect(f"{tmp_path / 'w.duckdb'}?memory_limit=32MB") as warehouse,
+        pytest.raises(WarehouseError) as raised,
+    ):
+        warehouse.query(
+            "SELECT string_agg(s, ',') FROM "
+            "(SELECT repeat('x', 64) || i::VARCHAR AS s FROM range(5000000) t(i))"
+        )
+    assert "memory" in str(raised.value).lower()
+    assert raised.value.hint is not None
+    assert "memory_limit" in raised.value.hint

@@ -24,7 +24,11 @@ def translate(exc: duckdb.Error, statement: str | None = None) -> WarehouseError
     message = _SYSTEM_SUGGESTION.sub("", str(exc)).strip()
     if isinstance(exc, duckdb.CatalogException) and _MISSING_TABLE.search(message):
         return TableNotFound(message, statement=statement)
-    return WarehouseError(message, statement=statement)
+    error = WarehouseError(message, statement=statement)
+    if isinstance(exc, duckdb.OutOfMemoryException):
+        # The connection's memory_limit (512MB unless set) bounds what cannot spill to disk.
+        error.hint = "raise the limit in warehouse.connection, e.g. `?memory_limit=2GB`"
+    return error
 
 
 @contextmanager
