@@ -52,15 +52,21 @@ MARKETING, VIP = 5001, 5002  # VIP asks for double opt-in: subscribing makes mem
 
 
 def _http(base_url: str) -> httpx2.Client:
-    token = httpx2.post(
+    return httpx2.Client(base_url=base_url, headers={"Authorization": f"Bearer {_token(base_url)}"})
+
+
+def _token(base_url: str) -> str:
+    """A bearer token for the benchmark's SMS client."""
+    answer = httpx2.post(
         f"{base_url}/OAuth2/Token",
         data={
             "grant_type": "client_credentials",
             "client_id": CLIENT[0],
             "client_secret": CLIENT[1],
         },
-    ).json()["access_token"]
-    return httpx2.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"})
+    )
+    token: str = answer.json()["access_token"]
+    return token
 
 
 def _bulk_sender_code() -> dict[str, Any]:
@@ -82,18 +88,22 @@ def _bulk_sender_code() -> dict[str, Any]:
     }
 
 
+def _new_contact(phone: str) -> dict[str, Any]:
+    """Create Contact's body: a new number with two profile values."""
+    return {
+        "phoneNumber": phone,
+        "firstName": "Bench",
+        "segmentationFieldValues": [
+            {"segmentationFieldId": 7003, "value": "Gold"},
+            {"segmentationFieldId": 7004, "value": "12.50"},
+        ],
+    }
+
+
 def _operations(http: httpx2.Client) -> dict[str, Callable[[str], httpx2.Response]]:
     return {
         "Create Contact": lambda phone: http.post(
-            f"{BASE}/PhoneList/{MARKETING}/Contact",
-            json={
-                "phoneNumber": phone,
-                "firstName": "Bench",
-                "segmentationFieldValues": [
-                    {"segmentationFieldId": 7003, "value": "Gold"},
-                    {"segmentationFieldId": 7004, "value": "12.50"},
-                ],
-            },
+            f"{BASE}/PhoneList/{MARKETING}/Contact", json=_new_contact(phone)
         ),
         "Get Contact": lambda phone: http.get(f"{BASE}/Contact/{phone}"),
         "Update Contact": lambda phone: http.put(
@@ -200,14 +210,7 @@ class _Emulator:
 async def _writes(url: str, pid: int, in_flight: int, exchange: str) -> tuple[float, float]:
     """Emulator CPU ms per Create Contact, then per Subscribe (to the double opt-in list), for
     ``WRITES`` new numbers with ``in_flight`` requests at a time."""
-    token = httpx2.post(
-        f"{url}/OAuth2/Token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": CLIENT[0],
-            "client_secret": CLIENT[1],
-        },
-    ).json()["access_token"]
+    token = _token(url)
     phones = [f"1267{exchange}{i:04d}" for i in range(WRITES)]
     limits = httpx2.Limits(max_connections=in_flight, max_keepalive_connections=in_flight)
     async with httpx2.AsyncClient(
@@ -233,15 +236,7 @@ async def _writes(url: str, pid: int, in_flight: int, exchange: str) -> tuple[fl
 def _operations_async(http: httpx2.AsyncClient) -> dict[str, Callable[[str], Any]]:
     return {
         "Create Contact": lambda phone: http.post(
-            f"{BASE}/PhoneList/{MARKETING}/Contact",
-            json={
-                "phoneNumber": phone,
-                "firstName": "Bench",
-                "segmentationFieldValues": [
-                    {"segmentationFieldId": 7003, "value": "Gold"},
-                    {"segmentationFieldId": 7004, "value": "12.50"},
-                ],
-            },
+            f"{BASE}/PhoneList/{MARKETING}/Contact", json=_new_contact(phone)
         ),
         "Subscribe": lambda phone: http.post(f"{BASE}/Contact/{phone}/PhoneList/{VIP}"),
     }

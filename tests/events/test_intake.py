@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import sqlite3
+import uuid
 
 import pytest
 
@@ -260,3 +261,16 @@ def test_event_size_check_is_exact_per_event() -> None:
     # Many small events whose total is over the limit: none is refused.
     small = {"batch": [event(tier="t" * 100) for _ in range(1_000)]}
     assert len(messages_from(small, None, max_event_bytes=limit)) == 1_000
+
+
+def test_generated_message_ids_are_distinct_version_4_uuids() -> None:
+    # An event without a messageId gets one: "ls-" and a random UUID (version 4, RFC variant).
+    batch = [{"type": "track", "userId": f"u{i}", "event": "Viewed"} for i in range(2000)]
+    ids = [m["messageId"] for m in messages_from({"batch": batch}, None, max_event_bytes=32_000)]
+    assert len(set(ids)) == len(ids)
+    for text in ids:
+        assert text.startswith("ls-")
+        parsed = uuid.UUID(text.removeprefix("ls-"))
+        assert str(parsed) == text.removeprefix("ls-")
+        assert parsed.version == 4
+        assert parsed.variant == uuid.RFC_4122

@@ -16,7 +16,16 @@ runner = CliRunner()
 CUSTOMERS = 300
 SEED = 5
 
-__all__ = ["CUSTOMERS", "SEED", "comparable", "make_project", "plan_json", "point_at", "run"]
+__all__ = [
+    "CUSTOMERS",
+    "SEED",
+    "comparable",
+    "make_project",
+    "plan_json",
+    "point_at",
+    "run",
+    "set_connection",
+]
 
 
 def run(*args: str) -> tuple[int, str]:
@@ -37,17 +46,20 @@ def make_project(folder: Path, api_url: str) -> Path:
 def point_at(project: Path, url: str, password_secret: str) -> None:
     """``warehouse.connection: url``, its password a secret in secrets.yml, and the DuckDB file
     gone (nothing may still read it)."""
-    config = project / "listrak-sync.yml"
-    text, count = re.subn(
-        r"(?m)^  connection: .*$",
-        f"  connection: {url}\n  password: {{secret: warehouse_password}}",
-        config.read_text(),
-    )
-    assert count == 1
-    config.write_text(text)
+    set_connection(project, url, "password: {secret: warehouse_password}")
     secrets = project / "secrets.yml"
     secrets.write_text(secrets.read_text() + f"warehouse_password: {password_secret}\n")
     os.remove(project / "warehouse.duckdb")
+
+
+def set_connection(project: Path, url: str, setting: str) -> None:
+    """``warehouse.connection: url`` and one more ``warehouse`` setting below it."""
+    config = project / "listrak-sync.yml"
+    text, count = re.subn(
+        r"(?m)^  connection: .*$", f"  connection: {url}\n  {setting}", config.read_text()
+    )
+    assert count == 1
+    config.write_text(text)
 
 
 def plan_json(project: Path, campaign: str) -> dict[str, object]:

@@ -24,7 +24,6 @@ from listrak_sync.warehouse.sample_data import generate
 
 from ..postgres_server import PostgresServer
 from .sample_projects import CUSTOMERS, SEED, comparable, make_project, point_at, run
-from .sample_projects import plan_json as plan_json  # test_spark_project.py imports it here
 
 
 @pytest.fixture

@@ -26,7 +26,15 @@ from listrak_sync.warehouse.sample_data import generate
 
 from ..sync.helpers import FAST
 from ..sync.spark import snapshot_tables
-from .test_postgres_project import CUSTOMERS, SEED, comparable, make_project, plan_json, run
+from .sample_projects import (
+    CUSTOMERS,
+    SEED,
+    comparable,
+    make_project,
+    plan_json,
+    run,
+    set_connection,
+)
 
 pytestmark = pytest.mark.spark
 
@@ -187,14 +195,7 @@ def test_spark_plans_the_same_rows_as_duckdb_over_two_runs(
 def point_at_spark_connect(project: Path, url: str, namespace: str) -> None:
     """``warehouse.connection: sc://...`` with ``warehouse.snapshots`` in ``namespace``; the
     project's DuckDB tables copied into the server's catalog (its default database)."""
-    config = project / "listrak-sync.yml"
-    text, count = re.subn(
-        r"(?m)^  connection: .*$",
-        f"  connection: {url}\n  snapshots: {{namespace: {namespace}, format: parquet}}",
-        config.read_text(),
-    )
-    assert count == 1
-    config.write_text(text)
+    set_connection(project, url, f"snapshots: {{namespace: {namespace}, format: parquet}}")
     _copy_to_connect(project, url)
 
 

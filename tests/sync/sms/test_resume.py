@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -105,16 +106,23 @@ def _killed_and_resumed(sms_project: SmsProject, point: str, *, spark: bool = Fa
         on_spark(sms_project.root)
 
     _kill_at(sms_project, point)
+    finish_killed_run(sms_project, sms_project.root, point, imports_before)
+
+
+def finish_killed_run(
+    sms_project: SmsProject, root: Path, point: str, imports_before: int
+) -> dict[str, Any]:
+    """Run ``sync`` in ``root`` after a kill at ``point``; check that it finished the killed run
+    and ended as an uninterrupted run would. Returns the unit of its JSON report."""
     finished = subprocess.run(
-        [CLI, "sync", "texts", "--json", "-p", str(sms_project.root)],
+        [CLI, "sync", "texts", "--json", "-p", str(root)],
         env=_env(sms_project, None),
         capture_output=True,
         text=True,
         timeout=300,
     )
-
     assert finished.returncode == 0, finished.stderr + finished.stdout
-    unit = json.loads(finished.stdout)["units"][0]
+    unit: dict[str, Any] = json.loads(finished.stdout)["units"][0]
     assert unit["status"] == "succeeded"
     assert len(unit["resumed"]) == 1
     assert unit["plan"]["steps"] == []  # the resumed run did everything
@@ -131,3 +139,4 @@ def _killed_and_resumed(sms_project: SmsProject, point: str, *, spark: bool = Fa
     # except a kill between Listrak's answer and the journal, which sends that file again.
     sent = len(_imports(sms_project)) - imports_before
     assert sent == (3 if point == "submitted:add-0001" else 2)
+    return unit

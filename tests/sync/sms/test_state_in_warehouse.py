@@ -5,14 +5,11 @@ is polled, not sent again."""
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.server_engines import EngineDatabase, engine_database
-from tests.sync.helpers import CLI
 from tests.sync.state_in_postgres import (
     PASSWORD_ENV,
     SCHEMA,
@@ -22,7 +19,7 @@ from tests.sync.state_in_postgres import (
 )
 
 from .conftest import SmsProject
-from .test_resume import BACK, NEW, STAY, _env, _imports, _kill_at, _people, _phone, _seed
+from .test_resume import _imports, _kill_at, _people, _seed, finish_killed_run
 
 POINTS = [
     "planned",
@@ -74,30 +71,7 @@ def test_sms_sync_killed_is_finished_from_another_working_directory(
     _kill_at(sms_project, point)
     elsewhere = other_working_dir(sms_project.root, tmp_path / "elsewhere")
     assert not (elsewhere / ".listrak-sync").exists()
-    finished = subprocess.run(
-        [CLI, "sync", "texts", "--json", "-p", str(elsewhere)],
-        env=_env(sms_project, None),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-    assert finished.returncode == 0, finished.stderr + finished.stdout
-    unit = json.loads(finished.stdout)["units"][0]
-    assert unit["status"] == "succeeded"
-    assert len(unit["resumed"]) == 1
-    assert unit["plan"]["steps"] == []  # the resumed run did everything
-    expected = {_phone(n) for n in [*STAY, *BACK, *NEW]}
-    assert sms_project.members() == expected
-    contacts = sms_project.contacts()
-    for n in [*STAY, *BACK, *NEW]:
-        values = {
-            v["segmentationFieldId"]: v["value"]
-            for v in contacts[_phone(n)]["segmentationFieldValues"]
-        }
-        assert values.get(7003) == ("Platinum" if n < 105 else "Gold"), n
-    sent = len(_imports(sms_project)) - imports_before
-    assert sent == (3 if point == "submitted:add-0001" else 2)
+    unit = finish_killed_run(sms_project, elsewhere, point, imports_before)
     killed = unit["resumed"][0]["run_id"]
     audited = records(
         database,
