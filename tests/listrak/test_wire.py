@@ -1,15 +1,26 @@
-"""The client's wire (aiohttp under httpx2's types): proxies, timeouts, the deprecated http2."""
+"""The client's wire (aiohttp under httpx2's types): proxies, timeouts, the deprecated http2,
+and API calls sent directly over it exactly as httpx2 would have built them."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import gzip
+import json
 import socket
 
+import httpx2
 import pytest
 
-from listrak_sync.listrak import ClientSettings, ListrakClient, RetryPolicy, TransportError
-from tests.conftest import EMAIL_CLIENT
+from listrak_sync.listrak import (
+    ClientSettings,
+    ListrakClient,
+    RetryPolicy,
+    SmsContact,
+    TransportError,
+)
+from listrak_sync.listrak._aiohttp import AiohttpTransport
+from tests.conftest import EMAIL_CLIENT, SMS_CLIENT
 
 from .conftest import FAST_RETRY, credentials
 
@@ -85,3 +96,88 @@ async def test_an_answer_that_never_comes_is_a_timeout_not_a_hang() -> None:
         assert caught.value.reason == "timeout"
     finally:
         silent.close()
+
+
+class _Relay(httpx2.AsyncBaseTransport):
+    """Hands httpx2's requests to an aiohttp transport: the session then builds them through
+    httpx2 (as with any test transport) while the bytes still go over aiohttp."""
+
+    def __init__(self) -> None:
+        self._wire = AiohttpTransport(max_connections=4)
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        return await self._wire.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._wire.aclose()
+
+
+async def _calls_as_received(*, relay: bool, cookie: bool) -> tuple[list[object], list[str]]:
+    """What a loopback server received for a few SMS calls, and what the calls returned. Its
+    answers are gzip-encoded; with ``cookie`` the first API answer sets a cookie."""
+    heads: list[tuple[str, list[str], bytes]] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while head := await reader.readuntil(b"\r\n\r\n"):
+                line, *fields = head.decode("latin-1").rstrip("\r\n").split("\r\n")
+                length = next(
+                    (int(f[15:]) for f in fields if f.lower().startswith("content-length:")), 0
+                )
+                body = await reader.readexactly(length)
+                # The two servers' ports differ; everything else must not.
+                fields = ["Host: server" if f.startswith("Host:") else f for f in fields]
+                heads.append((line, fields, body))
+                extra = ""
+                if "/OAuth2/Token" in line:
+                    doc: object = {"access_token": "tok", "expires_in": 3600}
+                elif line.startswith("GET"):
+                    doc = {"status": 200, "data": [{"phoneNumber": "+12155550100"}]}
+                    if cookie and len(heads) == 2:
+                        extra = "Set-Cookie: affinity=a1; Path=/\r\n"
+                else:
+                    doc = {"status": 201, "resourceId": "x"}
+                packed = gzip.compress(json.dumps(doc).encode())
+                writer.write(
+                    f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{extra}"
+                    f"Content-Encoding: gzip\r\nContent-Length: {len(packed)}\r\n\r\n".encode()
+                    + packed
+                )
+                await writer.drain()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    settings = ClientSettings.for_base_url(f"http://127.0.0.1:{port}", retry=FAST_RETRY)
+    client = ListrakClient(
+        sms=credentials(SMS_CLIENT), settings=settings, transport=_Relay() if relay else None
+    )
+    async with server, client:
+        found = [c.phone_number async for c in client.sms.contacts(101, 5001)]
+        contact = SmsContact(phone_number="+12155550101")
+        created = await client.sms.create_contact(101, 5001, contact)
+        subscribed = await client.sms.subscribe(101, "+12155550102", 5001)
+    return [(line, fields, body) for line, fields, body in heads], [
+        *found,
+        str(created),
+        str(subscribed),
+    ]
+
+
+@pytest.mark.parametrize("cookie", [False, True], ids=["no cookie", "cookie set"])
+async def test_the_wire_sends_and_reads_what_httpx2_would(cookie: bool) -> None:
+    # API calls go to the aiohttp wire directly, with headers merged once; through httpx2's
+    # own request building (any other transport) the server must see the very same requests.
+    direct, direct_results = await _calls_as_received(relay=False, cookie=cookie)
+    through, through_results = await _calls_as_received(relay=True, cookie=cookie)
+    assert direct == through
+    assert direct_results == through_results == ["+12155550100", "created", "subscribed"]
+    lines = [head[0] for head in direct]
+    assert lines[1].startswith("GET /sms/v1/ShortCode/101/PhoneList/5001/Contact?")
+    post = dict(field.split(": ", 1) for field in direct[2][1])
+    assert post["Authorization"] == "Bearer tok"
+    assert post["Content-Type"] == "application/json"
+    assert int(post["Content-Length"]) == len(direct[2][2])
+    bodyless = dict(field.split(": ", 1) for field in direct[3][1])
+    assert bodyless["Content-Length"] == "0"
+    assert ("Cookie" in post) is cookie
+    assert ("Cookie" in bodyless) is cookie

@@ -9,12 +9,18 @@ hands it each request and wraps its answer back into an ``httpx2.Response``. Its
 raised as the httpx2 exceptions they correspond to, so ``_transport.transport_reason`` and the
 session's "was it sent?" test keep one vocabulary. Why HTTP/1.1 only: see
 docs/explanation/http-client.md.
+
+The session's API calls skip httpx2's request and response objects: they go straight to
+:meth:`AiohttpTransport.exchange` with headers merged once per token (building and reading those
+objects cost as much CPU as aiohttp's whole exchange). Token requests, and every call of a client
+given a test transport, still go through httpx2; both ways meet in :class:`Answer`.
 """
 
 from __future__ import annotations
 
 import ssl
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -22,7 +28,7 @@ import httpx2
 from aiohttp.helpers import get_env_proxy_for_url
 from yarl import URL
 
-__all__ = ["AiohttpTransport"]
+__all__ = ["AiohttpTransport", "Answer"]
 
 # Framing is aiohttp's to write (it sets Content-Length for a buffer, and chunks a stream that
 # has none); a Host from httpx2 would duplicate the one aiohttp derives from the URL.
@@ -35,6 +41,49 @@ _SKIP_AUTO = frozenset({"Accept-Encoding", "User-Agent", "Accept"})
 _Proxy = tuple[URL | None, aiohttp.BasicAuth | None]
 
 
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """An HTTP answer read whole: what the session needs of it, whichever way it came."""
+
+    status: int
+    reason: str
+    headers: Mapping[str, str]
+    """Case-insensitive (aiohttp's ``CIMultiDictProxy`` or ``httpx2.Headers``)."""
+    content: bytes
+    """The body as sent, still encoded when ``Content-Encoding`` says so."""
+    raw_headers: Sequence[tuple[bytes, bytes]]
+
+    @classmethod
+    def of(cls, response: httpx2.Response) -> Answer:
+        """The answer of a response httpx2 has read (its content decoded)."""
+        return cls(
+            response.status_code,
+            response.reason_phrase,
+            response.headers,
+            response.content,
+            response.headers.raw,
+        )
+
+    def decoded(self, request: httpx2.Request | None = None) -> Answer:
+        """This answer with its body decoded as httpx2 decodes it (``Content-Encoding``)."""
+        if "content-encoding" not in self.headers:
+            return self
+        return Answer.of(self.response(request))
+
+    def response(self, request: httpx2.Request | None = None) -> httpx2.Response:
+        """This answer as an ``httpx2.Response`` (which decodes the body)."""
+        return httpx2.Response(
+            self.status,
+            headers=list(self.raw_headers),
+            content=self.content,
+            request=request,
+            extensions={
+                "http_version": b"HTTP/1.1",
+                "reason_phrase": self.reason.encode("latin-1"),
+            },
+        )
+
+
 class AiohttpTransport(httpx2.AsyncBaseTransport):
     """Sends httpx2 requests over one aiohttp keep-alive pool (HTTP/1.1, TLS verified as
     httpx2 would: system and certifi roots, ``SSL_CERT_FILE`` and ``SSL_CERT_DIR``)."""
@@ -44,7 +93,7 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
         self._ssl = verify
         self._session: aiohttp.ClientSession | None = None
         self._timeouts: dict[tuple[Any, ...], aiohttp.ClientTimeout] = {}
-        self._proxies: dict[tuple[bytes, bytes, int | None], _Proxy] = {}
+        self._proxies: dict[tuple[str, str | None, int | None], _Proxy] = {}
 
     def _open(self) -> aiohttp.ClientSession:
         # Made on first use: aiohttp binds its pool to the running event loop.
@@ -82,22 +131,59 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
             self._timeouts[key] = timeout
         return timeout
 
-    def _proxy(self, url: httpx2.URL) -> _Proxy:
+    def timeout(self, timeouts: Mapping[str, float | None]) -> aiohttp.ClientTimeout:
+        """aiohttp's timeouts for httpx2's (``httpx2.Timeout.as_dict()``)."""
+        return self._timeout({"timeout": timeouts})
+
+    def _proxy(self, url: URL) -> _Proxy:
         # HTTP(S)_PROXY and NO_PROXY, as httpx2 honoured them, looked up once per server:
         # aiohttp's own trust_env looks them up (and ~/.netrc) in a thread on every request.
-        key = (url.raw_scheme, url.raw_host, url.port)
+        key = (url.scheme, url.host, url.port)
         found = self._proxies.get(key)
         if found is None:
             try:
-                found = get_env_proxy_for_url(URL(str(url.copy_with(path="/", query=None))))
+                found = get_env_proxy_for_url(url.origin())
             except LookupError:
                 found = (None, None)
             self._proxies[key] = found
         return found
 
-    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+    async def exchange(
+        self,
+        method: str,
+        url: URL,
+        headers: Sequence[tuple[str, str]],
+        body: bytes | AsyncIterator[bytes] | None,
+        timeouts: aiohttp.ClientTimeout,
+        *,
+        request: httpx2.Request | None = None,
+    ) -> Answer:
+        """Send one request and read its answer whole (the body as sent, not decoded).
+
+        ``headers`` are sent as given, so they carry no ``Host``, ``Connection`` or
+        ``Transfer-Encoding`` (aiohttp writes the framing). aiohttp's failures are raised as
+        httpx2's (about ``request`` when given)."""
         session = self._session or self._open()
-        proxy, proxy_auth = self._proxy(request.url)
+        proxy, proxy_auth = self._proxy(url)
+        try:
+            async with session.request(
+                method,
+                url,
+                headers=headers,
+                data=body,
+                allow_redirects=False,
+                proxy=proxy,
+                proxy_auth=proxy_auth,
+                timeout=timeouts,
+            ) as answer:
+                content = await answer.read()
+                return Answer(
+                    answer.status, answer.reason or "", answer.headers, content, answer.raw_headers
+                )
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise _as_httpx2(exc, request) from exc
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         headers = [
             (name.decode("latin-1"), value.decode("latin-1"))
             for name, value in request.headers.raw
@@ -108,30 +194,15 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
             body = request.content or None
         except httpx2.RequestNotRead:
             body = _stream(request.stream)
-        try:
-            async with session.request(
-                request.method,
-                str(request.url),
-                headers=headers,
-                data=body,
-                allow_redirects=False,
-                proxy=proxy,
-                proxy_auth=proxy_auth,
-                timeout=self._timeout(request.extensions),
-            ) as answer:
-                content = await answer.read()
-                return httpx2.Response(
-                    answer.status,
-                    headers=answer.raw_headers,
-                    content=content,
-                    request=request,
-                    extensions={
-                        "http_version": b"HTTP/1.1",
-                        "reason_phrase": (answer.reason or "").encode("latin-1"),
-                    },
-                )
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise _as_httpx2(exc, request) from exc
+        answer = await self.exchange(
+            request.method,
+            URL(str(request.url)),
+            headers,
+            body,
+            self._timeout(request.extensions),
+            request=request,
+        )
+        return answer.response(request)
 
     async def aclose(self) -> None:
         if self._session is not None:
@@ -145,7 +216,7 @@ async def _stream(stream: object) -> AsyncIterator[bytes]:
         yield chunk
 
 
-def _as_httpx2(exc: BaseException, request: httpx2.Request) -> httpx2.TransportError:
+def _as_httpx2(exc: BaseException, request: httpx2.Request | None) -> httpx2.TransportError:
     """The httpx2 exception that says the same thing as aiohttp's ``exc``."""
     message = str(exc) or type(exc).__name__
     if isinstance(exc, aiohttp.ConnectionTimeoutError):

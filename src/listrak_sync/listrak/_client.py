@@ -124,6 +124,8 @@ class ListrakClient:
                 pacer=Pacer(_pacing(s.pacing, integration), clock=clock, sleep=sleep),
                 clock=clock,
                 sleep=sleep,
+                # API calls go to the aiohttp wire directly, a test's transport through httpx2.
+                wire=wire if isinstance(wire, AiohttpTransport) else None,
             )
         self._email = EmailApi(self._sessions["email"], sleep=sleep) if email else None
         self._sms = SmsApi(self._sessions["sms"], sleep=sleep) if sms else None

@@ -33,8 +33,10 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx2
+from yarl import URL
 
 from ..masking import mask_text
+from ._aiohttp import AiohttpTransport, Answer
 from ._auth import TOKEN_PATH, TokenSource
 from ._config import ClientSettings
 from ._exceptions import (
@@ -57,6 +59,10 @@ log = logging.getLogger("listrak_sync.listrak")
 
 # Parsed URLs kept per session (see Session._url).
 _URL_CACHE_SIZE = 64
+# Merged header lists kept per session: a few methods and body kinds per token (Session._headers).
+_HEADER_CACHE_SIZE = 16
+# Hop-by-hop and framing headers aiohttp writes itself (see _aiohttp._DROPPED).
+_FRAMING = frozenset({"host", "connection", "transfer-encoding", "content-length"})
 
 # Refreshes per attempt on 401 before the refusal is taken as final (see the module doc).
 _MAX_REFRESHES_ON_401 = 2
@@ -138,7 +144,11 @@ class Session:
         pacer: Pacer,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
+        wire: AiohttpTransport | None = None,
     ) -> None:
+        """``wire`` is ``http``'s own transport when it is the client's aiohttp one: API calls
+        then go to it directly (see ``_aiohttp``'s module doc); without it they go through
+        ``http``."""
         self.integration = integration
         self.settings = settings
         self.tokens = tokens
@@ -151,6 +161,11 @@ class Session:
         self._sleep = sleep
         self._slots = asyncio.Semaphore(settings.max_concurrency)
         self._urls: dict[str, httpx2.URL] = {}
+        self._origin = origin(self._base)
+        self._wire = wire
+        self._wire_urls: dict[str, URL] = {}
+        self._wire_timeout = wire.timeout(http.timeout.as_dict()) if wire is not None else None
+        self._header_lists: dict[tuple[str, str, str | None], list[tuple[str, str]]] = {}
 
     def __repr__(self) -> str:
         return f"Session({self.integration!r}, {self._base!r})"
@@ -341,28 +356,12 @@ class Session:
                 # unpaced, after a 429 had cut the rate.
                 sent_at = await self.pacer.acquire()
                 token = await self.tokens.get()
-                headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-                content: AsyncIterator[bytes] | bytes | None = None
                 if body is not None:
-                    headers["Content-Type"] = body.content_type
-                    if body.data is not None:
-                        # Whole bytes: httpx2 sets Content-Length and sends one buffer, without
-                        # an async iteration per request.
-                        content = body.data
-                    else:
-                        headers["Content-Length"] = str(body.length)
-                        content = body.chunks()
                     stats.bytes_sent += body.length
                 stats.requests += 1
                 started = self._clock()
                 try:
-                    response = await self._http.request(
-                        method,
-                        self._url(path) if not params else self._base + path,
-                        params=dict(params) if params else None,
-                        headers=headers,
-                        content=content,
-                    )
+                    answer = await self._send(method, path, params, token, body)
                 except httpx2.TransportError as exc:
                     stats.observe(self._clock() - started)
                     stats.errors += 1
@@ -377,14 +376,14 @@ class Session:
                         url=self._base + path,
                         **context,
                     ) from None
-                self.metrics.answered.add(origin(self._base))
+                self.metrics.answered.add(self._origin)
                 stats.observe(self._clock() - started)
-                stats.bytes_received += len(response.content)
-            status = response.status_code
+                stats.bytes_received += len(answer.content)
+            status = answer.status
             if status < 400:
                 self.pacer.on_success()
-                return _json_object(response)
-            code, message = _listrak_error(response)
+                return _json_object(answer)
+            code, message = _listrak_error(answer)
             stats.errors += 1
             self.metrics.errors_by_code[code] += 1
             log.debug("%s %s: %s %s", method, mask_text(full_path), status, code)
@@ -396,7 +395,7 @@ class Session:
                 refreshes += 1
                 continue
             if status == 429:
-                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                retry_after = parse_retry_after(answer.headers.get("Retry-After"))
                 self.metrics.rate_limited += 1
                 gate = retry_after
                 if gate is not None:
@@ -411,6 +410,89 @@ class Session:
             if status == 401:
                 raise self._refused(code, message, context)
             raise _error(status, code, message, context)
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        token: str,
+        body: Body | None,
+    ) -> Answer:
+        """One exchange: straight over the client's aiohttp wire, else through httpx2.
+
+        Both send the same bytes: the wire's headers are the ones httpx2 would merge (its
+        defaults, then this call's), built by httpx2 once per token, method and body kind. The
+        client's cookie jar (Listrak sets no cookies; a proxy or gateway might) is httpx2's to
+        keep: once it holds any, calls go through httpx2, which sends them."""
+        content: AsyncIterator[bytes] | bytes | None = None
+        if body is not None:
+            # Whole bytes go as one buffer, without an async iteration per request.
+            content = body.data if body.data is not None else body.chunks()
+        wire = self._wire
+        if wire is None or self._wire_timeout is None or self._http.cookies:
+            response = await self._http.request(
+                method,
+                self._url(path) if not params else self._base + path,
+                params=dict(params) if params else None,
+                headers=self._own_headers(token, body),
+                content=content,
+            )
+            return Answer.of(response)
+        url = self._wire_url(path, params)
+        headers = self._headers(method, token, body)
+        if body is not None:
+            headers = [*headers, ("Content-Length", str(body.length))]
+        answer = await wire.exchange(method, url, headers, content, self._wire_timeout)
+        if "set-cookie" in answer.headers:
+            request = httpx2.Request(method, str(url))
+            self._http.cookies.extract_cookies(answer.response(request))
+            return answer.decoded(request)
+        return answer.decoded()
+
+    @staticmethod
+    def _own_headers(token: str, body: Body | None) -> dict[str, str]:
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = body.content_type
+            if body.data is None:
+                headers["Content-Length"] = str(body.length)
+        return headers
+
+    def _headers(self, method: str, token: str, body: Body | None) -> list[tuple[str, str]]:
+        """The headers httpx2 would send with this call, but for ``Host``, ``Connection`` and
+        the body's framing (aiohttp's to write); a call without a body keeps httpx2's
+        ``Content-Length: 0`` (POST, PUT, PATCH). Merged once per token, method and body kind:
+        merging them per request (httpx2's ``build_request``) cost more than a third of a
+        request's CPU."""
+        content_type = body.content_type if body is not None else None
+        key = (method, token, content_type)
+        found = self._header_lists.get(key)
+        if found is None:
+            if len(self._header_lists) >= _HEADER_CACHE_SIZE:
+                self._header_lists.clear()
+            own = self._own_headers(token, body)
+            own.pop("Content-Length", None)
+            sample = self._http.build_request(method, self._base, headers=own)
+            found = [
+                (name.decode("latin-1"), value.decode("latin-1"))
+                for name, value in sample.headers.raw
+                if name.decode("latin-1").lower() not in _FRAMING
+                or (body is None and name.lower() == b"content-length")
+            ]
+            self._header_lists[key] = found
+        return found
+
+    def _wire_url(self, path: str, params: Mapping[str, Any] | None) -> URL:
+        """The URL httpx2 would send to (its parsing and normalising, then aiohttp's)."""
+        if params:
+            return URL(str(httpx2.URL(self._base + path, params=dict(params))))
+        url = self._wire_urls.get(path)
+        if url is None:
+            if len(self._wire_urls) >= _URL_CACHE_SIZE:
+                self._wire_urls.clear()
+            url = self._wire_urls[path] = URL(str(self._url(path)))
+        return url
 
     def _url(self, path: str) -> httpx2.URL:
         """The parsed URL of ``path``: calls to a fixed path (Create Contact on one list, an
@@ -470,18 +552,18 @@ def retry_reason(exc: ListrakError) -> str:
     return type(exc).__name__
 
 
-def _json_object(response: httpx2.Response) -> dict[str, Any]:
-    if not response.content:
+def _json_object(answer: Answer) -> dict[str, Any]:
+    if not answer.content:
         return {}
-    parsed = response.json()
+    parsed = json.loads(answer.content)
     return parsed if isinstance(parsed, dict) else {"data": parsed}
 
 
-def _listrak_error(response: httpx2.Response) -> tuple[str, str]:
+def _listrak_error(answer: Answer) -> tuple[str, str]:
     """The ``error`` code and ``message`` of Listrak's error body, or stand-ins."""
-    fallback = f"HTTP_{response.status_code}", response.reason_phrase or "error"
+    fallback = f"HTTP_{answer.status}", answer.reason or "error"
     try:
-        parsed = response.json()
+        parsed = json.loads(answer.content)
     except ValueError:
         return fallback
     if not isinstance(parsed, dict):
