@@ -422,9 +422,9 @@ class Session:
         """One exchange: straight over the client's aiohttp wire, else through httpx2.
 
         Both send the same bytes: the wire's headers are the ones httpx2 would merge (its
-        defaults, then this call's), built by httpx2 once per token, method and body kind. The
-        client's cookie jar (Listrak sets no cookies; a proxy or gateway might) is httpx2's to
-        keep: once it holds any, calls go through httpx2, which sends them."""
+        defaults, then this call's), built by httpx2 once per token, method and body kind.
+        Cookies (recorded Listrak traffic has none; a gateway might set one) are httpx2's to
+        keep: once its jar holds any, calls go through httpx2, which sends them back."""
         content: AsyncIterator[bytes] | bytes | None = None
         if body is not None:
             # Whole bytes go as one buffer, without an async iteration per request.
