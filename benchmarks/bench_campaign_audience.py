@@ -24,6 +24,8 @@ from typing import Any
 
 import pytest
 
+from benchmarks.memory import peak_rss_mb, rss_mb
+
 CUSTOMERS = int(os.environ.get("BENCH_CUSTOMERS", "1000000"))
 AS_OF = dt.date(2026, 11, 23)
 US = ["US", "USA", "us"]
@@ -72,24 +74,6 @@ campaigns:
 """
 
 
-def _status_mb(field: str) -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024  # kB
-    raise LookupError(field)
-
-
-def _rss_mb() -> float:
-    """Resident memory now, after resetting the peak so the next ``_peak_rss_mb`` only sees
-    what follows (Linux; getrusage's maxrss would include the parent's peak before exec)."""
-    Path("/proc/self/clear_refs").write_text("5")
-    return _status_mb("VmRSS")
-
-
-def _peak_rss_mb() -> float:
-    return _status_mb("VmHWM")
-
-
 def _engine(path: str, destination: str) -> dict[str, Any]:
     from listrak_sync.audiences.campaigns import CampaignAudience
     from listrak_sync.project.loader import parse_project
@@ -97,14 +81,14 @@ def _engine(path: str, destination: str) -> dict[str, Any]:
 
     project = parse_project(CONFIG.format(warehouse=path, us=US), Path(path).parent)
     with connect(path) as warehouse:
-        before = _rss_mb()
+        before = rss_mb()
         started = time.perf_counter()
         audience = CampaignAudience(project.config, warehouse, "bench", as_of=AS_OF)
         (unit,) = [u for u in audience.units() if u.destination == destination]
         rows = sum(batch.num_rows for batch in unit.batches())
         seconds = time.perf_counter() - started
     counts = {f"{g}/{s}": n for (g, s), n in sorted(unit.report.counts.items())}
-    return {"seconds": seconds, "rows": rows, "rss_mb": _peak_rss_mb() - before, "counts": counts}
+    return {"seconds": seconds, "rows": rows, "rss_mb": peak_rss_mb() - before, "counts": counts}
 
 
 def _naive(path: str) -> dict[str, Any]:
@@ -112,7 +96,7 @@ def _naive(path: str) -> dict[str, Any]:
     from listrak_sync.warehouse import connect
 
     with connect(path) as warehouse:
-        before = _rss_mb()
+        before = rss_mb()
         started = time.perf_counter()
         customers = warehouse.query(
             "SELECT customer_id, country, churn_risk FROM customer_360"
@@ -172,7 +156,7 @@ def _naive(path: str) -> dict[str, Any]:
     return {
         "seconds": seconds,
         "rows": len(best),
-        "rss_mb": _peak_rss_mb() - before,
+        "rss_mb": peak_rss_mb() - before,
         "counts": dict(sorted(counts.items())),
     }
 

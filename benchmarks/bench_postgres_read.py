@@ -16,22 +16,16 @@ import multiprocessing
 import os
 import time
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 from tests.postgres_server import PostgresServer
 
+from benchmarks.memory import peak_rss_mb
+
 ROWS = int(os.environ.get("BENCH_ROWS", "1000000"))
 SQL = "SELECT customer_id, email, ltv, updated_at FROM customers"
 BATCH = 65_536
-
-
-def _peak_rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise LookupError("VmHWM")
 
 
 def _adapter(url: str, password: str) -> dict[str, Any]:
@@ -72,7 +66,7 @@ def _psycopg(url: str, password: str) -> dict[str, Any]:
 
 def _measure(target: str, url: str, password: str, queue: Any) -> None:
     result = {"adapter": _adapter, "psycopg": _psycopg}[target](url, password)
-    queue.put({**result, "peak_mb": _peak_rss_mb()})
+    queue.put({**result, "peak_mb": peak_rss_mb()})
 
 
 def _run(target: str, url: str, password: str) -> dict[str, Any]:

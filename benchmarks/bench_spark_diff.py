@@ -33,16 +33,11 @@ from typing import Any
 
 import pytest
 
+from benchmarks.memory import peak_rss_mb
+
 SIZES = [int(s) for s in os.environ.get("BENCH_DIFF_ROWS", "1000000,10000000").split(",")]
 BATCH = 65_536
 ATTRIBUTES = 2
-
-
-def _peak_mb(pid: int | str = "self") -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise LookupError("VmHWM")
 
 
 def _java_children() -> list[int]:
@@ -194,7 +189,7 @@ def _spark(current: str, previous: str) -> dict[str, Any]:
         seconds = time.perf_counter() - started
         cpu = time.process_time() - cpu
         jvm_cpu = sum(_cpu_seconds(pid) for pid in jvms) - jvm_cpu
-        jvm = max((_peak_mb(pid) for pid in _java_children()), default=0.0)
+        jvm = max((peak_rss_mb(pid) for pid in _java_children()), default=0.0)
     return {
         "seconds": seconds,
         "cpu": cpu + jvm_cpu,  # the Python driver's and the JVM's
@@ -209,7 +204,7 @@ def _measure(target: str, current: str, previous: str, queue: Any) -> None:
     result = {"before": _duckdb_before, "duckdb": _duckdb, "spark": _spark}[target](
         current, previous
     )
-    queue.put({**result, "peak_mb": _peak_mb()})
+    queue.put({**result, "peak_mb": peak_rss_mb()})
 
 
 def _run(target: str, current: Path, previous: Path) -> dict[str, Any]:

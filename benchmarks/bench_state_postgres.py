@@ -22,15 +22,10 @@ from typing import Any
 import pytest
 from tests.postgres_server import PostgresServer
 
+from benchmarks.memory import peak_rss_mb
+
 ROWS = int(os.environ.get("BENCH_ROWS", "1000000"))
 BATCH = 65_536
-
-
-def _peak_rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise LookupError("VmHWM")
 
 
 def _generate() -> Iterator[Any]:
@@ -102,7 +97,7 @@ def _measure(target: str, url: str, password: str, source: Path, queue: Any) -> 
             result["restore_file"] = time.perf_counter() - started
             result["file_mb"] = copy.stat().st_size / 1e6
             store.close()
-    queue.put({**result, "peak_mb": _peak_rss_mb()})
+    queue.put({**result, "peak_mb": peak_rss_mb()})
 
 
 def _run(target: str, url: str, password: str, source: Path) -> dict[str, Any]:

@@ -33,6 +33,8 @@ from typing import Any
 import pytest
 from tests.postgres_server import PostgresServer
 
+from benchmarks.memory import peak_rss_mb, reset_peak
+
 CUSTOMERS = int(os.environ.get("BENCH_CUSTOMERS", "1000000"))
 AS_OF = dt.date(2026, 11, 23)
 LEAVERS = CUSTOMERS // 20
@@ -60,23 +62,6 @@ campaigns:
     groups:
       - {{name: A, percent: 100, destinations: [newsletter]}}
 """
-
-
-def _status_mb(field: str) -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024  # kB
-    raise LookupError(field)
-
-
-def _reset_peak() -> None:
-    """Reset the peak (Linux), so it only sees the measurement: getrusage's maxrss keeps the
-    parent's peak across the spawn's exec."""
-    Path("/proc/self/clear_refs").write_text("5")
-
-
-def _peak_rss_mb() -> float:
-    return _status_mb("VmHWM")
 
 
 def _cpu_seconds() -> float:
@@ -210,8 +195,8 @@ def _naive(connection: str, password: str, snapshot: str) -> dict[str, Any]:
 
 
 def _measure(function: Any, args: tuple[Any, ...], queue: Any) -> None:
-    _reset_peak()
-    queue.put({**function(*args), "peak_mb": _peak_rss_mb()})
+    reset_peak()  # only the measurement: getrusage's maxrss keeps the parent's peak
+    queue.put({**function(*args), "peak_mb": peak_rss_mb()})
 
 
 def _in_child(function: Any, *args: Any) -> dict[str, Any]:

@@ -5,7 +5,7 @@ logins, its errors' wording beyond the shared shape) stays in test_<engine>_adap
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -182,3 +182,31 @@ def test_missing_table_and_column(wh: Warehouse, engine: str) -> None:
     assert column.value.statement == "SELECT nope FROM t"
     # The connection stays usable after a failed statement.
     assert wh.query("SELECT 1 AS one").to_pylist() == [{"one": 1}]
+
+
+def test_calls_after_close_say_the_warehouse_is_closed(wh: Warehouse) -> None:
+    """A closed warehouse says so (a WarehouseError naming it closed), never a driver's own
+    exception, and opens no new connection (a server adapter's stream has its own)."""
+    wh.execute("CREATE TABLE t (x INT)")
+    wh.close()
+    wh.close()  # safe twice
+    calls: dict[str, Callable[[], object]] = {
+        "query": lambda: wh.query("SELECT 1 AS one"),
+        "stream": lambda: list(wh.stream("SELECT 1 AS one")),
+        "execute": lambda: wh.execute("CREATE TABLE u (x INT)"),
+        "write": lambda: wh.write("t", pa.table({"x": [1]}), mode="append"),
+        "tables": wh.tables,
+        "describe": lambda: wh.describe("t"),
+        "exists": lambda: wh.exists("t"),
+    }
+    found: dict[str, str] = {}
+    for name, call in calls.items():
+        try:
+            call()
+        except Exception as exc:
+            found[name] = f"{type(exc).__name__}: {exc}"
+            if isinstance(exc, WarehouseError) and "closed" in str(exc).lower():
+                found[name] = "closed"
+        else:
+            found[name] = "ran"
+    assert found == dict.fromkeys(calls, "closed")

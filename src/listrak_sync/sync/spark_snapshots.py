@@ -102,18 +102,11 @@ class CatalogSnapshots:
         """Upload the state store's new ``snapshot`` as this run's table (replaced if a killed
         attempt left part of it); returns what the run's record keeps (``RECORD``)."""
         table = self.table(run_id)
-        session = self.warehouse.session
         source = pq.ParquetFile(snapshot)
-        rows = 0
-        first = True
-        for batch in source.iter_batches(batch_size=_ROWS_PER_UPLOAD):
-            frame = session.createDataFrame(pa.Table.from_batches([batch]))
-            writer = frame.write.format(self.format).mode("overwrite" if first else "append")
-            writer.saveAsTable(table)
-            rows += batch.num_rows
-            first = False
-        if first:  # an empty snapshot: the table still has to exist
-            empty = session.createDataFrame(source.schema_arrow.empty_table())
+        batches = source.iter_batches(batch_size=_ROWS_PER_UPLOAD)
+        rows = self._upload(table, batches, replace=True)
+        if not rows:  # an empty snapshot: the table still has to exist
+            empty = self.warehouse.session.createDataFrame(source.schema_arrow.empty_table())
             empty.write.format(self.format).mode("overwrite").saveAsTable(table)
         return {"table": table, "rows": rows}
 
@@ -136,12 +129,22 @@ class CatalogSnapshots:
             taken = reduce(lambda a, b: a.unionByName(b), uploaded)
             carried = carried.join(taken, on="key", how="left_anti")
         carried.write.format(self.format).mode("overwrite").saveAsTable(table)
-        for batch in planned:
-            if batch.num_rows:
-                frame = session.createDataFrame(pa.Table.from_batches([batch]))
-                frame.write.format(self.format).mode("append").saveAsTable(table)
+        self._upload(table, planned, replace=False)
         rows = self.warehouse.query(f"SELECT count(*) AS n FROM {table}").column("n")[0]
         return {"table": table, "rows": int(rows.as_py())}
+
+    def _upload(self, table: str, batches: Iterable[pa.RecordBatch], *, replace: bool) -> int:
+        """Append each non-empty batch to ``table`` (the first replacing it when ``replace``),
+        one upload per batch so the host holds one batch at a time; returns the rows written."""
+        rows = 0
+        for batch in batches:
+            if not batch.num_rows:
+                continue
+            frame = self.warehouse.session.createDataFrame(pa.Table.from_batches([batch]))
+            mode = "overwrite" if replace and not rows else "append"
+            frame.write.format(self.format).mode(mode).saveAsTable(table)
+            rows += batch.num_rows
+        return rows
 
     def clean(self, keep: str) -> None:
         """Drop this target's tables other than ``keep`` (older commits, killed attempts)."""

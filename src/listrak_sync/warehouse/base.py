@@ -45,6 +45,13 @@ class WarehouseError(ListrakSyncError):
         super().__init__(message)
         self.statement = statement
 
+    @classmethod
+    def closed(cls, name: str, statement: str | None) -> WarehouseError:
+        """What a call on a warehouse after its ``close()`` raises, alike on every engine:
+        DuckDB's own "Connection already closed", where a server adapter's driver would raise
+        its own exception or, for a stream on a connection of its own, quietly open a new one."""
+        return cls(f"{name}: the warehouse connection is closed", statement=statement)
+
 
 class WarehouseBusy(ListrakSyncError):
     """Another process holds the warehouse file the way this one needs it (DuckDB: one

@@ -63,6 +63,7 @@ class PostgresWarehouse:
         self._lock = threading.RLock()
         self._streams: weakref.WeakSet[_Stream] = weakref.WeakSet()
         self._con = self._connect()
+        self._closed = False
         self._scratch_ready = False
 
     @property
@@ -81,6 +82,12 @@ class PostgresWarehouse:
             return ()
         return (self.config.password.get_secret_value(),)
 
+    def _connection(self, sql: str | None) -> pg.Connection:
+        """The warehouse's connection, or a clear error once it is closed."""
+        if self._closed:
+            raise WarehouseError.closed(self.name, sql)
+        return self._con
+
     def _connect(self) -> pg.Connection:
         with translating(self.config.display, None, self._secrets()):
             return pg.connect(self.config.libpq_uri())
@@ -90,6 +97,7 @@ class PostgresWarehouse:
     def stream(self, sql: str, *, batch_size: int = 65_536) -> Iterator[pa.RecordBatch]:
         """Run ``sql`` now (errors raise here) and return an iterator over its record batches,
         each at most ``batch_size`` rows; memory stays bounded whatever the size of the result."""
+        self._connection(sql)  # closed: no new connection for the stream either
         con = self._connect()
         try:
             with translating(self.config.display, sql, self._secrets()):
@@ -270,9 +278,9 @@ class PostgresWarehouse:
         with self._lock:
             for stream in list(self._streams):
                 stream.close()
-            if self._con is not None:
-                with contextlib.suppress(adbc_driver_manager.Error):
-                    self._con.close()
+            self._closed = True
+            with contextlib.suppress(adbc_driver_manager.Error):
+                self._con.close()
 
     def __enter__(self) -> PostgresWarehouse:
         return self
@@ -296,8 +304,9 @@ class _Transaction:
         self._cursor: pg.Cursor | None = None
 
     def __enter__(self) -> pg.Cursor:
+        con = self._warehouse._connection(self._sql)
         with translating(self._warehouse.name, self._sql, self._warehouse._secrets()):
-            self._cursor = self._warehouse._con.cursor()
+            self._cursor = con.cursor()
         return self._cursor
 
     def __exit__(

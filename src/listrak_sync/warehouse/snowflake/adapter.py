@@ -99,6 +99,7 @@ class SnowflakeWarehouse:
         self._key = self._private_key(base_dir)
         self._stage_ready = False
         self._con = self._connect()
+        self._closed = False
 
     @property
     def dialect(self) -> str:
@@ -151,6 +152,13 @@ class SnowflakeWarehouse:
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
+
+    def _connection(self, sql: str | None) -> Any:
+        """The session's connection, or a clear error once it is closed (the connector, on
+        fakesnow at least, would run the statement)."""
+        if self._closed:
+            raise WarehouseError.closed(self.name, sql)
+        return self._con
 
     def _connect(self) -> Any:
         config = self.config
@@ -205,7 +213,7 @@ class SnowflakeWarehouse:
         """Execute ``sql``: its cursor, its result's Arrow chunks (downloaded as they are
         read) and the schema every chunk is cast to."""
         with self._lock, translating(self.name, sql, self._secrets()):
-            cursor = self._con.cursor()
+            cursor = self._connection(sql).cursor()
             try:
                 cursor.execute(sql)
                 return cursor, cursor.fetch_arrow_batches(), _schema(cursor.description)
@@ -249,10 +257,10 @@ class SnowflakeWarehouse:
         sql = _scratch(sql)
         with self._lock, translating(self.name, sql, self._secrets()):
             if ";" in sql.strip().rstrip(";"):
-                for cursor in self._con.execute_string(sql, remove_comments=False):
+                for cursor in self._connection(sql).execute_string(sql, remove_comments=False):
                     cursor.close()
             else:
-                self._con.cursor().execute(sql).close()
+                self._connection(sql).cursor().execute(sql).close()
 
     # -- catalog ---------------------------------------------------------------------------
 
@@ -416,7 +424,7 @@ class SnowflakeWarehouse:
                 part = batch.slice(offset, _INSERT_ROWS)
                 rows = list(zip(*(column.to_pylist() for column in part.columns), strict=True))
                 with translating(self.name, sql, self._secrets()):
-                    self._con.cursor().executemany(sql, rows).close()
+                    self._connection(sql).cursor().executemany(sql, rows).close()
             written += batch.num_rows
         return written
 
@@ -425,7 +433,7 @@ class SnowflakeWarehouse:
             f"PUT {_literal('file://' + path.as_posix())} @{_STAGE}/{prefix}/ AUTO_COMPRESS = FALSE"
         )
         with translating(self.name, sql, self._secrets()):
-            self._con.cursor().execute(sql).close()
+            self._connection(sql).cursor().execute(sql).close()
         path.unlink()
 
     def scratch_table(self, name: str) -> str:
@@ -441,6 +449,7 @@ class SnowflakeWarehouse:
     def close(self) -> None:
         """Close the connection (and with it the session's temporary tables); safe twice."""
         with self._lock, contextlib.suppress(errors.Error):
+            self._closed = True
             self._con.close()
 
     def __enter__(self) -> SnowflakeWarehouse:
