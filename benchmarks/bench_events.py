@@ -2,18 +2,29 @@
 event.
 
 Run with ``.venv/bin/pytest -m benchmark benchmarks/bench_events.py -s``
-(``BENCH_EVENTS_PROFILE=FILE`` runs ``serve`` under cProfile and writes its stats to FILE). The
+(``BENCH_EVENTS_TOTAL=N`` sends N events through ``/v1/batch``, 100,000 by default;
+``BENCH_EVENTS_PROFILE=FILE`` runs ``serve`` under cProfile and writes its stats to FILE;
+``BENCH_EVENTS_LOG=FILE`` runs it at log level info, its log lines (one per batch delivered)
+written to FILE). The
 emulator answers every request 20 ms late and runs in this process; ``listrak-sync serve``
 runs as its own process, and so does the load generator (``benchmarks/events_load.py``), so
 that neither the senders nor the emulator hold back serve. The naive baseline, measured in the
 same run, sends one Listrak call per event (``POST /List/{id}/Contact`` with the field, 16 in
 flight).
+
+Delivery is reported twice: over the whole run (first request until the last import
+finished, so it includes the tail after the last request: the imports then in flight and the
+next ones of the same contacts), and over a steady window in the middle of intake, from the
+updates-delivered counter of ``/metrics`` sampled every 0.2 s. In steady state delivery keeps
+up with intake when the backlog (accepted minus delivered) does not grow across the window.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import hashlib
+import itertools
 import json
 import os
 import signal
@@ -22,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx2
@@ -46,6 +58,11 @@ pytestmark = pytest.mark.benchmark
 LIST, FIELD = 7001, 9701
 KEY = "bench-write-key"
 LATENCY_MS = 20
+TOTAL = int(os.environ.get("BENCH_EVENTS_TOTAL", "100000"))
+SAMPLE_SECONDS = 0.2
+# The steady window: this share of intake time, cut from the start (delivery getting going)
+# and from the end (the last senders finishing).
+WINDOW = (0.2, 0.9)
 # BENCH_EVENTS_PROFILE=FILE: run `serve` under cProfile, its stats written to FILE at exit.
 PROFILE = (
     ["-m", "cProfile", "-o", os.environ["BENCH_EVENTS_PROFILE"]]
@@ -85,6 +102,7 @@ def _free_port() -> int:
 
 
 def _start(tmp_path: Path, emulator: Emulator) -> tuple[subprocess.Popen[bytes], str]:
+    log_file = os.environ.get("BENCH_EVENTS_LOG")
     config = {
         "listrak": {"api_url": emulator.base_url, "auth_url": emulator.base_url},
         "credentials": {
@@ -114,8 +132,9 @@ def _start(tmp_path: Path, emulator: Emulator) -> tuple[subprocess.Popen[bytes],
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, *PROFILE, "-m", "listrak_sync.cli", "serve", "--config", str(path),
-         "--port", str(port), "--log-level", "warning"],
+         "--port", str(port), "--log-level", "info" if log_file else "warning"],
         env={**os.environ, "BENCH_EMAIL_SECRET": EMAIL_CLIENT[1]},
+        stderr=open(log_file, "wb") if log_file else None,  # noqa: SIM115 (the child owns it)
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
@@ -130,13 +149,20 @@ def _start(tmp_path: Path, emulator: Emulator) -> tuple[subprocess.Popen[bytes],
         time.sleep(0.1)
 
 
+@dataclass
+class _Load:
+    started: float  # perf_counter when "go" was given
+    seconds: float  # from then until every request was answered
+    latencies: list[float]  # of each request
+    answered: list[float]  # perf_counter when each request was answered
+    cpu: float  # the load generator's CPU seconds
+    serve_cpu: float  # CPU seconds serve had used at "go"
+
+
 async def _load(
     url: str, serve: int, endpoint: str, tag: str, count: int, concurrency: int
-) -> tuple[float, float, list[float], float, float]:
-    """Runs the load generator (``benchmarks/events_load.py``) in its own process: returns
-    when "go" was given (``perf_counter``), the seconds from then until every request was
-    answered, each request's latency, the generator's CPU seconds, and the CPU seconds
-    process ``serve`` had used at "go"."""
+) -> _Load:
+    """Runs the load generator (``benchmarks/events_load.py``) in its own process."""
     child = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "benchmarks.events_load", url, KEY, endpoint, tag, str(count),
         str(concurrency), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
@@ -152,7 +178,66 @@ async def _load(
     output, _ = await child.communicate()
     assert child.returncode == 0, output
     result = json.loads(output.splitlines()[-1])
-    return started, result["seconds"], result["latencies"], result["cpu"], serve_cpu
+    return _Load(
+        started,
+        result["seconds"],
+        result["latencies"],
+        result["answered"],
+        result["cpu"],
+        serve_cpu,
+    )
+
+
+async def _sample_delivered(url: str, samples: list[tuple[float, float]]) -> None:
+    """Appends ``(perf_counter, updates delivered so far)`` every SAMPLE_SECONDS until
+    cancelled (serve's ``/metrics``, every route summed)."""
+    async with httpx2.AsyncClient(base_url=url, timeout=30) as http:
+        while True:
+            samples.append((time.perf_counter(), await _delivered_count(http)))
+            await asyncio.sleep(SAMPLE_SECONDS)
+
+
+async def _delivered_count(http: httpx2.AsyncClient) -> float:
+    text = (await http.get("/metrics")).text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("listrak_events_updates_delivered_total")
+    )
+
+
+def _at(samples: list[tuple[float, float]], moment: float) -> float:
+    """The sampled count at ``moment``, interpolated linearly."""
+    for (t0, v0), (t1, v1) in itertools.pairwise(samples):
+        if t0 <= moment <= t1:
+            return v0 + (v1 - v0) * (moment - t0) / (t1 - t0)
+    raise ValueError("moment outside the samples")
+
+
+def _steady(
+    load: _Load, samples: list[tuple[float, float]], batch_size: int, before: float
+) -> tuple[float, float, float, float, float]:
+    """Over the steady window of intake: its seconds, events/s accepted and delivered, and
+    the backlog (accepted but not yet delivered) at its start and end. ``before`` is the
+    delivered count when the load started."""
+    start = load.started + WINDOW[0] * load.seconds
+    end = load.started + WINDOW[1] * load.seconds
+    answered = sorted(load.answered)
+
+    def accepted(moment: float) -> float:
+        return batch_size * bisect.bisect_right(answered, moment)
+
+    def delivered(moment: float) -> float:
+        return _at(samples, moment) - before
+
+    seconds = end - start
+    return (
+        seconds,
+        (accepted(end) - accepted(start)) / seconds,
+        (delivered(end) - delivered(start)) / seconds,
+        accepted(start) - delivered(start),
+        accepted(end) - delivered(end),
+    )
 
 
 async def _drained(url: str) -> None:
@@ -168,6 +253,25 @@ def _cpu(pid: int) -> float:
     """CPU seconds (user + system) a process has used, from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _import_turnaround(emulator: Emulator, since: float) -> tuple[int, float, float]:
+    """The emulator's list imports started after ``since`` (its clock, seconds): how many,
+    and the median seconds each waited in its import queue and was processed (Listrak, and
+    the emulator, run a list's imports one at a time in the order they were posted)."""
+    with emulator.server.state.cursor() as cur:
+        rows = cur.execute(
+            "SELECT epoch(start_date) - epoch(import_date), epoch(end_date) - epoch(start_date)"
+            " FROM email_import WHERE epoch(import_date) >= ? AND end_date IS NOT NULL",
+            [since],
+        ).fetchall()
+    if not rows:
+        return 0, 0.0, 0.0
+    return (
+        len(rows),
+        statistics.median(r[0] for r in rows),
+        statistics.median(r[1] for r in rows),
+    )
 
 
 def _quantile(values: list[float], q: float) -> float:
@@ -199,30 +303,38 @@ async def test_event_throughput_and_latency(emulator: Emulator, tmp_path: Path) 
     _seed(emulator)
     emulator.admin.add_fault(latency_ms=LATENCY_MS)
     process, url = _start(tmp_path, emulator)
+    samples: list[tuple[float, float]] = []
     try:
         # 0. Warm-up: the first batch delivered makes serve's client connect and load the
         # list's fields (one-time work, e.g. building a TLS context, not CPU per event).
         await _load(url, process.pid, "/v1/batch", "w", 100, 1)
         await _drained(url)
         # 1. Batches of 100 (what Segment and the analytics libraries send), 8 senders.
-        total = 20_000
+        total = TOTAL
         load = os.getloadavg()[0]
         own_cpu = time.process_time()
-        started, accepted, batch_latency, batch_sender_cpu, serve_cpu = await _load(
-            url, process.pid, "/v1/batch", "b", total, 8
-        )
-        intake_cpu = _cpu(process.pid) - serve_cpu
+        async with httpx2.AsyncClient(base_url=url, timeout=30) as http:
+            before = await _delivered_count(http)
+        emulator_since = emulator.server.state.clock()
+        sampler = asyncio.create_task(_sample_delivered(url, samples))
+        batch = await _load(url, process.pid, "/v1/batch", "b", total, 8)
+        intake_cpu = _cpu(process.pid) - batch.serve_cpu
         await _drained(url)
-        delivered = time.perf_counter() - started
-        serve_cpu, own_cpu = _cpu(process.pid) - serve_cpu, time.process_time() - own_cpu
+        finished = time.perf_counter()
+        delivered = finished - batch.started
+        await asyncio.sleep(SAMPLE_SECONDS * 1.5)  # one sample after the end
+        sampler.cancel()
+        serve_cpu, own_cpu = _cpu(process.pid) - batch.serve_cpu, time.process_time() - own_cpu
+        imports, queued_seconds, processing_seconds = _import_turnaround(emulator, emulator_since)
+        window, window_accepted, window_delivered, backlog_start, backlog_end = _steady(
+            batch, samples, 100, before
+        )
         # 2. Single track calls, 16 senders: intake latency.
         singles = 3_000
-        started, track_accepted, track_latency, track_sender_cpu, track_serve_cpu = await _load(
-            url, process.pid, "/v1/track", "s", singles, 16
-        )
+        track = await _load(url, process.pid, "/v1/track", "s", singles, 16)
         await _drained(url)
-        track_delivered = time.perf_counter() - started
-        track_serve_cpu = _cpu(process.pid) - track_serve_cpu
+        track_delivered = time.perf_counter() - track.started
+        track_serve_cpu = _cpu(process.pid) - track.serve_cpu
         # Everything arrived: the last value of each contact is in Listrak.
         async with httpx2.AsyncClient(base_url=emulator.base_url, timeout=60) as http:
             token = emulator.token()
@@ -243,26 +355,41 @@ async def test_event_throughput_and_latency(emulator: Emulator, tmp_path: Path) 
     naive_events = 600
     naive_rate = await _naive(emulator, naive_events)
     rate = total / delivered
+    last_answer = max(batch.answered)
     print(f"\nevent destination, emulator +{LATENCY_MS} ms per request; load average {load:.1f}")
     print(
-        f"batch intake: {total} events in {total // 100} requests, 8 senders: accepted "
-        f"{total / accepted:,.0f} events/s, delivered {rate:,.0f} events/s "
-        f"({delivered:.1f} s); request p50 {statistics.median(batch_latency) * 1000:.1f} ms, "
-        f"p99 {_quantile(batch_latency, 0.99) * 1000:.1f} ms"
+        f"batch intake: {total:,} events in {total // 100:,} requests, 8 senders: accepted "
+        f"{total / batch.seconds:,.0f} events/s ({batch.seconds:.1f} s); intake latency "
+        f"(request answered, its events fsync'd) p50 "
+        f"{statistics.median(batch.latencies) * 1000:.1f} ms, "
+        f"p99 {_quantile(batch.latencies, 0.99) * 1000:.1f} ms"
+    )
+    print(
+        f"delivered, whole run: {rate:,.0f} events/s (all {total:,} in Listrak {delivered:.1f} s "
+        f"after the first request, {finished - last_answer:.2f} s after the last was answered)"
+    )
+    print(
+        f"delivered, steady window ({WINDOW[0]:.0%}-{WINDOW[1]:.0%} of intake, {window:.1f} s): "
+        f"{window_delivered:,.0f} events/s while {window_accepted:,.0f} events/s were accepted; "
+        f"backlog {backlog_start:,.0f} -> {backlog_end:,.0f} events"
+    )
+    print(
+        f"emulator list imports: {imports}, median {queued_seconds * 1000:.0f} ms queued and "
+        f"{processing_seconds * 1000:.0f} ms processing each"
     )
     print(
         f"serve process CPU: {intake_cpu:.2f} s until accepted, {serve_cpu:.2f} s until delivered"
         f" ({serve_cpu / total * 1e6:.0f} µs per event: {total / serve_cpu:,.0f} events/s per "
-        f"core); load generator {batch_sender_cpu:.2f} s; test process (emulator) "
+        f"core); load generator {batch.cpu:.2f} s; test process (emulator) "
         f"{own_cpu:.2f} s"
     )
     print(
-        f"track intake: {singles} calls, 16 senders: accepted {singles / track_accepted:,.0f} "
-        f"events/s, delivered {singles / track_delivered:,.0f} events/s; p50 "
-        f"{statistics.median(track_latency) * 1000:.1f} ms, "
-        f"p99 {_quantile(track_latency, 0.99) * 1000:.1f} ms; serve CPU "
+        f"track intake: {singles} calls, 16 senders: accepted {singles / track.seconds:,.0f} "
+        f"events/s, delivered {singles / track_delivered:,.0f} events/s; intake latency p50 "
+        f"{statistics.median(track.latencies) * 1000:.1f} ms, "
+        f"p99 {_quantile(track.latencies, 0.99) * 1000:.1f} ms; serve CPU "
         f"{track_serve_cpu / singles * 1e6:.0f} µs per event, load generator "
-        f"{track_sender_cpu:.2f} s"
+        f"{track.cpu:.2f} s"
     )
     print(
         f"naive (one upsert per event, 16 in flight): {naive_rate:,.0f} events/s over "
