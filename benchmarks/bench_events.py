@@ -34,6 +34,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx2
@@ -198,11 +199,33 @@ async def _sample_delivered(url: str, samples: list[tuple[float, float]]) -> Non
 
 
 async def _delivered_count(http: httpx2.AsyncClient) -> float:
-    text = (await http.get("/metrics")).text
-    return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith("listrak_events_updates_delivered_total")
+    # No line until the first batch was delivered (a labelled counter has no series yet).
+    return (await _metrics(http)).get("listrak_events_updates_delivered_total", 0.0)
+
+
+async def _metrics(http: httpx2.AsyncClient) -> dict[str, float]:
+    """serve's metrics, each name's series summed over their labels."""
+    sums: dict[str, float] = {}
+    for line in (await http.get("/metrics")).text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.split("{", 1)[0].split(" ", 1)[0], line.rsplit(" ", 1)[1]
+            sums[name] = sums.get(name, 0.0) + float(value)
+    return sums
+
+
+def _phases(log: str | None, since: str) -> str:
+    """Medians of the "batch delivered" log lines' step seconds (serve's log, if kept), for
+    batches logged after ISO time ``since``."""
+    if not log:
+        return ""
+    lines = [json.loads(line) for line in Path(log).read_text().splitlines() if line[:1] == "{"]
+    batches = [x for x in lines if x.get("event") == "batch delivered" and x["timestamp"] > since]
+    steps = ("start", "import", "results")
+    medians = {
+        step: statistics.median(x.get(f"{step}_seconds", 0.0) for x in batches) for step in steps
+    }
+    return "; median per batch: " + ", ".join(
+        f"{step} {seconds * 1000:.0f} ms" for step, seconds in medians.items()
     )
 
 
@@ -240,13 +263,15 @@ def _steady(
     )
 
 
-async def _drained(url: str) -> None:
+async def _delivered(url: str, count: float) -> float:
+    """Waits until serve has delivered ``count`` updates since it started (its counter grows
+    once an import finished and its rows left the queue); returns that moment
+    (``perf_counter``, to 20 ms). /healthz's queue depth is not used: it is as of serve's
+    last queue scan, once a second, which made runs end up to a second late."""
     async with httpx2.AsyncClient(base_url=url, timeout=30) as http:
-        while True:
-            health = (await http.get("/healthz")).json()
-            if health["queue_depth"] == 0 and health["batches_in_flight"] == 0:
-                return
-            await asyncio.sleep(0.05)
+        while await _delivered_count(http) < count:  # noqa: ASYNC110 (another process)
+            await asyncio.sleep(0.02)
+    return time.perf_counter()
 
 
 def _cpu(pid: int) -> float:
@@ -308,22 +333,33 @@ async def test_event_throughput_and_latency(emulator: Emulator, tmp_path: Path) 
         # 0. Warm-up: the first batch delivered makes serve's client connect and load the
         # list's fields (one-time work, e.g. building a TLS context, not CPU per event).
         await _load(url, process.pid, "/v1/batch", "w", 100, 1)
-        await _drained(url)
+        await _delivered(url, 100)
         # 1. Batches of 100 (what Segment and the analytics libraries send), 8 senders.
         total = TOTAL
         load = os.getloadavg()[0]
         own_cpu = time.process_time()
         async with httpx2.AsyncClient(base_url=url, timeout=30) as http:
-            before = await _delivered_count(http)
+            metrics_before = await _metrics(http)
+        before = metrics_before["listrak_events_updates_delivered_total"]
+        log_since = datetime.now(UTC).isoformat()
         emulator_since = emulator.server.state.clock()
         sampler = asyncio.create_task(_sample_delivered(url, samples))
         batch = await _load(url, process.pid, "/v1/batch", "b", total, 8)
         intake_cpu = _cpu(process.pid) - batch.serve_cpu
-        await _drained(url)
-        finished = time.perf_counter()
+        finished = await _delivered(url, before + total)
         delivered = finished - batch.started
         await asyncio.sleep(SAMPLE_SECONDS * 1.5)  # one sample after the end
         sampler.cancel()
+        async with httpx2.AsyncClient(base_url=url, timeout=30) as http:
+            metrics_after = await _metrics(http)
+        batches = {
+            name: metrics_after[name] - metrics_before.get(name, 0.0)
+            for name in (
+                "listrak_events_batch_seconds_count",
+                "listrak_events_batch_seconds_sum",
+                "listrak_events_batch_contacts_sum",
+            )
+        }
         serve_cpu, own_cpu = _cpu(process.pid) - batch.serve_cpu, time.process_time() - own_cpu
         imports, queued_seconds, processing_seconds = _import_turnaround(emulator, emulator_since)
         window, window_accepted, window_delivered, backlog_start, backlog_end = _steady(
@@ -332,8 +368,7 @@ async def test_event_throughput_and_latency(emulator: Emulator, tmp_path: Path) 
         # 2. Single track calls, 16 senders: intake latency.
         singles = 3_000
         track = await _load(url, process.pid, "/v1/track", "s", singles, 16)
-        await _drained(url)
-        track_delivered = time.perf_counter() - track.started
+        track_delivered = await _delivered(url, before + total + singles) - track.started
         track_serve_cpu = _cpu(process.pid) - track.serve_cpu
         # Everything arrived: the last value of each contact is in Listrak.
         async with httpx2.AsyncClient(base_url=emulator.base_url, timeout=60) as http:
@@ -372,6 +407,13 @@ async def test_event_throughput_and_latency(emulator: Emulator, tmp_path: Path) 
         f"delivered, steady window ({WINDOW[0]:.0%}-{WINDOW[1]:.0%} of intake, {window:.1f} s): "
         f"{window_delivered:,.0f} events/s while {window_accepted:,.0f} events/s were accepted; "
         f"backlog {backlog_start:,.0f} -> {backlog_end:,.0f} events"
+    )
+    count = batches["listrak_events_batch_seconds_count"]
+    print(
+        f"delivery batches: {count:.0f}, on average {total / count:,.0f} events coalesced into "
+        f"{batches['listrak_events_batch_contacts_sum'] / count:,.0f} contacts, "
+        f"{batches['listrak_events_batch_seconds_sum'] / count:.2f} s from cut to import "
+        f"finished and results read{_phases(os.environ.get('BENCH_EVENTS_LOG'), log_since)}"
     )
     print(
         f"emulator list imports: {imports}, median {queued_seconds * 1000:.0f} ms queued and "
