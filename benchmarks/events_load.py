@@ -4,7 +4,9 @@ rates are serve's.
 
 ``python -m benchmarks.events_load URL WRITE_KEY ENDPOINT TAG COUNT CONCURRENCY`` posts COUNT
 events (``/v1/batch`` in bodies of 100, or one per ``/v1/track`` call) with CONCURRENCY senders
-and prints one JSON line: the seconds taken, every request's latency, and its own CPU seconds.
+and prints one JSON line: the seconds taken, every request's latency and the moment it was
+answered (``time.perf_counter``, the system's monotonic clock, which the benchmark process
+reads too), and its own CPU seconds.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ async def send(url: str, key: str, endpoint: str, payloads: list[bytes], concurr
     auth = "Basic " + base64.b64encode(f"{key}:".encode()).decode()
     headers = {"Authorization": auth, "Content-Type": "application/json"}
     latencies: list[float] = []
+    answered: list[float] = []  # perf_counter when each request was answered
     pending = list(reversed(payloads))
     limits = httpx2.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx2.AsyncClient(base_url=url, headers=headers, timeout=60, limits=limits) as http:
@@ -61,13 +64,16 @@ async def send(url: str, key: str, endpoint: str, payloads: list[bytes], concurr
                 body = pending.pop()
                 started = time.perf_counter()
                 answer = await http.post(endpoint, content=body)
-                latencies.append(time.perf_counter() - started)
+                now = time.perf_counter()
+                latencies.append(now - started)
+                answered.append(now)
                 if answer.status_code != 200:
                     raise RuntimeError(f"{endpoint} answered {answer.status_code}: {answer.text}")
 
         started = time.perf_counter()
         await asyncio.gather(*(sender() for _ in range(concurrency)))
-        return {"seconds": time.perf_counter() - started, "latencies": latencies}
+        seconds = time.perf_counter() - started
+        return {"seconds": seconds, "latencies": latencies, "answered": answered}
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ import yaml
 
 from listrak_sync.config.events import EventDestination
 from listrak_sync.events import EventServer, EventService, client_settings
-from listrak_sync.events.logs import make_logger
+from listrak_sync.events.logs import EventLogger, make_logger
 from listrak_sync.listrak import Credentials, RetryPolicy
 from tests.conftest import EMAIL_CLIENT, Emulator
 
@@ -204,6 +204,7 @@ def start_server(emulator: Emulator, tmp_path: Path) -> Iterator[StartServer]:
         *,
         queue: Path | None = None,
         credentials: dict[str, tuple[str, str]] | None = None,
+        log: EventLogger | None = None,
         **settings: Any,
     ) -> Running:
         dest = dest or destination()
@@ -220,7 +221,7 @@ def start_server(emulator: Emulator, tmp_path: Path) -> Iterator[StartServer]:
                 for name, pair in pairs.items()
             },
             settings=client_settings(emulator.base_url, emulator.base_url, **settings),
-            log=make_logger(level="warning"),
+            log=log or make_logger(level="warning"),
             poll_seconds=0.1,
             grace_seconds=2.0,
         )

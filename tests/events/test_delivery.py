@@ -3,10 +3,13 @@ letters and their retry, audience fields."""
 
 from __future__ import annotations
 
+import io
+import json
 import sqlite3
 from pathlib import Path
 
 from listrak_sync.events import Queue, retry_dead_letters
+from listrak_sync.events.logs import make_logger
 from tests.conftest import EMAIL_CLIENT, Emulator
 
 from .conftest import (
@@ -166,6 +169,35 @@ def test_permanent_failure_after_max_attempts_then_retry(
         what="the retried update",
     )
     assert _dead(server.queue_path) == []
+
+
+def test_batch_log_line_says_where_the_time_went(
+    emulator: Emulator, start_server: StartServer
+) -> None:
+    """Each "batch delivered" line splits its seconds into starting the import, waiting for
+    Listrak to finish it, and reading its results (bulk route), or import and results (list
+    import route, for integrations refused the Beta route)."""
+    emails = seed_lists(emulator, contacts=2)
+    stream = io.StringIO()
+    server = start_server(destination(), log=make_logger(level="info", stream=stream))
+    server.post("/v1/track", track(emails[0], "Tier Changed", tier="one"))
+    wait_for(lambda: _depth(server.queue_path) == 0, what="the bulk delivery")
+    server.close()
+    emulator.admin.set_client(EMAIL_CLIENT[0], beta_access=False)
+    server = start_server(destination(), queue=server.queue_path, log=make_logger(
+        level="info", stream=stream))  # fmt: skip
+    server.post("/v1/track", track(emails[1], "Tier Changed", tier="two"))
+    wait_for(lambda: _depth(server.queue_path) == 0, what="the list import delivery")
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    batches = [line for line in lines if line["event"] == "batch delivered"]
+    assert [b["route"] for b in batches] == ["bulk", "import"]
+    steps = [sorted(k for k in b if k.endswith("_seconds")) for b in batches]
+    assert steps == [
+        ["import_seconds", "results_seconds", "start_seconds"],
+        ["import_seconds", "results_seconds"],
+    ]
+    for batch, names in zip(batches, steps, strict=True):
+        assert all(batch[name] <= batch["seconds"] for name in names)
 
 
 def test_beta_refusal_falls_back_to_list_imports_and_is_remembered(

@@ -88,13 +88,20 @@ class _Outcome:
     applied: list[tuple[str, str, int]] = field(default_factory=list)
     dead: list[tuple[QueuedUpdate, str]] = field(default_factory=list)
     route: str = "bulk"
+    # Seconds spent starting the import(s), waiting for Listrak to finish them, and reading
+    # their results: where a batch's time goes (the "batch delivered" log line).
+    phases: dict[str, float] = field(default_factory=dict)
 
     def merge(self, other: _Outcome) -> _Outcome:
+        phases = dict(self.phases)
+        for name, seconds in other.phases.items():
+            phases[name] = phases.get(name, 0.0) + seconds
         return _Outcome(
             self.delivered + other.delivered,
             self.applied + other.applied,
             self.dead + other.dead,
             other.route,
+            phases,
         )
 
 
@@ -345,6 +352,7 @@ class ListWorker:
                 updates=len(outcome.delivered),
                 dead_lettered=len(outcome.dead),
                 seconds=round(time.monotonic() - started, 3),
+                **{f"{name}_seconds": round(value, 3) for name, value in outcome.phases.items()},
             )
         finally:
             self.busy -= batch.contacts
@@ -426,7 +434,9 @@ class ListWorker:
             outcome.delivered.append(row)
         if not values:
             return outcome
-        route, failed = await self._send_values(integration, list_id, list(values.values()))
+        route, failed = await self._send_values(
+            integration, list_id, list(values.values()), outcome.phases
+        )
         outcome.route = route
         if failed:
             kept = [r for r in outcome.delivered if r.contact not in failed]
@@ -451,17 +461,22 @@ class ListWorker:
         integration: Integration,
         list_id: int,
         values: Sequence[tuple[str, dict[int, str]]],
+        phases: dict[str, float],
         *,
         probing: bool = False,
     ) -> tuple[str, dict[str, str]]:
         """Send one coalesced batch; returns the route and ``{contact: result}`` of contacts
-        Listrak did not update."""
+        Listrak did not update. ``phases`` gets the seconds of each step (bulk route: start,
+        import, results; import route: import, results)."""
         email = integration.client.email
         if integration.use_beta and not integration.beta_works and not probing:
             async with integration.probe:
                 if integration.use_beta:
-                    return await self._send_values(integration, list_id, values, probing=True)
+                    return await self._send_values(
+                        integration, list_id, values, phases, probing=True
+                    )
         if integration.use_beta:
+            clock = time.monotonic()
             try:
                 import_id = await email.update_field_values(list_id, dict(values))
             except ListrakApiError as exc:
@@ -470,11 +485,14 @@ class ListWorker:
                 await self._remember_refusal(integration)
             else:
                 integration.beta_works = True
+                phases["start"], clock = time.monotonic() - clock, time.monotonic()
                 await email.wait_for_import(list_id, import_id)
+                phases["import"], clock = time.monotonic() - clock, time.monotonic()
                 summary = await email.import_summary(list_id, import_id)
                 failed = await self._not_updated(
                     integration, list_id, [(import_id, summary)], len(values)
                 )
+                phases["results"] = time.monotonic() - clock
                 return "bulk", failed
         field_ids = sorted({field_id for _, fields in values for field_id in fields})
         columns = [ImportColumn("email", "Email")] + [
@@ -484,6 +502,7 @@ class ListWorker:
         # An empty cell leaves a field as it is (segmentationImportType Update), so contacts
         # that carry different fields share one file.
         rows = [[address, *(fields.get(f, "") for f in field_ids)] for address, fields in values]
+        clock = time.monotonic()
         results = await email.import_contacts(
             list_id,
             rows,
@@ -491,8 +510,11 @@ class ListWorker:
             import_type="UpdateSubscribers",
             file_name=f"listrak-sync-events-{list_id}",
         )
+        phases["import"], clock = time.monotonic() - clock, time.monotonic()
         imports = [(r.import_file_id, r.summary) for r in results]
-        return "import", await self._not_updated(integration, list_id, imports, len(values))
+        failed = await self._not_updated(integration, list_id, imports, len(values))
+        phases["results"] = time.monotonic() - clock
+        return "import", failed
 
     async def _remember_refusal(self, integration: Integration) -> None:
         integration.beta_refused_at = time.time()

@@ -25,11 +25,16 @@ __all__ = ["EventService", "client_settings"]
 
 def client_settings(api_url: str, auth_url: str, **changes: Any) -> ClientSettings:
     """Client settings for delivery: import status polled often, since a contact's next batch
-    waits for its previous import to finish."""
+    waits for its previous import to finish. The waits grow slowly (×1.2: 0.1, 0.22, 0.36,
+    0.54, 0.74, 0.99 s... after the start, at most 2 s apart), so an import is seen finished
+    at most about a fifth of its turnaround late; at ×1.5 from 0.2 s (polls at 0.2, 0.5, 0.95,
+    1.6 s) an import done in 0.55 s was seen at 0.95 s, which bounded how soon the same
+    contacts' next batch could go. A 30 s import costs 27 status calls instead of 19."""
     values: dict[str, Any] = {
         "api_url": api_url,
         "auth_url": auth_url,
-        "import_poll_interval": 0.2,
+        "import_poll_interval": 0.1,
+        "import_poll_growth": 1.2,
         "import_poll_max_interval": 2.0,
         **changes,
     }

@@ -119,6 +119,9 @@ class ClientSettings(BaseModel):
     max_import_bytes: int = Field(default=MAX_IMPORT_FILE_BYTES, ge=1)
     import_poll_interval: float = Field(default=2.0, gt=0)
     import_poll_max_interval: float = Field(default=30.0, gt=0)
+    import_poll_growth: float = Field(
+        default=1.5, ge=1.0, description="each wait between import status polls is this × the last"
+    )
     import_timeout: float = Field(default=3600.0, gt=0)
     data_max_body_bytes: int = Field(
         default=50_000_000, ge=1, description="JSON body size per Data API call (limit 250 MB)"

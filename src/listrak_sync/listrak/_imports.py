@@ -80,6 +80,7 @@ async def poll_until_done(
     interval: float,
     max_interval: float,
     limit: float,
+    growth: float = 1.5,
     clock: Clock = time.monotonic,
     sleep: Sleep,
     context: dict[str, Any],
@@ -116,7 +117,7 @@ async def poll_until_done(
                 **context,
             )
         await sleep(min(wait, remaining))
-        wait = min(wait * 1.5, max_interval)
+        wait = min(wait * growth, max_interval)
 
 
 async def poll_import(
@@ -137,6 +138,7 @@ async def poll_import(
         interval=settings.import_poll_interval,
         max_interval=settings.import_poll_max_interval,
         limit=settings.import_timeout,
+        growth=settings.import_poll_growth,
         sleep=sleep,
         context={"path": path},
     )
