@@ -9,6 +9,7 @@ import inspect
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import typer
@@ -84,6 +85,9 @@ def test_project_command_help_skips_the_heavy_parts(command: str) -> None:
 def test_loading_a_project_config_skips_the_exporter_server_and_drivers() -> None:
     imported = _imported_after("import listrak_sync.project.loader, listrak_sync.config.models")
     assert not imported & {"asyncssh", "uvicorn", "duckdb", "sqlglot", "prometheus_client"}
+    # The models name the warehouse's errors; the warehouse contract names pyarrow's types only
+    # in annotations.
+    assert not imported & {"pyarrow", "numpy"}
 
 
 @pytest.mark.parametrize("lazy", _Commands.lazy_commands, ids=lambda lazy: lazy.name)
@@ -118,6 +122,35 @@ def test_sync_loads_neither_the_exporter_nor_the_servers() -> None:
     imported = _imported_after(_run_cli("sync", "--help"))
     assert not imported & {"asyncssh", "uvicorn", "prometheus_client"}
     assert "listrak_sync.api._export" not in imported
+
+
+# What a sync loads only once its project has been read and checked: the engine with the
+# planner (DuckDB, pyarrow with numpy), the audience query's builder (sqlglot) and the HTTP
+# client (httpx2 over aiohttp). ``sync --help``, a typo or a missing project stop before.
+SYNC_ENGINE = ("duckdb", "pyarrow", "numpy", "sqlglot", "httpx2", "aiohttp", "phonenumbers")
+
+
+@pytest.mark.parametrize("command", ["sync", "plan"])
+def test_sync_help_loads_neither_the_engine_nor_its_libraries(command: str) -> None:
+    imported = _imported_after(_run_cli(command, "--help"))
+    assert not imported & set(SYNC_ENGINE)
+    assert not {"listrak_sync.sync.engine", "listrak_sync.project.validate"} & imported
+
+
+def test_a_sync_without_a_project_stops_before_loading_the_engine(tmp_path: Path) -> None:
+    probe = (
+        "import contextlib\n"
+        "from listrak_sync.cli import app\n"
+        "with contextlib.redirect_stdout(sys.stderr):\n"
+        "    try:\n"
+        f"        app(['sync', 'spring', '-p', {str(tmp_path)!r}])\n"
+        "    except SystemExit as exit:\n"
+        "        assert exit.code == 1, exit.code\n"
+    )
+    imported = _imported_after(probe)
+    assert "listrak_sync.project.loader" in imported  # it did look for the project
+    assert not imported & set(SYNC_ENGINE)
+    assert "listrak_sync.sync.engine" not in imported
 
 
 def test_every_api_name_is_found_on_first_use() -> None:

@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..listrak import ListrakClient
-from ..sync.engine import sync_campaign_async
 from ..sync.options import SyncOptions
-from ..sync.report import Reporter
-from ..warehouse import Warehouse
 from ._project import ProjectLike, checked
 from ._results import SyncResult
+
+if TYPE_CHECKING:
+    from ..listrak import ListrakClient
+    from ..sync.report import Reporter
+    from ..warehouse import Warehouse
 
 __all__ = ["plan", "plan_async", "sync", "sync_async"]
 
@@ -74,6 +75,10 @@ async def sync_async(
 ) -> SyncResult:
     """:func:`sync` inside a running event loop (a notebook, an async task runner)."""
     loaded = checked(project, warehouse=warehouse, credentials=client is None)
+    # The engine (pyarrow, DuckDB, sqlglot, the HTTP client) is imported once the project is
+    # known to be good: a bad project or a typo is reported without loading it.
+    from ..sync.engine import sync_campaign_async
+
     options = SyncOptions(
         dry_run=dry_run,
         full=full,

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..project.loader import Project
 from ..project.loader import load_project as _load
 from ..project.problems import ProjectError
-from ..project.validate import check_project
-from ..warehouse import Warehouse
+
+if TYPE_CHECKING:
+    from ..warehouse import Warehouse
 
 __all__ = ["ProjectLike", "checked", "load_project"]
 
@@ -33,6 +35,10 @@ def checked(
 
     ``credentials=False`` skips the credential checks (the caller brings its own client)."""
     loaded = project if isinstance(project, Project) else load_project(project)
+    # The checks build each campaign's audience query (sqlglot): imported once the project
+    # file has been read, so a missing or malformed file is reported without loading them.
+    from ..project.validate import check_project
+
     problems = check_project(loaded, warehouse=warehouse, check_credentials=credentials)
     if problems:
         raise ProjectError(problems)

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import cache
 
-import phonenumbers
 import pyarrow as pa
 from sqlglot import exp
 
@@ -41,9 +41,19 @@ EMAIL_PATTERN = (
     r"@([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+([a-z0-9][a-z0-9-]{0,61})?[a-z]$"
 )
 PHONE_CACHE = "listrak_sync_phone_e164"
-# Cached answers are keyed by this: a new phonenumbers release or a change of our own rules
-# (``+rules2``: letters refused) re-normalises every value once.
-_PHONES_VERSION = str(getattr(phonenumbers, "__version__", "unknown")) + "+rules2"
+
+
+@cache
+def _phones_version() -> str:
+    """What cached answers are keyed by: a new phonenumbers release or a change of our own rules
+    (``+rules2``: letters refused) re-normalises every value once."""
+    # phonenumbers (its metadata: tens of milliseconds to import) is imported by audiences that
+    # have phones, not by every command that reads a campaign.
+    import phonenumbers
+
+    return str(getattr(phonenumbers, "__version__", "unknown")) + "+rules2"
+
+
 # An extension at the end (``ext. 12``, ``x12``, ``#12``) may hold letters; the number may not.
 _EXTENSION = re.compile(r"(?i)\s*(?:;\s*ext=|e?xt(?:ension|n)?\.?|x|#)\s*\d+\s*$")
 _LETTER = re.compile(r"[^\W\d_]")
@@ -99,6 +109,8 @@ def normalise_phone(raw: str, region: str) -> tuple[str | None, str | None]:
             "has letters; write the number in digits (vanity numbers like 1-800-FLOWERS "
             "are refused)"
         )
+    import phonenumbers  # see _phones_version
+
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException as exc:
@@ -122,7 +134,10 @@ def phone_cache_select(warehouse: Warehouse, region: str) -> exp.Select:
         .where(
             exp.and_(
                 exp.EQ(this=exp.column("region"), expression=exp.Literal.string(region)),
-                exp.EQ(this=exp.column("version"), expression=exp.Literal.string(_PHONES_VERSION)),
+                exp.EQ(
+                    this=exp.column("version"),
+                    expression=exp.Literal.string(_phones_version()),
+                ),
             )
         )
         .group_by(exp.column("raw"))
@@ -143,7 +158,7 @@ def _normalised(batches: Iterator[pa.RecordBatch], region: str) -> Iterator[pa.R
             [
                 pa.array(raws, pa.string()),
                 pa.array([region] * size, pa.string()),
-                pa.array([_PHONES_VERSION] * size, pa.string()),
+                pa.array([_phones_version()] * size, pa.string()),
                 pa.array(e164, pa.string()),
                 pa.array(reasons, pa.string()),
             ],

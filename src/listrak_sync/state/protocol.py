@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Protocol, Self
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from .store import RowOutcome, Run, RunStatus, Step, StepStatus
+
+if TYPE_CHECKING:
+    # Only named in annotations: commands that read the run records never load pyarrow.
+    import pyarrow as pa
 
 __all__ = ["SnapshotBackend", "StateBackend"]
 

@@ -60,6 +60,7 @@ from .refusals import ADDRESS, PERMANENT_OUTCOMES, classify, snake_case
 from .report import Reporter, UnitOutcome
 from .spark_plan import plan_in_spark, plans_in_spark, without_forgotten
 from .spark_snapshots import RECORD, CatalogSnapshots
+from .warm_up import import_in_background
 from .workspace import FORGET_MARK, Workspace
 
 __all__ = ["SyncError", "plan_campaign", "snake_case", "sync_campaign", "sync_campaign_async"]
@@ -350,6 +351,8 @@ class UnitSync:
     async def _plan(self, ctx: RunContext) -> tuple[PlanSummary, str]:
         """Prepare, read the audience and the previous state, and write the plan."""
         with self._phase(ctx, "prepare", "preparing the destination"):
+            # What the audience phase will import, imported while prepare waits for Listrak.
+            import_in_background()
             ctx.prepared = await self.destination.prepare(ctx)
         snapshot = await asyncio.to_thread(self.snapshots.local, self.snapshot_name, ctx.workdir)
         first = snapshot is None

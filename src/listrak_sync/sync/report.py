@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ExitCode
 from ..state import Run
-from .plan import PlanSummary
+
+if TYPE_CHECKING:
+    # Only named in annotations: the planner loads DuckDB and pyarrow, which a `sync` that stops
+    # at a bad project (or `--help`) never needs (tests/test_cli_startup.py).
+    from .plan import PlanSummary
 
 __all__ = ["EXIT_CODES", "Reporter", "UnitOutcome", "step_summary"]
 

@@ -15,14 +15,18 @@ import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
 from ..project.connection import state_target
 from ..project.loader import Project
-from ..state import SnapshotStore, StateStore
+from ..state import StateStore
 from ..state.private import private_folder
 from ..state.protocol import SnapshotBackend, StateBackend
+
+if TYPE_CHECKING:
+    from ..state import SnapshotStore
 
 __all__ = ["FORGET_MARK", "STATE_FOLDER", "StateLocation", "Workspace"]
 
@@ -81,6 +85,10 @@ class Workspace:
         return StateStore(self.state_path)
 
     def local_snapshots(self) -> SnapshotStore:
+        # Snapshots are Parquet files (pyarrow): imported when a run reads or writes one, not
+        # by every command that opens the workspace (tests/test_cli_startup.py).
+        from ..state import SnapshotStore
+
         private_folder(self.root, tighten=True)
         return SnapshotStore(self.root / "snapshots")
 

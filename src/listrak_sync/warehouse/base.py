@@ -10,11 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Literal, Protocol, Self, runtime_checkable
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Literal, Protocol, Self, runtime_checkable
 
 from ..errors import ExitCode, ListrakSyncError
+
+if TYPE_CHECKING:
+    # Only named in annotations: the project's models import this module for its errors, and
+    # a command that only reads the project (or stops at a bad one) never needs pyarrow.
+    import pyarrow as pa
 
 __all__ = [
     "SCRATCH_CATALOG",
