@@ -1,21 +1,31 @@
-"""Create Contact's common case, committed for many concurrent requests in one transaction.
+"""The common case of Create Contact and Subscribe, committed for many concurrent requests in
+one transaction.
 
 A Create Contact for a number nothing is known about writes four plain INSERTs (contact,
-person, profile values, subscription). DuckDB spends most of a millisecond planning each
-statement, so one create cost 4–7 ms of CPU and capped SMS benchmarks at about 200 creates/s.
-Here the creates that arrive within a few milliseconds queue their rows, and one flush inserts
-each table's rows from one Arrow table: a few statements for the whole batch.
+person, profile values, subscription); a Subscribe of an active contact to a list it has no
+subscription to, one. DuckDB spends most of a millisecond planning each statement, so one create
+cost 4–7 ms of CPU and capped SMS benchmarks at about 200 creates/s. Here the writes that arrive
+within a few milliseconds queue their rows, and one flush inserts each table's rows from one
+Arrow table: a few statements for the whole batch.
 
 Nothing observable changes; the emulator still answers like a server that takes one request at
 a time, in arrival order:
 
-- Each create is decided when it arrives (integration, validation, the clock), as before. What
-  it cannot know without the database, whether the number exists, the flush finds out: a batch
-  that a primary key refuses is rolled back whole and its requests take the one-request path
-  (``contacts.py``) in arrival order, each seeing what the earlier ones wrote.
+- Each write is decided when it arrives (integration, validation, the clock), as before. What
+  it cannot know without the database, whether the number exists (a create) or is an active
+  contact with no subscription to the list (a subscribe), the flush finds out: a batch that a
+  primary key refuses is rolled back whole and its requests take the one-request path
+  (``contacts.py``, ``subscriptions.py``) in arrival order, each seeing what the earlier ones
+  wrote. A subscribe whose number is not an active contact of the sender code writes nothing in
+  the batch and takes the one-request path once it committed: every request of a batch is for
+  a different number and reads and writes only that number's rows (the sender codes, lists and
+  fields they read are not written by them), so deciding it after the others is deciding it in
+  its turn.
 - Nothing else sees the database while rows are held back: every other use of it (any request,
   a pause, the admin surface, a reset) commits the batch first (``EmulatorState.before_access``).
-  A create for a number already held back does the same, then takes the one-request path.
+  A write for a number already held back does the same, then takes the one-request path: a
+  subscribe right after the create of its number, or an unsubscribe right after a subscribe,
+  sees the row the earlier request wrote.
 - A request is answered only after its batch committed, and no request that arrived later is
   answered before it (``answers.py``): the reverted first batch answered a later request "paused"
   before the earlier ones' 201s, and the SMS sync, which stops at the first "paused", counted
@@ -37,7 +47,7 @@ import pyarrow as pa
 
 from ..state import EmulatorState
 
-__all__ = ["BATCH_ENV", "CreateBatcher", "CreateRows"]
+__all__ = ["BATCH_ENV", "CreateRows", "SubscribeRows", "WriteBatcher"]
 
 # A batch commits this long after its first create, or once this many joined it. DuckDB's cost
 # is per statement (a flush is about ten), so the batch should be as large as the requests in
@@ -47,7 +57,7 @@ __all__ = ["BATCH_ENV", "CreateBatcher", "CreateRows"]
 _WINDOW_SECONDS = 0.005
 _MAX_BATCH = 512
 
-# "0" turns batching off (every create takes the one-request path): the baseline that
+# "0" turns batching off (every create and subscribe takes the one-request path): the baseline that
 # benchmarks/bench_emulator_sms.py measures in the same run.
 BATCH_ENV = "LISTRAK_EMULATOR_BATCH_WRITES"
 
@@ -67,17 +77,28 @@ class CreateRows:
     subscription: dict[str, Any]  # subscriptions.new_subscription
 
 
+@dataclass(frozen=True)
+class SubscribeRows:
+    """One blind Subscribe: ``phone`` is an active, opted-in contact of the sender code with no
+    subscription to the list, if the flush finds it so."""
+
+    sender_code_id: int
+    phone: str
+    subscription: dict[str, Any]  # subscriptions.new_subscription
+
+
 @dataclass
 class _Queued:
-    rows: CreateRows
+    rows: CreateRows | SubscribeRows
     one_request: Callable[[], None]  # the exact decision, raising the request's refusal
     answer: asyncio.Future[None]
     loop: asyncio.AbstractEventLoop
     thread: int  # the loop's
 
 
-class CreateBatcher:
-    """Holds back the blind creates of one emulator state (see the module doc)."""
+class WriteBatcher:
+    """Holds back the blind creates and subscribes of one emulator state (see the module
+    doc)."""
 
     def __init__(self, state: EmulatorState) -> None:
         self.state = state
@@ -87,14 +108,17 @@ class CreateBatcher:
         self.enabled = os.environ.get(BATCH_ENV, "1").strip() != "0"
         state.before_access(self.flush)
 
-    async def create(self, rows: CreateRows, one_request: Callable[[], None]) -> None:
-        """Apply a create whose rows assume nothing about the number exists; raises what
-        ``one_request`` (the exact one-request path) raises when that is wrong."""
+    async def write(
+        self, rows: CreateRows | SubscribeRows, one_request: Callable[[], None]
+    ) -> None:
+        """Apply a blind write (see :class:`CreateRows`, :class:`SubscribeRows`); raises what
+        ``one_request`` (the exact one-request path) raises when its assumption is wrong."""
         if not self.enabled:
             one_request()
             return
         if rows.phone in self._phones:
-            # The same number twice: the second must see what the first wrote.
+            # The same number twice (a create, then its subscribe, or two creates): the second
+            # must see what the first wrote.
             self.flush()
             one_request()
             return
@@ -124,10 +148,16 @@ class CreateBatcher:
             self._phones = set()
             outcomes: list[BaseException | None]
             try:
-                if _apply(self.state, [q.rows for q in queued]):
-                    outcomes = [None] * len(queued)
-                else:
+                applied = _apply(self.state, [q.rows for q in queued])
+                if applied is None:
                     outcomes = [_one_request(q) for q in queued]
+                else:
+                    # Subscribes the batch could not apply are decided now, in their turn (see
+                    # the module doc); everything else was applied.
+                    outcomes = [
+                        None if done else _one_request(q)
+                        for q, done in zip(queued, applied, strict=True)
+                    ]
             except BaseException as exc:  # a broken database: every request of the batch fails
                 outcomes = [exc] * len(queued)
         here = threading.get_ident()
@@ -155,8 +185,59 @@ def _settle(answer: asyncio.Future[None], outcome: BaseException | None) -> None
         answer.set_exception(outcome)
 
 
-def _apply(state: EmulatorState, rows: list[CreateRows]) -> bool:
-    """Insert the batch in one transaction; False (nothing written) if a key refused it."""
+def _apply(state: EmulatorState, rows: list[CreateRows | SubscribeRows]) -> list[bool] | None:
+    """Write the batch in one transaction: per request, whether it was applied (only a
+    subscribe whose number is not an active contact is not); None (nothing written) if a key
+    refused the batch."""
+    creates = [r for r in rows if isinstance(r, CreateRows)]
+    subscribes = [r for r in rows if isinstance(r, SubscribeRows)]
+    with state.held_back_cursor() as cur:
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            if creates:
+                _insert_creates(cur, creates)
+            eligible = _eligible(cur, subscribes) if subscribes else set()
+            applied = [r for r in subscribes if (r.sender_code_id, r.phone) in eligible]
+            if applied:
+                _insert_subscriptions(cur, [r.subscription for r in applied])
+        except duckdb.ConstraintException:
+            cur.execute("ROLLBACK")
+            return None
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        cur.execute("COMMIT")
+    return [isinstance(r, CreateRows) or (r.sender_code_id, r.phone) in eligible for r in rows]
+
+
+def _eligible(cur: duckdb.DuckDBPyConnection, rows: list[SubscribeRows]) -> set[tuple[int, str]]:
+    """The (sender code, number) of the batch's subscribes that are active, opted-in contacts
+    with no subscription to the list, in one statement.
+
+    A subscription in any state is left to the one-request path rather than to the primary key,
+    which would roll the whole batch back. The numbers go in as IN lists of constants, which
+    DuckDB answers from the ``phone`` indexes; a join with a registered table scans every row
+    (6 ms at a million contacts)."""
+    numbers = ", ".join("?" * len(rows))
+    phones = [r.phone for r in rows]
+    found = cur.execute(
+        "SELECT 'contact', sender_code_id, phone FROM sms_contact WHERE status = 'Active' "
+        f"AND NOT opted_out AND phone IN ({numbers}) UNION ALL "
+        "SELECT 'subscription', phone_list_id, phone FROM sms_subscription "
+        f"WHERE phone IN ({numbers})",
+        phones + phones,
+    ).fetchall()
+    contacts = {(int(key), str(phone)) for kind, key, phone in found if kind == "contact"}
+    subscribed = {(int(key), str(phone)) for kind, key, phone in found if kind != "contact"}
+    return {
+        (r.sender_code_id, r.phone)
+        for r in rows
+        if (r.sender_code_id, r.phone) in contacts
+        and (int(r.subscription["list"]), r.phone) not in subscribed
+    }
+
+
+def _insert_creates(cur: duckdb.DuckDBPyConnection, rows: list[CreateRows]) -> None:
     contacts = pa.table(
         {
             "sender_code_id": pa.array([r.sender_code_id for r in rows], pa.int32()),
@@ -180,37 +261,35 @@ def _apply(state: EmulatorState, rows: list[CreateRows]) -> bool:
             "value": pa.array([v for r in rows for _, v in r.values], pa.string()),
         }
     )
-    subscriptions = pa.table(
-        {column: [r.subscription[column] for r in rows] for column in _SUBSCRIPTION_COLUMNS}
+    for name, table in (
+        ("batch_contacts", contacts),
+        ("batch_people", people),
+        ("batch_values", values),
+    ):
+        cur.register(name, table)
+    cur.execute(
+        "INSERT INTO sms_contact SELECT sender_code_id, phone, create_date, 'Active', "
+        "FALSE, NULL, NULL FROM batch_contacts"
     )
-    with state.held_back_cursor() as cur:
-        for name, table in (
-            ("batch_contacts", contacts),
-            ("batch_people", people),
-            ("batch_values", values),
-            ("batch_subscriptions", subscriptions),
-        ):
-            cur.register(name, table)
-        cur.execute("BEGIN TRANSACTION")
-        try:
-            cur.execute(
-                "INSERT INTO sms_contact SELECT sender_code_id, phone, create_date, 'Active', "
-                "FALSE, NULL, NULL FROM batch_contacts"
+    cur.execute(f"INSERT INTO sms_person ({', '.join(_PERSON_COLUMNS)}) SELECT * FROM batch_people")
+    if values.num_rows:
+        cur.execute("INSERT INTO sms_field_value SELECT * FROM batch_values")
+    _insert_subscriptions(cur, [r.subscription for r in rows])
+
+
+def _insert_subscriptions(cur: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
+    """Insert new subscriptions (``subscriptions.new_subscription``)."""
+    table = pa.table(
+        {
+            column: pa.array(
+                [r[column] for r in rows],
+                pa.timestamp("us") if column in ("subscribed", "pending") else None,
             )
-            cur.execute(
-                f"INSERT INTO sms_person ({', '.join(_PERSON_COLUMNS)}) SELECT * FROM batch_people"
-            )
-            if values.num_rows:
-                cur.execute("INSERT INTO sms_field_value SELECT * FROM batch_values")
-            cur.execute(
-                "INSERT INTO sms_subscription SELECT list, phone, state, subscribed, NULL, "
-                "pending, double, age FROM batch_subscriptions"
-            )
-        except duckdb.ConstraintException:
-            cur.execute("ROLLBACK")
-            return False
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
-        cur.execute("COMMIT")
-    return True
+            for column in _SUBSCRIPTION_COLUMNS
+        }
+    )
+    cur.register("batch_subscriptions", table)
+    cur.execute(
+        "INSERT INTO sms_subscription SELECT list, phone, state, subscribed, NULL, "
+        "pending, double, age FROM batch_subscriptions"
+    )
