@@ -17,7 +17,7 @@ import pytest
 from listrak_sync.emulator.sms.fields import DATA_TYPES, plain_value, value_sql
 from tests.conftest import SMS_CLIENT, Emulator
 
-from .sandbox import BASE, DOUBLE, MAIN, SENDER, error, seed
+from .sandbox import BASE, DOUBLE, MAIN, RETIRED, SENDER, error, seed
 
 SAMPLES = [
     "12",
@@ -315,9 +315,10 @@ async def test_a_pause_mid_batch_is_answered_after_the_batch(emulator: Emulator)
             assert found == (200 if status == 201 else 404), (phone, status)
 
 
-async def test_concurrent_subscribes_answer_as_one_at_a_time(emulator: Emulator) -> None:
-    """Subscribes that arrive together are applied in one batch (batch.py); those the batch
-    cannot apply blind (refusals, a re-subscribe, pending) answer as the one-request path does."""
+async def test_concurrent_subscriptions_answer_as_one_at_a_time(emulator: Emulator) -> None:
+    """Subscribes and unsubscribes that arrive together are applied in one batch (batch.py);
+    those the batch cannot apply blind (refusals, a re-subscribe) answer as the one-request
+    path does."""
     known = [
         {"phoneNumber": "2155551001", "subscriptions": [MAIN]},  # already subscribed
         {"phoneNumber": "2155551002", "optedOut": True, "subscriptions": [MAIN]},
@@ -326,40 +327,61 @@ async def test_concurrent_subscribes_answer_as_one_at_a_time(emulator: Emulator)
             "phoneNumber": "2155551004",
             "subscriptions": [{"phoneListId": MAIN, "state": "Unsubscribed"}],
         },
+        {"phoneNumber": "2155551005"},  # on no list
+        {"phoneNumber": "2155551006", "subscriptions": [MAIN, RETIRED]},
+        {
+            "phoneNumber": "2155551007",
+            "subscriptions": [{"phoneListId": DOUBLE, "state": "Pending"}],
+        },
+        {"phoneNumber": "2155551008", "subscriptions": [MAIN]},
         *({"phoneNumber": f"21555511{i:02d}"} for i in range(24)),  # on no list
     ]
     seed(emulator, known)
-    expected: list[tuple[str, int, int, str | None]] = [
-        ("2155551001", MAIN, 400, "ERROR_SUBSCRIBED_PHONE_NUMBER"),
-        ("2155551002", MAIN, 400, "ERROR_INVALID_PARAMETER"),
-        ("2155551003", MAIN, 400, "ERROR_BANNED_PHONE_NUMBER"),
-        ("2155551004", MAIN, 201, None),  # back on the list
-        ("2155551099", MAIN, 404, "ERROR_PHONE_NUMBER_NOT_FOUND"),
+    # (method, number, list, status, error code, the list's state afterwards)
+    expected: list[tuple[str, str, int, int, str | None, str | None]] = [
+        ("POST", "2155551001", MAIN, 400, "ERROR_SUBSCRIBED_PHONE_NUMBER", "Subscribed"),
+        ("POST", "2155551002", MAIN, 400, "ERROR_INVALID_PARAMETER", "Unsubscribed"),
+        ("POST", "2155551003", MAIN, 400, "ERROR_BANNED_PHONE_NUMBER", None),
+        ("POST", "2155551004", MAIN, 201, None, "Subscribed"),  # back on the list
+        ("POST", "2155551099", MAIN, 404, "ERROR_PHONE_NUMBER_NOT_FOUND", None),
+        ("DELETE", "2155551002", MAIN, 400, "ERROR_PHONE_NUMBER_NOT_SUBSCRIBED", "Unsubscribed"),
+        ("DELETE", "2155551005", MAIN, 400, "ERROR_PHONE_NUMBER_NOT_SUBSCRIBED", None),
+        ("DELETE", "2155551006", RETIRED, 200, None, "Unsubscribed"),  # an inactive list
+        ("DELETE", "2155551007", DOUBLE, 200, None, "Unsubscribed"),  # pending
+        ("DELETE", "2155551008", MAIN, 200, None, "Unsubscribed"),
+        ("DELETE", "2155551098", MAIN, 404, "ERROR_PHONE_NUMBER_NOT_FOUND", None),
     ]
-    expected += [(f"21555511{i:02d}", MAIN if i % 2 else DOUBLE, 201, None) for i in range(24)]
+    expected += [
+        ("POST", f"21555511{i:02d}", MAIN if i % 2 else DOUBLE, 201, None, None) for i in range(24)
+    ]
     headers = {"Authorization": f"Bearer {emulator.token(SMS_CLIENT)}"}
-    limits = httpx2.Limits(max_connections=32, max_keepalive_connections=32)
+    limits = httpx2.Limits(max_connections=40, max_keepalive_connections=40)
     async with httpx2.AsyncClient(
         base_url=emulator.base_url, headers=headers, limits=limits, timeout=60
     ) as http:
         answers = await asyncio.gather(
-            *(http.post(f"{BASE}/Contact/{phone}/PhoneList/{lst}") for phone, lst, _, _ in expected)
+            *(
+                http.post(f"{BASE}/Contact/{phone}/PhoneList/{lst}")
+                if method == "POST"
+                else http.delete(f"{BASE}/ContactUnsubscribe/{phone}/PhoneList/{lst}")
+                for method, phone, lst, *_ in expected
+            )
         )
-    for (phone, _, status, code), answer in zip(expected, answers, strict=True):
-        assert answer.status_code == status, (phone, answer.text)
+    for (method, phone, _, status, code, _), answer in zip(expected, answers, strict=True):
+        assert answer.status_code == status, (method, phone, answer.text)
         if code is not None:
-            assert error(answer) == code, (phone, answer.text)
+            assert error(answer) == code, (method, phone, answer.text)
     with emulator.http(SMS_CLIENT) as http:
-        for phone, lst, status, _ in expected[3:]:
-            if status != 201:
+        for _, phone, lst, status, _, after in expected:
+            if status == 404:
                 continue
+            if after is None and status == 201:
+                after = "Pending" if lst == DOUBLE else "Subscribed"
             lists = http.get(f"{BASE}/Contact/{phone}/PhoneList").json()["data"]
-            assert [(s["phoneListId"], s["subscriptionState"]) for s in lists] == [
-                (lst, "Pending" if lst == DOUBLE else "Subscribed")
-            ], phone
-        refused = http.get(f"{BASE}/Contact/2155551002/PhoneList").json()["data"]
-        assert refused[0]["subscriptionState"] == "Unsubscribed"
-        assert http.get(f"{BASE}/Contact/2155551003/PhoneList").json()["data"] == []
+            states = {s["phoneListId"]: s["subscriptionState"] for s in lists}
+            assert states.get(lst) == after, (phone, lists)
+            if after == "Unsubscribed" and status == 200:
+                assert "unsubscribeDate" in next(s for s in lists if s["phoneListId"] == lst)
 
 
 async def test_writes_to_one_number_in_a_batch_see_each_other(

@@ -1,31 +1,33 @@
-"""The common case of Create Contact and Subscribe, committed for many concurrent requests in
-one transaction.
+"""The common case of Create Contact, Subscribe and Unsubscribe, committed for many concurrent
+requests in one transaction.
 
 A Create Contact for a number nothing is known about writes four plain INSERTs (contact,
 person, profile values, subscription); a Subscribe of an active contact to a list it has no
-subscription to, one. DuckDB spends most of a millisecond planning each statement, so one create
-cost 4–7 ms of CPU and capped SMS benchmarks at about 200 creates/s. Here the writes that arrive
-within a few milliseconds queue their rows, and one flush inserts each table's rows from one
-Arrow table: a few statements for the whole batch.
+subscription to, one INSERT; an Unsubscribe, a lookup and an UPDATE. DuckDB spends most of a
+millisecond planning each statement, so one create cost 4–7 ms of CPU and capped SMS benchmarks
+at about 200 creates/s. Here the writes that arrive within a few milliseconds queue their rows,
+and one flush writes each table's rows from one Arrow table: a few statements for the whole
+batch.
 
 Nothing observable changes; the emulator still answers like a server that takes one request at
 a time, in arrival order:
 
 - Each write is decided when it arrives (integration, validation, the clock), as before. What
-  it cannot know without the database, whether the number exists (a create) or is an active
-  contact with no subscription to the list (a subscribe), the flush finds out: a batch that a
-  primary key refuses is rolled back whole and its requests take the one-request path
-  (``contacts.py``, ``subscriptions.py``) in arrival order, each seeing what the earlier ones
-  wrote. A subscribe whose number is not an active contact of the sender code writes nothing in
-  the batch and takes the one-request path once it committed: every request of a batch is for
-  a different number and reads and writes only that number's rows (the sender codes, lists and
+  it cannot know without the database the flush finds out: whether the number exists (a
+  create), whether it is an active contact with no subscription to the list (a subscribe) or a
+  contact on the list (an unsubscribe). A batch that a primary key refuses is rolled back whole
+  and its requests take the one-request path (``contacts.py``, ``subscriptions.py``) in
+  arrival order, each seeing what the earlier ones wrote. A subscribe or unsubscribe that the
+  rows of its number do not allow blind (a refusal, a re-subscribe) writes nothing in the batch
+  and takes the one-request path once the batch committed: every request of a batch is for a
+  different number and reads and writes only that number's rows (the sender codes, lists and
   fields they read are not written by them), so deciding it after the others is deciding it in
   its turn.
 - Nothing else sees the database while rows are held back: every other use of it (any request,
   a pause, the admin surface, a reset) commits the batch first (``EmulatorState.before_access``).
   A write for a number already held back does the same, then takes the one-request path: a
-  subscribe right after the create of its number, or an unsubscribe right after a subscribe,
-  sees the row the earlier request wrote.
+  subscribe right after the create of its number, or an unsubscribe right after its
+  subscribe, sees the row the earlier request wrote.
 - A request is answered only after its batch committed, and no request that arrived later is
   answered before it (``answers.py``): the reverted first batch answered a later request "paused"
   before the earlier ones' 201s, and the SMS sync, which stops at the first "paused", counted
@@ -47,7 +49,7 @@ import pyarrow as pa
 
 from ..state import EmulatorState
 
-__all__ = ["BATCH_ENV", "CreateRows", "SubscribeRows", "WriteBatcher"]
+__all__ = ["BATCH_ENV", "CreateRows", "SubscribeRows", "UnsubscribeRows", "WriteBatcher"]
 
 # A batch commits this long after its first create, or once this many joined it. DuckDB's cost
 # is per statement (a flush is about ten), so the batch should be as large as the requests in
@@ -57,7 +59,7 @@ __all__ = ["BATCH_ENV", "CreateRows", "SubscribeRows", "WriteBatcher"]
 _WINDOW_SECONDS = 0.005
 _MAX_BATCH = 512
 
-# "0" turns batching off (every create and subscribe takes the one-request path): the baseline that
+# "0" turns batching off (every write takes the one-request path): the baseline that
 # benchmarks/bench_emulator_sms.py measures in the same run.
 BATCH_ENV = "LISTRAK_EMULATOR_BATCH_WRITES"
 
@@ -87,9 +89,23 @@ class SubscribeRows:
     subscription: dict[str, Any]  # subscriptions.new_subscription
 
 
+@dataclass(frozen=True)
+class UnsubscribeRows:
+    """One blind Unsubscribe: ``phone`` is a contact of the sender code subscribed or pending on
+    the list, if the flush finds it so."""
+
+    sender_code_id: int
+    phone: str
+    phone_list_id: int
+    at: datetime
+
+
+_Rows = CreateRows | SubscribeRows | UnsubscribeRows
+
+
 @dataclass
 class _Queued:
-    rows: CreateRows | SubscribeRows
+    rows: _Rows
     one_request: Callable[[], None]  # the exact decision, raising the request's refusal
     answer: asyncio.Future[None]
     loop: asyncio.AbstractEventLoop
@@ -97,8 +113,8 @@ class _Queued:
 
 
 class WriteBatcher:
-    """Holds back the blind creates and subscribes of one emulator state (see the module
-    doc)."""
+    """Holds back the blind creates, subscribes and unsubscribes of one emulator state (see the
+    module doc)."""
 
     def __init__(self, state: EmulatorState) -> None:
         self.state = state
@@ -108,17 +124,16 @@ class WriteBatcher:
         self.enabled = os.environ.get(BATCH_ENV, "1").strip() != "0"
         state.before_access(self.flush)
 
-    async def write(
-        self, rows: CreateRows | SubscribeRows, one_request: Callable[[], None]
-    ) -> None:
-        """Apply a blind write (see :class:`CreateRows`, :class:`SubscribeRows`); raises what
+    async def write(self, rows: _Rows, one_request: Callable[[], None]) -> None:
+        """Apply a blind write (see :class:`CreateRows`, :class:`SubscribeRows`,
+        :class:`UnsubscribeRows`); raises what
         ``one_request`` (the exact one-request path) raises when its assumption is wrong."""
         if not self.enabled:
             one_request()
             return
         if rows.phone in self._phones:
-            # The same number twice (a create, then its subscribe, or two creates): the second
-            # must see what the first wrote.
+            # The same number twice (a create, then its subscribe, a subscribe, then its
+            # unsubscribe): the second must see what the first wrote.
             self.flush()
             one_request()
             return
@@ -185,21 +200,26 @@ def _settle(answer: asyncio.Future[None], outcome: BaseException | None) -> None
         answer.set_exception(outcome)
 
 
-def _apply(state: EmulatorState, rows: list[CreateRows | SubscribeRows]) -> list[bool] | None:
-    """Write the batch in one transaction: per request, whether it was applied (only a
-    subscribe whose number is not an active contact is not); None (nothing written) if a key
+def _apply(state: EmulatorState, rows: list[_Rows]) -> list[bool] | None:
+    """Write the batch in one transaction: per request, whether it was applied (a subscribe or
+    unsubscribe the numbers' rows do not allow blind is not); None (nothing written) if a key
     refused the batch."""
     creates = [r for r in rows if isinstance(r, CreateRows)]
-    subscribes = [r for r in rows if isinstance(r, SubscribeRows)]
+    others = [r for r in rows if not isinstance(r, CreateRows)]
     with state.held_back_cursor() as cur:
         cur.execute("BEGIN TRANSACTION")
         try:
             if creates:
                 _insert_creates(cur, creates)
-            eligible = _eligible(cur, subscribes) if subscribes else set()
-            applied = [r for r in subscribes if (r.sender_code_id, r.phone) in eligible]
-            if applied:
-                _insert_subscriptions(cur, [r.subscription for r in applied])
+            applied = _applicable(cur, others) if others else set()
+            subscribes = [r for r in others if isinstance(r, SubscribeRows) and id(r) in applied]
+            if subscribes:
+                _insert_subscriptions(cur, [r.subscription for r in subscribes])
+            unsubscribes = [
+                r for r in others if isinstance(r, UnsubscribeRows) and id(r) in applied
+            ]
+            if unsubscribes:
+                _unsubscribe(cur, unsubscribes)
         except duckdb.ConstraintException:
             cur.execute("ROLLBACK")
             return None
@@ -207,34 +227,64 @@ def _apply(state: EmulatorState, rows: list[CreateRows | SubscribeRows]) -> list
             cur.execute("ROLLBACK")
             raise
         cur.execute("COMMIT")
-    return [isinstance(r, CreateRows) or (r.sender_code_id, r.phone) in eligible for r in rows]
+    return [isinstance(r, CreateRows) or id(r) in applied for r in rows]
 
 
-def _eligible(cur: duckdb.DuckDBPyConnection, rows: list[SubscribeRows]) -> set[tuple[int, str]]:
-    """The (sender code, number) of the batch's subscribes that are active, opted-in contacts
-    with no subscription to the list, in one statement.
+def _applicable(
+    cur: duckdb.DuckDBPyConnection, rows: list[SubscribeRows | UnsubscribeRows]
+) -> set[int]:
+    """The ids of the batch's subscribes and unsubscribes that the one-request path would apply
+    as they are, from one statement: a subscribe's number is an active, opted-in contact of the
+    sender code with no subscription to the list (a subscription in any state is left to the
+    one-request path rather than to the primary key, which would roll the whole batch back); an
+    unsubscribe's number is a contact of the sender code subscribed or pending on the list.
 
-    A subscription in any state is left to the one-request path rather than to the primary key,
-    which would roll the whole batch back. The numbers go in as IN lists of constants, which
-    DuckDB answers from the ``phone`` indexes; a join with a registered table scans every row
-    (6 ms at a million contacts)."""
+    The numbers go in as IN lists of constants, which DuckDB answers from the ``phone``
+    indexes; a join with a registered table scans every row (6 ms at a million contacts)."""
     numbers = ", ".join("?" * len(rows))
     phones = [r.phone for r in rows]
     found = cur.execute(
-        "SELECT 'contact', sender_code_id, phone FROM sms_contact WHERE status = 'Active' "
-        f"AND NOT opted_out AND phone IN ({numbers}) UNION ALL "
-        "SELECT 'subscription', phone_list_id, phone FROM sms_subscription "
-        f"WHERE phone IN ({numbers})",
+        "SELECT 'contact', sender_code_id, phone, status = 'Active' AND NOT opted_out "
+        f"FROM sms_contact WHERE phone IN ({numbers}) UNION ALL "
+        "SELECT 'subscription', phone_list_id, phone, state <> 'Unsubscribed' "
+        f"FROM sms_subscription WHERE phone IN ({numbers})",
         phones + phones,
     ).fetchall()
-    contacts = {(int(key), str(phone)) for kind, key, phone in found if kind == "contact"}
-    subscribed = {(int(key), str(phone)) for kind, key, phone in found if kind != "contact"}
-    return {
-        (r.sender_code_id, r.phone)
-        for r in rows
-        if (r.sender_code_id, r.phone) in contacts
-        and (int(r.subscription["list"]), r.phone) not in subscribed
+    contacts = {
+        (int(key), str(phone)): bool(ok) for kind, key, phone, ok in found if kind == "contact"
     }
+    lists = {
+        (int(key), str(phone)): bool(on) for kind, key, phone, on in found if kind != "contact"
+    }
+    applicable: set[int] = set()
+    for r in rows:
+        contact = contacts.get((r.sender_code_id, r.phone))
+        if isinstance(r, SubscribeRows):
+            if contact and (int(r.subscription["list"]), r.phone) not in lists:
+                applicable.add(id(r))
+        elif contact is not None and lists.get((r.phone_list_id, r.phone)):
+            applicable.add(id(r))
+    return applicable
+
+
+def _unsubscribe(cur: duckdb.DuckDBPyConnection, rows: list[UnsubscribeRows]) -> None:
+    """Unsubscribe each row's number from its list, with its own date, in one statement."""
+    table = pa.table(
+        {
+            "list": pa.array([r.phone_list_id for r in rows], pa.int32()),
+            "phone": pa.array([r.phone for r in rows], pa.string()),
+            "at": pa.array([r.at for r in rows], pa.timestamp("us")),
+        }
+    )
+    cur.register("batch_unsubscribes", table)
+    # The IN list of constants lets DuckDB find the rows from the phone index (see above).
+    cur.execute(
+        "UPDATE sms_subscription SET state = 'Unsubscribed', unsubscribe_date = b.at "
+        "FROM batch_unsubscribes b WHERE sms_subscription.phone_list_id = b.list "
+        "AND sms_subscription.phone = b.phone "
+        f"AND sms_subscription.phone IN ({', '.join('?' * len(rows))})",
+        [r.phone for r in rows],
+    )
 
 
 def _insert_creates(cur: duckdb.DuckDBPyConnection, rows: list[CreateRows]) -> None:
