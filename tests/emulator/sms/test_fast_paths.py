@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from pathlib import Path
 
 import duckdb
 import httpx2
 import pytest
 
+from listrak_sync.emulator import EmulatorServer
+from listrak_sync.emulator.admin_client import EmulatorAdmin
 from listrak_sync.emulator.sms.fields import DATA_TYPES, plain_value, value_sql
 from tests.conftest import SMS_CLIENT, Emulator
 
@@ -458,3 +461,50 @@ async def test_writes_to_one_number_in_a_batch_see_each_other(
             if all(seen.values()):
                 break
     assert all(seen.values()), seen
+
+
+@pytest.mark.parametrize("state_file", [False, True], ids=["in memory", "state file"])
+async def test_answered_writes_are_stored(tmp_path: Path, state_file: bool) -> None:
+    """With a state file a batched write is answered once committed (the file is what a restart
+    keeps); in memory, once decided, and anything that reads the state writes it first."""
+    path = tmp_path / "emulator.duckdb" if state_file else None
+    with (
+        EmulatorServer(state_file=path) as server,
+        EmulatorAdmin(server.base_url) as admin,
+    ):
+        emulator = Emulator(server, admin)
+        admin.seed(
+            {
+                "clients": [
+                    {
+                        "client_id": SMS_CLIENT[0],
+                        "client_secret": SMS_CLIENT[1],
+                        "integration": "sms",
+                    }
+                ]
+            }
+        )
+        seed(emulator)
+        headers = {"Authorization": f"Bearer {emulator.token(SMS_CLIENT)}"}
+        phones = [f"21555531{i:02d}" for i in range(16)]
+        async with httpx2.AsyncClient(base_url=server.base_url, headers=headers) as http:
+            answers = await asyncio.gather(
+                *(
+                    http.post(f"{BASE}/PhoneList/{MAIN}/Contact", json={"phoneNumber": phone})
+                    for phone in phones
+                )
+            )
+        assert [a.status_code for a in answers] == [201] * len(phones)
+
+        def committed() -> int:
+            with server.state.held_back_cursor() as cur:
+                row = cur.execute("SELECT count(*) FROM sms_contact").fetchone()
+            assert row is not None
+            return int(row[0])
+
+        if state_file:
+            assert committed() == len(phones)
+        with emulator.http(SMS_CLIENT) as check:
+            members = check.get(f"{BASE}/PhoneList/{MAIN}/Contact").json()["data"]
+        assert sorted(m["phoneNumber"] for m in members) == [f"1{phone}" for phone in phones]
+        assert committed() == len(phones)
