@@ -13,16 +13,16 @@ Nothing observable changes; the emulator still answers like a server that takes 
 a time, in arrival order:
 
 - Each write is decided when it arrives (integration, validation, the clock), as before. What
-  it cannot know without the database the flush finds out: whether the number exists (a
-  create), whether it is an active contact with no subscription to the list (a subscribe) or a
-  contact on the list (an unsubscribe). A batch that a primary key refuses is rolled back whole
-  and its requests take the one-request path (``contacts.py``, ``subscriptions.py``) in
-  arrival order, each seeing what the earlier ones wrote. A subscribe or unsubscribe that the
-  rows of its number do not allow blind (a refusal, a re-subscribe) writes nothing in the batch
-  and takes the one-request path once the batch committed: every request of a batch is for a
-  different number and reads and writes only that number's rows (the sender codes, lists and
-  fields they read are not written by them), so deciding it after the others is deciding it in
-  its turn.
+  it cannot know without the database the batch finds out, in one statement for all its
+  numbers: whether the number has rows (a create), whether it is an active contact with no
+  subscription to the list (a subscribe) or a contact on the list (an unsubscribe). A write
+  that its number's rows do not allow blind (a number that exists, a refusal, a re-subscribe)
+  writes nothing in the batch and takes the one-request path (``contacts.py``,
+  ``subscriptions.py``) once the others are written (with a state file, a create for a number
+  that exists makes the primary keys refuse the batch, which is rolled back whole and every
+  request takes that path, in arrival order). Every request of a batch is for a different
+  number and reads and writes only that number's rows (the sender codes, lists and fields they
+  read are not written by them), so deciding it after the others is deciding it in its turn.
 - Nothing else sees the database while rows are held back: every other use of it (any request,
   a pause, the admin surface, a reset) commits the batch first (``EmulatorState.before_access``).
   A write for a number already held back does the same, then takes the one-request path: a
@@ -61,11 +61,12 @@ from ..state import EmulatorState
 
 __all__ = ["BATCH_ENV", "CreateRows", "SubscribeRows", "UnsubscribeRows", "WriteBatcher"]
 
-# A batch commits this long after its first create, or once this many joined it. DuckDB's cost
-# is per statement (a flush is about ten), so the batch should be as large as the requests in
-# flight; under load clients send their next requests spread out, and committing after a few
-# quiet turns of the loop made batches of 5 with 32 in flight (about 2 ms of CPU per create,
-# against 1.5 ms with this window). The window is latency, not CPU: a lone create waits it out.
+# A batch is decided (with a state file, committed) this long after its first write, or once
+# this many joined it. DuckDB's cost is per statement (a flush is about ten), so the batch
+# should be as large as the requests in flight; under load clients send their next requests
+# spread out, and committing after a few quiet turns of the loop made batches of 5 with 32 in
+# flight (about 2 ms of CPU per create, against 1.5 ms with this window). The window is
+# latency, not CPU: a lone write waits it out.
 _WINDOW_SECONDS = 0.005
 _MAX_BATCH = 512
 # Decided writes waiting in memory are written once this many wait (or anything reads).
