@@ -11,9 +11,9 @@ Run: .venv/bin/pytest -m benchmark benchmarks/bench_emulator_sms.py -s
 (``BENCH_SMS_CALLS`` sets the calls per operation, default 500).
 
 ``test_emulator_cpu_per_write_in_flight`` measures instead what the emulator's own process
-spends (CPU from ``/proc/<pid>/stat``) per Create Contact and per Subscribe with 8 and 32
-requests in flight, as an SMS sync sends them: the emulator in its own process
-(``listrak-sync emulator``), once with its batched creates and once without
+spends (CPU from ``/proc/<pid>/stat``) per Create Contact, per Subscribe and per Unsubscribe
+with 8 and 32 requests in flight, as an SMS sync sends them: the emulator in its own process
+(``listrak-sync emulator``), once with its batched writes and once without
 (``LISTRAK_EMULATOR_BATCH_WRITES=0``, the one-request path), in alternation in the same run.
 ``BENCH_SMS_WRITES`` sets the writes per measurement (default 2000).
 """
@@ -207,9 +207,13 @@ class _Emulator:
         self.process.wait(timeout=30)
 
 
-async def _writes(url: str, pid: int, in_flight: int, exchange: str) -> tuple[float, float]:
-    """Emulator CPU ms per Create Contact, then per Subscribe (to the double opt-in list), for
-    ``WRITES`` new numbers with ``in_flight`` requests at a time."""
+WRITE_OPERATIONS = ("Create Contact", "Subscribe", "Unsubscribe")
+
+
+async def _writes(url: str, pid: int, in_flight: int, exchange: str) -> list[float]:
+    """Emulator CPU ms per Create Contact, then per Subscribe (to the double opt-in list), then
+    per Unsubscribe (from it), for ``WRITES`` new numbers with ``in_flight`` requests at a
+    time."""
     token = _token(url)
     phones = [f"1267{exchange}{i:04d}" for i in range(WRITES)]
     limits = httpx2.Limits(max_connections=in_flight, max_keepalive_connections=in_flight)
@@ -218,7 +222,7 @@ async def _writes(url: str, pid: int, in_flight: int, exchange: str) -> tuple[fl
     ) as http:
         operations = _operations_async(http)
         per_write: list[float] = []
-        for name in ("Create Contact", "Subscribe"):
+        for name in WRITE_OPERATIONS:
             call = operations[name]
             queue = iter(phones)
 
@@ -230,7 +234,7 @@ async def _writes(url: str, pid: int, in_flight: int, exchange: str) -> tuple[fl
             before = _process_cpu(pid)
             await asyncio.gather(*(worker() for _ in range(in_flight)))
             per_write.append((_process_cpu(pid) - before) / WRITES * 1000)
-    return per_write[0], per_write[1]
+    return per_write
 
 
 def _operations_async(http: httpx2.AsyncClient) -> dict[str, Callable[[str], Any]]:
@@ -239,16 +243,20 @@ def _operations_async(http: httpx2.AsyncClient) -> dict[str, Callable[[str], Any
             f"{BASE}/PhoneList/{MARKETING}/Contact", json=_new_contact(phone)
         ),
         "Subscribe": lambda phone: http.post(f"{BASE}/Contact/{phone}/PhoneList/{VIP}"),
+        "Unsubscribe": lambda phone: http.delete(
+            f"{BASE}/ContactUnsubscribe/{phone}/PhoneList/{VIP}"
+        ),
     }
 
 
 def test_emulator_cpu_per_write_in_flight(tmp_path: Path) -> None:
+    load_before = os.getloadavg()[0]
     emulators = {
         "one request at a time": _Emulator(tmp_path / "one", batched=False),
         "batched": _Emulator(tmp_path / "batched", batched=True),
     }
     try:
-        figures: dict[tuple[str, int], list[tuple[float, float]]] = {}
+        figures: dict[tuple[str, int], list[list[float]]] = {}
         for round_ in range(2):  # in alternation, best of two
             for in_flight in (8, 32):
                 for number, (name, emulator) in enumerate(emulators.items()):
@@ -262,15 +270,22 @@ def test_emulator_cpu_per_write_in_flight(tmp_path: Path) -> None:
         for emulator in emulators.values():
             emulator.stop()
     load = os.getloadavg()
-    print(f"\nemulator CPU per write, {WRITES} writes each, best of two (load {load[0]:.1f})")
+    print(
+        f"\nemulator CPU per write, {WRITES} writes each, best of two "
+        f"(load {load_before:.1f} before, {load[0]:.1f} after)"
+    )
     for in_flight in (8, 32):
         base = figures[("one request at a time", in_flight)]
-        best_base = (min(c for c, _ in base), min(s for _, s in base))
+        best_base = [min(run[k] for run in base) for k in range(len(WRITE_OPERATIONS))]
         for name in emulators:
             runs = figures[(name, in_flight)]
-            create, subscribe = min(c for c, _ in runs), min(s for _, s in runs)
+            best = [min(run[k] for run in runs) for k in range(len(WRITE_OPERATIONS))]
             print(
-                f"  {in_flight:2d} in flight, {name:22s} Create Contact {create:5.2f} ms "
-                f"(x{best_base[0] / create:4.1f})  Subscribe {subscribe:5.2f} ms "
-                f"(x{best_base[1] / subscribe:4.1f})"
+                f"  {in_flight:2d} in flight, {name:22s} "
+                + "  ".join(
+                    f"{operation} {ms:5.2f} ms (x{base_ms / ms:4.1f})"
+                    for operation, ms, base_ms in zip(
+                        WRITE_OPERATIONS, best, best_base, strict=True
+                    )
+                )
             )

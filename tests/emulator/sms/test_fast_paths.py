@@ -8,15 +8,19 @@ whenever something about the number already exists.
 from __future__ import annotations
 
 import asyncio
+import itertools
+from pathlib import Path
 
 import duckdb
 import httpx2
 import pytest
 
+from listrak_sync.emulator import EmulatorServer
+from listrak_sync.emulator.admin_client import EmulatorAdmin
 from listrak_sync.emulator.sms.fields import DATA_TYPES, plain_value, value_sql
 from tests.conftest import SMS_CLIENT, Emulator
 
-from .sandbox import BASE, DOUBLE, MAIN, SENDER, error, seed
+from .sandbox import BASE, DOUBLE, MAIN, RETIRED, SENDER, error, seed
 
 SAMPLES = [
     "12",
@@ -312,3 +316,195 @@ async def test_a_pause_mid_batch_is_answered_after_the_batch(emulator: Emulator)
         for phone, status in answered:
             found = check.get(f"{BASE}/Contact/{phone}").status_code
             assert found == (200 if status == 201 else 404), (phone, status)
+
+
+async def test_concurrent_subscriptions_answer_as_one_at_a_time(emulator: Emulator) -> None:
+    """Subscribes and unsubscribes that arrive together are applied in one batch (batch.py);
+    those the batch cannot apply blind (refusals, a re-subscribe) answer as the one-request
+    path does."""
+    known = [
+        {"phoneNumber": "2155551001", "subscriptions": [MAIN]},  # already subscribed
+        {"phoneNumber": "2155551002", "optedOut": True, "subscriptions": [MAIN]},
+        {"phoneNumber": "2155551003", "banned": True},
+        {
+            "phoneNumber": "2155551004",
+            "subscriptions": [{"phoneListId": MAIN, "state": "Unsubscribed"}],
+        },
+        {"phoneNumber": "2155551005"},  # on no list
+        {"phoneNumber": "2155551006", "subscriptions": [MAIN, RETIRED]},
+        {
+            "phoneNumber": "2155551007",
+            "subscriptions": [{"phoneListId": DOUBLE, "state": "Pending"}],
+        },
+        {"phoneNumber": "2155551008", "subscriptions": [MAIN]},
+        *({"phoneNumber": f"21555511{i:02d}"} for i in range(24)),  # on no list
+    ]
+    seed(emulator, known)
+    # (method, number, list, status, error code, the list's state afterwards)
+    expected: list[tuple[str, str, int, int, str | None, str | None]] = [
+        ("POST", "2155551001", MAIN, 400, "ERROR_SUBSCRIBED_PHONE_NUMBER", "Subscribed"),
+        ("POST", "2155551002", MAIN, 400, "ERROR_INVALID_PARAMETER", "Unsubscribed"),
+        ("POST", "2155551003", MAIN, 400, "ERROR_BANNED_PHONE_NUMBER", None),
+        ("POST", "2155551004", MAIN, 201, None, "Subscribed"),  # back on the list
+        ("POST", "2155551099", MAIN, 404, "ERROR_PHONE_NUMBER_NOT_FOUND", None),
+        ("DELETE", "2155551002", MAIN, 400, "ERROR_PHONE_NUMBER_NOT_SUBSCRIBED", "Unsubscribed"),
+        ("DELETE", "2155551005", MAIN, 400, "ERROR_PHONE_NUMBER_NOT_SUBSCRIBED", None),
+        ("DELETE", "2155551006", RETIRED, 200, None, "Unsubscribed"),  # an inactive list
+        ("DELETE", "2155551007", DOUBLE, 200, None, "Unsubscribed"),  # pending
+        ("DELETE", "2155551008", MAIN, 200, None, "Unsubscribed"),
+        ("DELETE", "2155551098", MAIN, 404, "ERROR_PHONE_NUMBER_NOT_FOUND", None),
+    ]
+    expected += [
+        ("POST", f"21555511{i:02d}", MAIN if i % 2 else DOUBLE, 201, None, None) for i in range(24)
+    ]
+    headers = {"Authorization": f"Bearer {emulator.token(SMS_CLIENT)}"}
+    limits = httpx2.Limits(max_connections=40, max_keepalive_connections=40)
+    async with httpx2.AsyncClient(
+        base_url=emulator.base_url, headers=headers, limits=limits, timeout=60
+    ) as http:
+        answers = await asyncio.gather(
+            *(
+                http.post(f"{BASE}/Contact/{phone}/PhoneList/{lst}")
+                if method == "POST"
+                else http.delete(f"{BASE}/ContactUnsubscribe/{phone}/PhoneList/{lst}")
+                for method, phone, lst, *_ in expected
+            )
+        )
+    for (method, phone, _, status, code, _), answer in zip(expected, answers, strict=True):
+        assert answer.status_code == status, (method, phone, answer.text)
+        if code is not None:
+            assert error(answer) == code, (method, phone, answer.text)
+    with emulator.http(SMS_CLIENT) as http:
+        for _, phone, lst, status, _, after in expected:
+            if status == 404:
+                continue
+            if after is None and status == 201:
+                after = "Pending" if lst == DOUBLE else "Subscribed"
+            lists = http.get(f"{BASE}/Contact/{phone}/PhoneList").json()["data"]
+            states = {s["phoneListId"]: s["subscriptionState"] for s in lists}
+            assert states.get(lst) == after, (phone, lists)
+            if after == "Unsubscribed" and status == 200:
+                assert "unsubscribeDate" in next(s for s in lists if s["phoneListId"] == lst)
+
+
+async def test_writes_to_one_number_in_a_batch_see_each_other(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A create and a subscribe of the same number, or a subscribe and an unsubscribe, sent at
+    once: each pair's answers and what is stored match one of the two orders a
+    one-request-at-a-time server could have taken them in, never a mix.
+
+    The emulator's clock moves a second per reading here, so the stored dates show the order
+    the writes were decided in: a subscribe decided before the create of its number must be
+    refused, even when both wait in one batch."""
+    pairs = 12
+    attempts = 10  # until each order was seen (a loaded machine varies)
+    seed(
+        emulator,
+        [{"phoneNumber": f"2155{a:02d}21{i:02d}"} for a in range(attempts) for i in range(pairs)],
+    )
+    headers = {"Authorization": f"Bearer {emulator.token(SMS_CLIENT)}"}
+    state = emulator.server.state
+    ticks = itertools.count()
+    start = state.clock()
+    limits = httpx2.Limits(max_connections=4 * pairs, max_keepalive_connections=4 * pairs)
+    seen = dict.fromkeys(
+        ("create first", "subscribe first", "subscribe, then unsubscribe", "unsubscribe first"), 0
+    )
+    async with httpx2.AsyncClient(
+        base_url=emulator.base_url, headers=headers, limits=limits, timeout=60
+    ) as http:
+        # A second per reading (the token lives an hour).
+        monkeypatch.setattr(state, "clock", lambda: start + next(ticks))
+        for attempt in range(attempts):
+            # Open the connections first, so the writes arrive together.
+            await asyncio.gather(*(http.get(f"{BASE}/PhoneList/{MAIN}") for _ in range(4 * pairs)))
+            new = [f"2155{attempt:02d}22{i:02d}" for i in range(pairs)]
+            known = [f"2155{attempt:02d}21{i:02d}" for i in range(pairs)]  # on no list
+            requests = []
+            for i in range(pairs):
+                # Alternate which of a pair is sent first, so both orders happen.
+                create = http.post(f"{BASE}/PhoneList/{MAIN}/Contact", json={"phoneNumber": new[i]})
+                subscribe = http.post(f"{BASE}/Contact/{new[i]}/PhoneList/{DOUBLE}")
+                requests += [create, subscribe] if i % 2 else [subscribe, create]
+                subscribe = http.post(f"{BASE}/Contact/{known[i]}/PhoneList/{MAIN}")
+                leave = http.delete(f"{BASE}/ContactUnsubscribe/{known[i]}/PhoneList/{MAIN}")
+                requests += [subscribe, leave] if i % 2 else [leave, subscribe]
+            answers = await asyncio.gather(*requests)
+            async with asyncio.timeout(60):
+                for i in range(pairs):
+                    one, two, three, four = answers[4 * i : 4 * i + 4]
+                    created, subscribed = (one, two) if i % 2 else (two, one)
+                    sub, unsub = (three, four) if i % 2 else (four, three)
+                    assert created.status_code == 201, created.text
+                    lists = (await http.get(f"{BASE}/Contact/{new[i]}/PhoneList")).json()["data"]
+                    states = [(s["phoneListId"], s["subscriptionState"]) for s in lists]
+                    if subscribed.status_code == 201:
+                        seen["create first"] += 1
+                        assert states == [(MAIN, "Subscribed"), (DOUBLE, "Pending")]
+                        assert lists[0]["subscribeDate"] < lists[1]["pendingDate"], lists
+                    else:
+                        seen["subscribe first"] += 1
+                        assert error(subscribed) == "ERROR_PHONE_NUMBER_NOT_FOUND"
+                        assert states == [(MAIN, "Subscribed")]
+                    assert sub.status_code == 201, sub.text
+                    lists = (await http.get(f"{BASE}/Contact/{known[i]}/PhoneList")).json()["data"]
+                    states = [(s["phoneListId"], s["subscriptionState"]) for s in lists]
+                    if unsub.status_code == 200:
+                        seen["subscribe, then unsubscribe"] += 1
+                        assert states == [(MAIN, "Unsubscribed")]
+                        assert lists[0]["subscribeDate"] < lists[0]["unsubscribeDate"], lists
+                    else:
+                        seen["unsubscribe first"] += 1
+                        assert error(unsub) == "ERROR_PHONE_NUMBER_NOT_SUBSCRIBED"
+                        assert states == [(MAIN, "Subscribed")]
+            if all(seen.values()):
+                break
+    assert all(seen.values()), seen
+
+
+@pytest.mark.parametrize("state_file", [False, True], ids=["in memory", "state file"])
+async def test_answered_writes_are_stored(tmp_path: Path, state_file: bool) -> None:
+    """With a state file a batched write is answered once committed (the file is what a restart
+    keeps); in memory, once decided, and anything that reads the state writes it first."""
+    path = tmp_path / "emulator.duckdb" if state_file else None
+    with (
+        EmulatorServer(state_file=path) as server,
+        EmulatorAdmin(server.base_url) as admin,
+    ):
+        emulator = Emulator(server, admin)
+        admin.seed(
+            {
+                "clients": [
+                    {
+                        "client_id": SMS_CLIENT[0],
+                        "client_secret": SMS_CLIENT[1],
+                        "integration": "sms",
+                    }
+                ]
+            }
+        )
+        seed(emulator)
+        headers = {"Authorization": f"Bearer {emulator.token(SMS_CLIENT)}"}
+        phones = [f"21555531{i:02d}" for i in range(16)]
+        async with httpx2.AsyncClient(base_url=server.base_url, headers=headers) as http:
+            answers = await asyncio.gather(
+                *(
+                    http.post(f"{BASE}/PhoneList/{MAIN}/Contact", json={"phoneNumber": phone})
+                    for phone in phones
+                )
+            )
+        assert [a.status_code for a in answers] == [201] * len(phones)
+
+        def committed() -> int:
+            with server.state.held_back_cursor() as cur:
+                row = cur.execute("SELECT count(*) FROM sms_contact").fetchone()
+            assert row is not None
+            return int(row[0])
+
+        if state_file:
+            assert committed() == len(phones)
+        with emulator.http(SMS_CLIENT) as check:
+            members = check.get(f"{BASE}/PhoneList/{MAIN}/Contact").json()["data"]
+        assert sorted(m["phoneNumber"] for m in members) == [f"1{phone}" for phone in phones]
+        assert committed() == len(phones)

@@ -8,6 +8,7 @@ from typing import Any
 from ..modules import ApiModule
 from ..routing import OperationTable
 from ..state import EmulatorState
+from .batch import WriteBatcher
 from .catalog import forget
 from .contacts import install_contacts
 from .fields import install_fields
@@ -28,8 +29,10 @@ def _install(state: EmulatorState) -> OperationTable:
     install_sender_codes(state, table)
     install_phone_lists(state, table)
     install_fields(state, table)
-    install_contacts(state, table)
-    install_subscriptions(state, table)
+    # Creates and subscribes share one batch: a subscribe must see the create of its number.
+    batcher = WriteBatcher(state)
+    install_contacts(state, table, batcher)
+    install_subscriptions(state, table, batcher)
     install_imports(state, table)
     # With --state FILE, imports accepted before a restart finish after it.
     resume_imports(state)

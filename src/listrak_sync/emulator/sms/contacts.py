@@ -14,7 +14,7 @@ from ..parsing import query_bool, query_datetime
 from ..responses import created, listrak_time, paged, resource, updated
 from ..routing import OperationTable, body
 from ..state import Client, EmulatorState
-from .batch import CreateBatcher, CreateRows
+from .batch import CreateRows, WriteBatcher
 from .fields import field_map
 from .lookups import ContactFacts, look_up
 from .paging import encode_cursor, page_request
@@ -116,9 +116,8 @@ def _create_one(
         apply_writes(cur, _create_writes(sender, phone_list, change, at, facts))
 
 
-def install_contacts(state: EmulatorState, table: OperationTable) -> None:
+def install_contacts(state: EmulatorState, table: OperationTable, batcher: WriteBatcher) -> None:
     base = "/sms/v1/ShortCode/{senderCodeId}"
-    batcher = CreateBatcher(state)
 
     @table.operation(
         "GET", f"{base}/PhoneList/{{phoneListId}}/Contact", "Contact_GetContactCollection", "sms"
@@ -192,7 +191,7 @@ def install_contacts(state: EmulatorState, table: OperationTable) -> None:
             values=[(field_id, value) for field_id, value in custom.items() if value],
             subscription=new_subscription(phone_list, phone, at),
         )
-        await batcher.create(
+        await batcher.write(
             blind, lambda: _create_one(state, sender, phone_list, change, phone, at)
         )
         return created(phone)

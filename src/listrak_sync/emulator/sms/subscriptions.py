@@ -19,6 +19,7 @@ from ..errors import ListrakHTTPError
 from ..responses import created, deleted, listrak_time, paged
 from ..routing import OperationTable
 from ..state import Client, EmulatorState
+from .batch import SubscribeRows, UnsubscribeRows, WriteBatcher
 from .lookups import Contact, ContactFacts, Subscription, look_up
 from .paging import encode_cursor, page_request
 from .phone_lists import PhoneList, list_for_write, phone_lists
@@ -156,7 +157,44 @@ def _subscribe_blind(
     return bool(rows[0][0])
 
 
-def install_subscriptions(state: EmulatorState, table: OperationTable) -> None:
+def _subscribe_one(
+    state: EmulatorState, sender: SenderCode, phone_list: PhoneList, phone: str, at: datetime
+) -> None:
+    """Subscribe for one request, deciding exactly; raises the request's refusal."""
+    with state.lock, state.cursor() as cur:
+        if not _subscribe_blind(cur, sender, phone_list, phone, at):
+            facts = look_up(
+                cur, phone, sender_code_id=sender.sender_code_id, subscription=phone_list
+            )
+            refuse_unless_subscribable(contact_or_404(facts, sender))
+            current = facts.subscriptions.get(phone_list.phone_list_id)
+            apply_writes(cur, [subscription_write(phone_list, phone, at, current)])
+
+
+def _unsubscribe_one(
+    state: EmulatorState, sender: SenderCode, phone_list: PhoneList, phone: str, at: datetime
+) -> None:
+    """Unsubscribe for one request, deciding exactly; raises the request's refusal."""
+    with state.lock, state.cursor() as cur:
+        facts = look_up(cur, phone, sender_code_id=sender.sender_code_id, subscription=phone_list)
+        contact_or_404(facts, sender)
+        current = facts.subscriptions.get(phone_list.phone_list_id)
+        if current is None or current.state == "Unsubscribed":
+            raise ListrakHTTPError(
+                400,
+                "ERROR_PHONE_NUMBER_NOT_SUBSCRIBED",
+                f"The phoneNumber {phone} is not subscribed to list {phone_list.phone_list_id}.",
+            )
+        cur.execute(
+            "UPDATE sms_subscription SET state = 'Unsubscribed', unsubscribe_date = ? "
+            "WHERE phone_list_id = ? AND phone = ?",
+            [at, phone_list.phone_list_id, phone],
+        )
+
+
+def install_subscriptions(
+    state: EmulatorState, table: OperationTable, batcher: WriteBatcher
+) -> None:
     @table.operation(
         "GET",
         "/sms/v1/ShortCode/{senderCodeId}/Contact/{phoneNumber}/PhoneList",
@@ -202,15 +240,12 @@ def install_subscriptions(state: EmulatorState, table: OperationTable) -> None:
         sender.require_enabled()
         phone_list = list_for_write(state, sender, request)
         phone = path_phone(request, sender)
-        with state.lock, state.cursor() as cur:
-            at = now(state)
-            if not _subscribe_blind(cur, sender, phone_list, phone, at):
-                facts = look_up(
-                    cur, phone, sender_code_id=sender.sender_code_id, subscription=phone_list
-                )
-                refuse_unless_subscribable(contact_or_404(facts, sender))
-                current = facts.subscriptions.get(phone_list.phone_list_id)
-                apply_writes(cur, [subscription_write(phone_list, phone, at, current)])
+        at = now(state)
+        # Blind, together with the other writes that arrived at the same time (batch.py); the
+        # batch takes the exact path when the number is not simply an active contact off the
+        # list.
+        blind = SubscribeRows(sender.sender_code_id, phone, new_subscription(phone_list, phone, at))
+        await batcher.write(blind, lambda: _subscribe_one(state, sender, phone_list, phone, at))
         return created(phone)
 
     @table.operation(
@@ -225,22 +260,8 @@ def install_subscriptions(state: EmulatorState, table: OperationTable) -> None:
         # Leaving an inactive list is still allowed: it only ever removes consent.
         phone_list = list_for_write(state, sender, request, allow_inactive=True)
         phone = path_phone(request, sender)
-        with state.lock, state.cursor() as cur:
-            facts = look_up(
-                cur, phone, sender_code_id=sender.sender_code_id, subscription=phone_list
-            )
-            contact_or_404(facts, sender)
-            current = facts.subscriptions.get(phone_list.phone_list_id)
-            if current is None or current.state == "Unsubscribed":
-                raise ListrakHTTPError(
-                    400,
-                    "ERROR_PHONE_NUMBER_NOT_SUBSCRIBED",
-                    f"The phoneNumber {phone} is not subscribed to list "
-                    f"{phone_list.phone_list_id}.",
-                )
-            cur.execute(
-                "UPDATE sms_subscription SET state = 'Unsubscribed', unsubscribe_date = ? "
-                "WHERE phone_list_id = ? AND phone = ?",
-                [now(state), phone_list.phone_list_id, phone],
-            )
+        at = now(state)
+        # Blind, together with the other writes that arrived at the same time (batch.py).
+        blind = UnsubscribeRows(sender.sender_code_id, phone, phone_list.phone_list_id, at)
+        await batcher.write(blind, lambda: _unsubscribe_one(state, sender, phone_list, phone, at))
         return deleted()
