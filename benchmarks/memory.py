@@ -1,24 +1,24 @@
 """Resident memory of a process as Linux reports it in ``/proc/<pid>/status``, for the
 benchmarks that measure each engine in a spawned process.
 
-``VmHWM`` (the peak) rather than ``getrusage``'s ``ru_maxrss``: the latter keeps the parent's
-peak across the spawn's exec, so a child spawned by a test holding a big warehouse would look
-as big. The engine's own figure (``sync.engine._peak_rss_mb``, whole MB, falling back to
-``ru_maxrss`` off Linux) is what a run records; these read any process (a JVM child too), the
-current size (``VmRSS``) and can reset the peak, which the benchmarks need and a run does not.
+Read through the package's own reader (``listrak_sync.sync.memory``, what a run records): here
+in MB for any process (a JVM child too), with the current size (``VmRSS``) and a reset of the
+peak, which the benchmarks need and a run does not.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from listrak_sync.sync.memory import status_kb
+
 
 def status_mb(field: str, pid: int | str = "self") -> float:
     """``field`` of the process's status (``VmHWM``, ``VmRSS``) in MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024  # kB
-    raise LookupError(field)
+    found = status_kb(field, pid)
+    if found is None:
+        raise LookupError(f"{field} of process {pid}")
+    return found / 1024
 
 
 def peak_rss_mb(pid: int | str = "self") -> float:

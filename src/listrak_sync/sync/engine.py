@@ -14,9 +14,7 @@ import asyncio
 import datetime as dt
 import logging
 import os
-import resource
 import shutil
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -46,6 +44,7 @@ from . import hooks, registry
 from .context import RunContext as TypedContext
 from .destination import Effect, StepGroup, StepResult, SyncDestination
 from .errors import StepStopped, SyncError
+from .memory import peak_rss_mb
 from .options import SyncOptions
 from .plan import (
     SNAPSHOT_SCHEMA,
@@ -346,7 +345,7 @@ class UnitSync:
             spent = time.perf_counter() - started
             ctx.timings[key] = round(ctx.timings.get(key, 0.0) + spent, 3)
             ctx.cpu[key] = round(ctx.cpu.get(key, 0.0) + time.process_time() - cpu, 3)
-            ctx.peak_rss_mb[key] = max(ctx.peak_rss_mb.get(key, 0), _peak_rss_mb())
+            ctx.peak_rss_mb[key] = max(ctx.peak_rss_mb.get(key, 0), peak_rss_mb())
 
     async def _plan(self, ctx: RunContext) -> tuple[PlanSummary, str]:
         """Prepare, read the audience and the previous state, and write the plan."""
@@ -912,23 +911,6 @@ class UnitSync:
             if isinstance(effect, str):
                 counts[effect] = counts.get(effect, 0) + 1
         return counts
-
-
-def _peak_rss_mb() -> int:
-    """This process's peak resident memory (MB) since it started.
-
-    ``VmHWM`` where Linux has it: ``ru_maxrss`` also counts the parent's memory at the fork
-    before this program was executed (a benchmark holding a 10M-row warehouse made a sync look
-    3 GB big). Elsewhere ``ru_maxrss`` (KiB on Linux, bytes on macOS)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) // 1024
-    except OSError:
-        pass
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak // (1024 * 1024) if sys.platform == "darwin" else peak // 1024
 
 
 def _finished_calls(exc: BaseException) -> list[object]:
